@@ -1,0 +1,63 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env";
+import { ApiError, errorBody } from "./lib/errors";
+import { log } from "./lib/log";
+import { database, requestId, requireAuth } from "./lib/middleware";
+import { authRoutes } from "./routes/auth";
+import { contentsRoutes } from "./routes/contents";
+import { datasetRoutes } from "./routes/datasets";
+import { folderRoutes } from "./routes/folders";
+import { metaRoutes } from "./routes/meta";
+
+/** Paths under /api/ that need no key. (Byte routes outside /api/ check their own signature.) */
+const PUBLIC_API_PATHS = ["/api/rest-auth/login", "/api/signup"];
+
+export function buildApp() {
+  const app = new OpenAPIHono<AppEnv>({ strict: false });
+
+  app.use("*", requestId());
+  app.use("*", database());
+  app.use("/api/*", requireAuth(PUBLIC_API_PATHS));
+
+  app.route("/", metaRoutes);
+  app.route("/", authRoutes);
+  app.route("/", datasetRoutes);
+  app.route("/", folderRoutes);
+  app.route("/", contentsRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
+    type: "apiKey",
+    in: "header",
+    name: "Authorization",
+    description: "`Token <key>`, as Remo clients send it",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Remo edge API",
+      version: "0.1.0",
+      description: "Remo's dataset and annotation REST API, served by one Cloudflare Worker.",
+    },
+  });
+
+  app.notFound((c) => c.json(errorBody("Not found.", c.var.requestId ?? ""), 404));
+
+  app.onError((err, c) => {
+    const rid = c.var.requestId ?? crypto.randomUUID();
+    c.header("x-request-id", rid);
+    if (err instanceof ApiError) {
+      if (err.status >= 500) log("error", rid, err.message, { path: c.req.path });
+      return c.json(errorBody(err.message, rid, err.issues, err.extra), err.status);
+    }
+    if (err instanceof HTTPException) {
+      // Hono's own: malformed JSON bodies, bad content types from validators, etc.
+      return c.json(errorBody(err.message || "Bad request", rid), err.status);
+    }
+    log("error", rid, "unhandled error", { path: c.req.path, method: c.req.method, error: String((err as Error)?.stack ?? err) });
+    return c.json(errorBody("Internal server error", rid), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,46 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { nowIso } from "./common";
+import { datasets, folders } from "./datasets";
+
+/**
+ * One row per image in a dataset. Bytes live in R2: uploaded originals at `images/<sha256>` (stored once across
+ * datasets), linked ones (`local_files`) at the key they already had (`linked` = true, never deleted by us).
+ */
+export const images = sqliteTable(
+  "images",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id, { onDelete: "cascade" }),
+    folderId: integer("folder_id").references(() => folders.id, { onDelete: "cascade" }),
+    originalName: text("original_name").notNull(),
+    sha256: text("sha256").notNull(),
+    r2Key: text("r2_key").notNull(),
+    linked: integer("linked", { mode: "boolean" }).notNull().default(false),
+    mime: text("mime").notNull(),
+    size: integer("size").notNull(),
+    width: integer("width").notNull(),
+    height: integer("height").notNull(),
+    uploadSessionId: text("upload_session_id"),
+    // Deep-zoom pyramid (successive halvings in R2): null | queued | building | ready | failed.
+    pyramidStatus: text("pyramid_status"),
+    pyramidLevels: integer("pyramid_levels"),
+    createdAt: text("created_at").notNull().default(nowIso),
+  },
+  (t) => [
+    // Remo's rule: one image per base file name in a dataset.
+    uniqueIndex("images_dataset_id_original_name_idx").on(t.datasetId, t.originalName),
+    // (dataset_id) alone is ordered by rowid: "first images of a dataset" and paging by id read the index only.
+    index("images_dataset_id_idx").on(t.datasetId),
+    index("images_dataset_id_folder_id_id_idx").on(t.datasetId, t.folderId, t.id),
+    index("images_sha256_idx").on(t.sha256),
+    index("images_r2_key_idx").on(t.r2Key),
+  ],
+);
+
+/** R2 keys that may have lost their last image row; a queued sweep deletes those nothing points at any more. */
+export const blobGc = sqliteTable("blob_gc", {
+  r2Key: text("r2_key").primaryKey(),
+  createdAt: text("created_at").notNull().default(nowIso),
+});

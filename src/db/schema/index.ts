@@ -1,0 +1,6 @@
+export * from "./users";
+export * from "./datasets";
+export * from "./images";
+export * from "./annotations";
+export * from "./uploads";
+export * from "./jobs";

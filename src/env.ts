@@ -1,0 +1,38 @@
+import type { JobMessage } from "./jobs/messages";
+
+/** The Worker's bindings and vars, as wrangler.toml declares them. */
+export interface Env {
+  DB: D1Database;
+  BUCKET: R2Bucket;
+  CACHE: KVNamespace;
+  INGEST: Queue<JobMessage>;
+  EXPORTS: Queue<JobMessage>;
+  /** "true" lets anyone create an account through POST /api/signup/. */
+  ALLOW_SIGNUP?: string;
+  /** "true" lets URL ingestion reach loopback/private addresses (local testing only). */
+  INGEST_ALLOW_PRIVATE_NETWORKS?: string;
+  /** HMAC key for signed image URLs and download links. */
+  SIGNING_SECRET: string;
+  /** Optional R2 S3-API credentials for presigned direct uploads. */
+  R2_ACCOUNT_ID?: string;
+  R2_ACCESS_KEY_ID?: string;
+  R2_SECRET_ACCESS_KEY?: string;
+  R2_BUCKET_NAME?: string;
+}
+
+export interface AuthUser {
+  id: number;
+  email: string;
+  name: string;
+  isSuperuser: boolean;
+  keyId: number;
+}
+
+/** Per-request values on `c.var`. */
+export interface Variables {
+  requestId: string;
+  db: import("./db/client").Db;
+  user: AuthUser;
+}
+
+export type AppEnv = { Bindings: Env; Variables: Variables };

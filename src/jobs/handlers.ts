@@ -1,0 +1,21 @@
+import type { Env } from "../env";
+import type { JobType, MessageOf } from "./messages";
+import { sweepBlobs } from "../services/blob-gc";
+
+export interface JobMeta {
+  id: string;
+  attempts: number;
+  queue: string;
+}
+
+export interface JobHandler<T extends JobType> {
+  run(msg: MessageOf<T>, env: Env, meta: JobMeta): Promise<void>;
+  /** Called from the dead-letter queue once retries are exhausted: record the failure where the user sees it. */
+  deadLetter?(msg: MessageOf<T>, env: Env, meta: JobMeta): Promise<void>;
+}
+
+export const handlers: { [T in JobType]: JobHandler<T> } = {
+  "gc-blobs": {
+    run: (_msg, env) => sweepBlobs(env),
+  },
+};

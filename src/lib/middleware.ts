@@ -1,0 +1,60 @@
+import { createMiddleware } from "hono/factory";
+import { eq } from "drizzle-orm";
+import type { AppEnv } from "../env";
+import { createDb } from "../db/client";
+import { apiKeys, users } from "../db/schema";
+import { unauthorized } from "./errors";
+import { sha256Hex } from "./hashing";
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Every response carries `x-request-id` (the caller's, if well-formed, else a new one). */
+export const requestId = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const given = c.req.header("x-request-id");
+    const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    c.header("x-request-id", id);
+  });
+
+export const database = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    c.set("db", createDb(c.env.DB));
+    await next();
+  });
+
+/** The key from `Authorization: Token <key>` (Remo clients) or `Bearer <key>`. */
+export function bearerKey(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^(Token|Bearer)\s+(\S+)\s*$/i.exec(header);
+  return m ? m[2] : null;
+}
+
+export async function authenticate(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]) {
+  const key = bearerKey(c.req.header("authorization"));
+  if (!key) return null;
+  const hash = await sha256Hex(key);
+  const rows = await c.var.db
+    .select({ id: users.id, email: users.email, name: users.name, isSuperuser: users.isSuperuser, keyId: apiKeys.id })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(eq(apiKeys.keyHash, hash))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+const strip = (p: string) => (p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p);
+
+/** Requires a valid key on every path but the listed public ones (compared without trailing slash). */
+export const requireAuth = (publicPaths: string[]) => {
+  const open = new Set(publicPaths.map(strip));
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (open.has(strip(c.req.path))) return next();
+    const header = c.req.header("authorization");
+    const user = await authenticate(c);
+    if (!user) throw unauthorized(header ? "Invalid token." : "Authentication credentials were not provided.");
+    c.set("user", user);
+    await next();
+  });
+};

@@ -1,0 +1,218 @@
+import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
+import { annotationSets, blobGc, datasets, images, users } from "../db/schema";
+import { conflict } from "../lib/errors";
+import { imageUrls } from "../lib/image-urls";
+import type { PageQuery } from "../lib/pagination";
+import { taskName, type TaskType } from "../lib/task";
+import { enqueue } from "../storage/queues";
+import { readableDataset, writableDataset, type DatasetRow } from "./access";
+import type { ServiceCtx } from "./context";
+import { topClassesByDataset } from "./statistics";
+
+const isUnique = (e: unknown) => String((e as Error)?.message ?? e).includes("UNIQUE constraint failed");
+
+/** Remo's Dataset.rename(): `Name`, then `Name (N)` with N one past the largest N in use. */
+export async function uniqueDatasetName(ctx: ServiceCtx, name: string): Promise<string> {
+  const like = name.replace(/[\\%_]/g, (m) => `\\${m}`) + " (%)";
+  const rows = await ctx.db
+    .select({ name: datasets.name })
+    .from(datasets)
+    .where(and(eq(datasets.ownerId, ctx.user.id), or(eq(datasets.name, name), sql`${datasets.name} LIKE ${like} ESCAPE '\\'`)));
+  if (!rows.some((r) => r.name === name)) return name;
+  let max = 0;
+  const prefix = `${name} (`;
+  for (const r of rows) {
+    const n = Number(r.name.slice(prefix.length, -1));
+    if (r.name.startsWith(prefix) && r.name.endsWith(")") && Number.isInteger(n) && n > max) max = n;
+  }
+  return `${name} (${max + 1})`;
+}
+
+export async function createDataset(
+  ctx: ServiceCtx,
+  input: { name?: string; is_public?: boolean; license?: string | null },
+): Promise<DatasetRow> {
+  const base = input.name?.trim() || "Dataset";
+  // Two concurrent creates can pick the same suffix; the unique index catches it and we pick again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const name = await uniqueDatasetName(ctx, base);
+    try {
+      const [row] = await ctx.db
+        .insert(datasets)
+        .values({ ownerId: ctx.user.id, name, isPublic: input.is_public ?? false, license: input.license ?? null })
+        .returning();
+      return row;
+    } catch (e) {
+      if (!isUnique(e)) throw e;
+    }
+  }
+  throw conflict(`Could not find a free name for dataset '${base}'.`);
+}
+
+export interface DatasetFilters {
+  isPublic?: boolean;
+  isArchived?: boolean;
+}
+
+/** The caller's datasets and every public one, by id. */
+export async function listDatasets(ctx: ServiceCtx, filters: DatasetFilters, page: PageQuery) {
+  const conds: SQL[] = [or(eq(datasets.ownerId, ctx.user.id), eq(datasets.isPublic, true))!];
+  if (filters.isPublic !== undefined) conds.push(eq(datasets.isPublic, filters.isPublic));
+  if (filters.isArchived !== undefined) conds.push(eq(datasets.isArchived, filters.isArchived));
+  const where = and(...conds);
+  const [[{ total }], rows] = await ctx.db.batch([
+    ctx.db.select({ total: count() }).from(datasets).where(where),
+    ctx.db
+      .select({ dataset: datasets, ownerName: users.name, ownerEmail: users.email })
+      .from(datasets)
+      .innerJoin(users, eq(users.id, datasets.ownerId))
+      .where(where)
+      .orderBy(asc(datasets.id))
+      .limit(page.limit)
+      .offset(page.offset),
+  ]);
+  return { count: total, rows };
+}
+
+/** Up to `n` first images of each dataset, in one query (json_each keeps it to one bound parameter). */
+export async function firstImages(ctx: ServiceCtx, datasetIds: number[], n = 4) {
+  const out = new Map<number, { id: number; originalName: string; width: number; height: number; size: number; createdAt: string; datasetId: number }[]>();
+  if (!datasetIds.length) return out;
+  const rows = await ctx.db.all<{ id: number; dataset_id: number; original_name: string; width: number; height: number; size: number; created_at: string }>(sql`
+    SELECT i.id, i.dataset_id, i.original_name, i.width, i.height, i.size, i.created_at
+    FROM json_each(${JSON.stringify(datasetIds)}) d
+    JOIN images i ON i.id IN (SELECT id FROM images WHERE dataset_id = d.value ORDER BY id LIMIT ${n})
+    ORDER BY i.dataset_id, i.id`);
+  for (const r of rows) {
+    const list = out.get(r.dataset_id) ?? [];
+    list.push({ id: r.id, datasetId: r.dataset_id, originalName: r.original_name, width: r.width, height: r.height, size: r.size, createdAt: r.created_at });
+    out.set(r.dataset_id, list);
+  }
+  return out;
+}
+
+export function ownerName(u: { ownerName: string; ownerEmail: string }) {
+  return u.ownerName || "Unknown";
+}
+
+/** The v1 list item (remo-reference §2.1). */
+export async function serializeDatasetItem(
+  ctx: ServiceCtx,
+  d: DatasetRow,
+  owner: string,
+  thumbs: { id: number; originalName: string }[],
+) {
+  return {
+    id: d.id,
+    name: d.name,
+    owner,
+    is_archived: d.isArchived,
+    image_thumbnails: await Promise.all(thumbs.map(async (t) => (await imageUrls(ctx.env, t)).preview)),
+    quantity: d.imageCount,
+    size_in_bytes: d.sizeInBytes,
+    created_at: d.createdAt,
+    updated_at: d.updatedAt,
+    license: d.license,
+    is_public: d.isPublic,
+    is_readonly: false,
+  };
+}
+
+export async function listDatasetItems(ctx: ServiceCtx, filters: DatasetFilters, page: PageQuery) {
+  const { count: total, rows } = await listDatasets(ctx, filters, page);
+  const thumbs = await firstImages(ctx, rows.map((r) => r.dataset.id));
+  const results = await Promise.all(
+    rows.map((r) => serializeDatasetItem(ctx, r.dataset, ownerName(r), thumbs.get(r.dataset.id) ?? [])),
+  );
+  return { count: total, results };
+}
+
+/** The legacy `/api/dataset/` list (ListDatasetSerializer): thumbnails are full image objects. */
+export async function listLegacyDatasetItems(ctx: ServiceCtx, page: PageQuery) {
+  const { count: total, rows } = await listDatasets(ctx, { isArchived: false }, page);
+  const ids = rows.map((r) => r.dataset.id);
+  const [thumbs, top] = await Promise.all([firstImages(ctx, ids), topClassesByDataset(ctx.db, ids)]);
+  const results = await Promise.all(
+    rows.map(async ({ dataset: d }) => ({
+      id: d.id,
+      name: d.name,
+      image_thumbnails: await Promise.all(
+        (thumbs.get(d.id) ?? []).map(async (t) => {
+          const urls = await imageUrls(ctx.env, t);
+          return { id: t.id, name: t.originalName, dataset_id: t.datasetId, url: urls.url, preview: urls.preview, thumbnail: urls.thumbnail, width: t.width, height: t.height, size: t.size, created_at: t.createdAt };
+        }),
+      ),
+      quantity: d.imageCount,
+      size_in_bytes: d.sizeInBytes,
+      created_at: d.createdAt,
+      license: d.license,
+      is_public: d.isPublic,
+      users_shared: [] as number[],
+      top3_classes: (top.get(d.id) ?? []).slice(0, 3),
+      total_classes: (top.get(d.id) ?? []).length,
+    })),
+  );
+  return { count: total, results };
+}
+
+/** The detail / create serializer: the list item plus its annotation sets and class summary. */
+export async function datasetDetail(ctx: ServiceCtx, d: DatasetRow) {
+  const [[owner], sets, thumbs, top] = await Promise.all([
+    ctx.db.select({ ownerName: users.name, ownerEmail: users.email }).from(users).where(eq(users.id, d.ownerId)),
+    ctx.db
+      .select({ id: annotationSets.id, name: annotationSets.name, task: annotationSets.task, totalObjects: annotationSets.totalObjects })
+      .from(annotationSets)
+      .where(eq(annotationSets.datasetId, d.id))
+      .orderBy(asc(annotationSets.id)),
+    firstImages(ctx, [d.id]),
+    topClassesByDataset(ctx.db, [d.id]),
+  ]);
+  const item = await serializeDatasetItem(ctx, d, owner ? ownerName(owner) : "Unknown", thumbs.get(d.id) ?? []);
+  const classes = top.get(d.id) ?? [];
+  return {
+    ...item,
+    annotation_sets: sets.map((s) => ({ id: s.id, name: s.name, task: taskName(s.task as TaskType) })),
+    users_shared: [] as number[],
+    top3_classes: classes.slice(0, 3),
+    total_classes: classes.length,
+    total_annotation_objects: sets.reduce((a, s) => a + s.totalObjects, 0),
+  };
+}
+
+export async function getDataset(ctx: ServiceCtx, id: number) {
+  return datasetDetail(ctx, await readableDataset(ctx, id));
+}
+
+export async function updateDataset(
+  ctx: ServiceCtx,
+  id: number,
+  patch: { name?: string; is_archived?: boolean; is_public?: boolean; license?: string | null },
+) {
+  const d = await writableDataset(ctx, id);
+  const values: Partial<typeof datasets.$inferInsert> = { updatedAt: new Date().toISOString() };
+  if (patch.name !== undefined) values.name = patch.name.trim();
+  if (patch.is_archived !== undefined) values.isArchived = patch.is_archived;
+  if (patch.is_public !== undefined) values.isPublic = patch.is_public;
+  if (patch.license !== undefined) values.license = patch.license;
+  try {
+    const [row] = await ctx.db.update(datasets).set(values).where(eq(datasets.id, d.id)).returning();
+    return datasetDetail(ctx, row);
+  } catch (e) {
+    if (isUnique(e)) throw conflict(`You already have a dataset named '${values.name}'.`);
+    throw e;
+  }
+}
+
+/**
+ * Deletes the dataset's rows (cascading to folders, images, sets, annotations) and, in the same batch, records
+ * the R2 keys of its uploaded originals as GC candidates; the queued sweep deletes those no other image uses.
+ * Linked objects (`local_files`) belong to the bucket's owner and are never deleted.
+ */
+export async function deleteDataset(ctx: ServiceCtx, id: number): Promise<void> {
+  const d = await writableDataset(ctx, id);
+  await ctx.db.batch([
+    ctx.db.run(sql`INSERT OR IGNORE INTO ${blobGc} (r2_key) SELECT DISTINCT ${images.r2Key} FROM ${images} WHERE ${images.datasetId} = ${d.id} AND ${images.linked} = 0`),
+    ctx.db.delete(datasets).where(eq(datasets.id, d.id)),
+  ]);
+  await enqueue(ctx.env.INGEST, { type: "gc-blobs" });
+}

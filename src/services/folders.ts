@@ -1,0 +1,84 @@
+import { and, eq, sql } from "drizzle-orm";
+import { folders, images } from "../db/schema";
+import { badRequest, conflict, notFound } from "../lib/errors";
+import { writableDataset } from "./access";
+import type { ServiceCtx } from "./context";
+import { deleteImagesStatements, type NonEmptyBatch } from "./images";
+
+export type FolderRow = typeof folders.$inferSelect;
+
+export async function folderInDataset(ctx: ServiceCtx, datasetId: number, folderId: number): Promise<FolderRow> {
+  const [f] = await ctx.db
+    .select()
+    .from(folders)
+    .where(and(eq(folders.id, folderId), eq(folders.datasetId, datasetId)))
+    .limit(1);
+  if (!f) throw notFound(`Folder #${folderId} was not found in Dataset #${datasetId}.`);
+  return f;
+}
+
+/** Folder ids of the subtree rooted at `folderId` (itself included). */
+function subtreeSql(folderId: number) {
+  return sql`WITH RECURSIVE sub(id) AS (SELECT ${folderId} UNION ALL SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id) SELECT id FROM sub`;
+}
+
+export async function createFolder(ctx: ServiceCtx, datasetId: number, input: { name: string; parent_folder_id?: number | null }) {
+  const d = await writableDataset(ctx, datasetId);
+  const parentId = input.parent_folder_id ?? null;
+  if (parentId !== null) await folderInDataset(ctx, d.id, parentId);
+  const [row] = await ctx.db.insert(folders).values({ datasetId: d.id, parentId, name: input.name.trim() }).returning();
+  return row;
+}
+
+export async function updateFolder(
+  ctx: ServiceCtx,
+  datasetId: number,
+  folderId: number,
+  input: { name?: string; parent_folder_id?: number | null },
+) {
+  const d = await writableDataset(ctx, datasetId);
+  const f = await folderInDataset(ctx, d.id, folderId);
+  const values: Partial<typeof folders.$inferInsert> = { updatedAt: new Date().toISOString() };
+  if (input.name !== undefined) values.name = input.name.trim();
+  if (input.parent_folder_id !== undefined) {
+    const parent = input.parent_folder_id;
+    if (parent !== null) {
+      await folderInDataset(ctx, d.id, parent);
+      const sub = await ctx.db.all<{ id: number }>(subtreeSql(f.id));
+      if (sub.some((r) => r.id === parent)) throw badRequest("parent_folder_id: a folder cannot move into itself or its own subfolder");
+    }
+    values.parentId = parent;
+  }
+  const [row] = await ctx.db.update(folders).set(values).where(eq(folders.id, f.id)).returning();
+  return row;
+}
+
+/** Refuses a non-empty folder (409) unless `recursive`, which deletes its subfolders and their images too. */
+export async function deleteFolder(ctx: ServiceCtx, datasetId: number, folderId: number, recursive: boolean) {
+  const d = await writableDataset(ctx, datasetId);
+  const f = await folderInDataset(ctx, d.id, folderId);
+  if (!recursive) {
+    const [[sub], [img]] = await ctx.db.batch([
+      ctx.db.select({ n: sql<number>`count(*)` }).from(folders).where(eq(folders.parentId, f.id)),
+      ctx.db.select({ n: sql<number>`count(*)` }).from(images).where(and(eq(images.datasetId, d.id), eq(images.folderId, f.id))),
+    ]);
+    if (sub.n > 0 || img.n > 0) {
+      throw conflict(`Folder #${f.id} is not empty (${sub.n} folders, ${img.n} images); pass recursive=true to delete it with its contents.`);
+    }
+  }
+  const inSubtree = sql`${images.folderId} IN (${subtreeSql(f.id)})`;
+  const stmts = await deleteImagesStatements(ctx, d.id, inSubtree);
+  // The images' statements run first: deleting the folder cascades to its images before they could be counted.
+  await ctx.db.batch([...stmts, ctx.db.delete(folders).where(eq(folders.id, f.id))] as unknown as NonEmptyBatch);
+}
+
+export function serializeFolderRow(f: FolderRow) {
+  return {
+    id: f.id,
+    name: f.name,
+    dataset_id: f.datasetId,
+    parent_folder_id: f.parentId,
+    created_at: f.createdAt,
+    updated_at: f.updatedAt,
+  };
+}

@@ -1,0 +1,82 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** An image's annotation in one set, as the contents listing and search show it (remo-reference §2.10). */
+export interface ContentsAnnotation {
+  annotation_set_id: number;
+  coordinates: Point[][];
+  classes: string[];
+  object_classes: string[][];
+  tags: string[];
+}
+
+/** Stored coordinates are a flat [x1, y1, x2, y2, ...] array; bboxes are their two corners. */
+export function toPoints(flat: number[]): Point[] {
+  const pts: Point[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pts.push({ x: flat[i], y: flat[i + 1] });
+  return pts;
+}
+
+/**
+ * The per-set annotations of a page of images, one entry per set of the dataset for every image, in four
+ * indexed queries whatever the page size (ids go in as one json_each parameter: D1 allows 100 bound values).
+ */
+export async function contentsAnnotations(db: Db, datasetId: number, imageIds: number[]): Promise<Map<number, ContentsAnnotation[]>> {
+  const out = new Map<number, ContentsAnnotation[]>();
+  if (!imageIds.length) return out;
+  const ids = JSON.stringify(imageIds);
+  const [sets, objects, classLinks, tagLinks] = await db.batch([
+    db.all<{ id: number }>(sql`SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id`),
+    db.all<{ id: number; set_id: number; image_id: number; coordinates: string }>(sql`
+      SELECT o.id, o.set_id, o.image_id, o.coordinates FROM annotation_objects o
+      WHERE o.set_id IN (SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId})
+        AND o.image_id IN (SELECT value FROM json_each(${ids}))
+      ORDER BY o.set_id, o.image_id, o.position, o.id`),
+    db.all<{ set_id: number; image_id: number; object_id: number | null; name: string }>(sql`
+      SELECT ac.set_id, ac.image_id, ac.object_id, c.name FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id
+      WHERE ac.set_id IN (SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId})
+        AND ac.image_id IN (SELECT value FROM json_each(${ids}))
+      ORDER BY ac.id`),
+    db.all<{ set_id: number; image_id: number; name: string }>(sql`
+      SELECT it.set_id, it.image_id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id
+      WHERE it.image_id IN (SELECT value FROM json_each(${ids}))
+      ORDER BY t.name`),
+  ]);
+  const key = (setId: number, imageId: number) => `${setId}:${imageId}`;
+  const entries = new Map<string, ContentsAnnotation>();
+  for (const imageId of imageIds) {
+    const list = sets.map((s) => {
+      const e: ContentsAnnotation = { annotation_set_id: s.id, coordinates: [], classes: [], object_classes: [], tags: [] };
+      entries.set(key(s.id, imageId), e);
+      return e;
+    });
+    out.set(imageId, list);
+  }
+  const objectIndex = new Map<number, { entry: ContentsAnnotation; i: number }>();
+  for (const o of objects) {
+    const e = entries.get(key(o.set_id, o.image_id));
+    if (!e) continue;
+    objectIndex.set(o.id, { entry: e, i: e.coordinates.length });
+    e.coordinates.push(toPoints(JSON.parse(o.coordinates)));
+    e.object_classes.push([]);
+  }
+  for (const c of classLinks) {
+    const e = entries.get(key(c.set_id, c.image_id));
+    if (!e) continue;
+    if (c.object_id !== null) {
+      const hit = objectIndex.get(c.object_id);
+      if (hit) hit.entry.object_classes[hit.i].push(c.name);
+    }
+    if (!e.classes.includes(c.name)) e.classes.push(c.name);
+  }
+  for (const t of tagLinks) {
+    const e = entries.get(key(t.set_id, t.image_id));
+    if (e && !e.tags.includes(t.name)) e.tags.push(t.name);
+  }
+  return out;
+}

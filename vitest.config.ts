@@ -1,0 +1,53 @@
+import path from "node:path";
+import { readFile } from "node:fs/promises";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = path.dirname(new URL(import.meta.url).pathname);
+const FIXTURE_DIRS: Record<string, string> = {
+  // http://fixtures/shared/remo-object-detection/images/x.jpg → ../shared/fixtures/remo-object-detection/images/x.jpg
+  shared: path.resolve(root, "../shared/fixtures"),
+  // http://fixtures/local/x → test/fixtures/x
+  local: path.resolve(root, "test/fixtures"),
+};
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(root, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            SIGNING_SECRET: "test-signing-secret",
+            ALLOW_SIGNUP: "true",
+            INGEST_ALLOW_PRIVATE_NETWORKS: "false",
+          },
+          // Binary fixtures reach tests inside workerd through this binding (the config runs in Node).
+          serviceBindings: {
+            async FIXTURES(request: Request) {
+              const url = new URL(request.url);
+              const [, dir, ...rest] = decodeURIComponent(url.pathname).split("/");
+              const base = FIXTURE_DIRS[dir];
+              const file = base && path.resolve(base, rest.join("/"));
+              if (!base || !file.startsWith(base + path.sep)) return new Response("bad fixture path", { status: 400 });
+              try {
+                return new Response(await readFile(file));
+              } catch {
+                return new Response(`no fixture ${url.pathname}`, { status: 404 });
+              }
+            },
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["./test/setup/apply-migrations.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+});
