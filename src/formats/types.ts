@@ -1,0 +1,45 @@
+/**
+ * The shapes shared by annotation importers (src/formats/import-*.ts, pure parsers) and the service that writes
+ * what they parse (src/services/annotation-import.ts). Importers never touch bindings.
+ */
+
+/** How a record's file name is matched to an image of the dataset (remo-reference §3). */
+export type ImageMatch =
+  /** base name (after the last / or \), then extension probing when the name has none (CSV, VOC, tags, YOLO) */
+  | "basename"
+  /** exact `original_name` (COCO `file_name`) */
+  | "exact";
+
+export interface ImportedObject {
+  /** Class names as written in the file (normalised by the writer: trimmed, Remo-capitalised). */
+  classes: string[];
+  kind: "bbox" | "polygon";
+  /** bbox: [xmin, ymin, xmax, ymax]; polygon: [x1, y1, x2, y2, ...]. */
+  coordinates: number[];
+  /** True when the numbers are fractions of the image's width/height (scaled by the writer, which knows the size). */
+  relative?: boolean;
+}
+
+/** Everything one file says about one image. */
+export interface ImportRecord {
+  fileName: string;
+  match: ImageMatch;
+  /** Detection / segmentation objects. */
+  objects: ImportedObject[];
+  /** Image-classification classes. */
+  classes: string[];
+  /** Tag names. */
+  tags: string[];
+}
+
+export interface ImportWarning {
+  fileName?: string;
+  message: string;
+}
+
+/** What an importer returns for one annotation file. */
+export interface ParsedAnnotationFile {
+  format: "csv" | "voc" | "coco" | "open-images" | "tags" | "yolo";
+  records: ImportRecord[];
+  warnings: ImportWarning[];
+}
