@@ -5,11 +5,12 @@ const FALSE = new Set(["false", "False", "0"]);
 
 /** Booleans as Remo clients send them: true/false/True/False/1/0 (and real booleans in JSON). Anything else is a 400. */
 export const boolParam = z
-  .union([z.boolean(), z.string()])
+  .union([z.boolean(), z.string(), z.number()])
   .transform((v, ctx) => {
     if (typeof v === "boolean") return v;
-    if (TRUE.has(v)) return true;
-    if (FALSE.has(v)) return false;
+    if (v === 1 || v === 0) return v === 1;
+    if (typeof v === "string" && TRUE.has(v)) return true;
+    if (typeof v === "string" && FALSE.has(v)) return false;
     ctx.addIssue({ code: "custom", message: "must be one of true, false, True, False, 1, 0" });
     return z.NEVER;
   })

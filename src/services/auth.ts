@@ -2,7 +2,8 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, users } from "../db/schema";
 import type { AuthUser, Env } from "../env";
-import { ApiError, badRequest, forbidden } from "../lib/errors";
+import { isUniqueViolation } from "../lib/d1";
+import { ApiError, forbidden } from "../lib/errors";
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../lib/hashing";
 
 export function serializeUser(u: { id: number; email: string; name: string; isSuperuser: boolean }) {
@@ -32,7 +33,7 @@ export async function signup(
       .values({ email, name: input.name?.trim() ?? "", passwordHash })
       .returning();
   } catch (e) {
-    if (String(e).includes("UNIQUE")) throw new ApiError("CONFLICT", "A user with that email already exists.");
+    if (isUniqueViolation(e)) throw new ApiError("CONFLICT", "A user with that email already exists.");
     throw e;
   }
   return { user: serializeUser(row), key: await issueKey(deps.db, row.id) };
@@ -56,9 +57,4 @@ export async function login(db: Db, input: { email: string; password: string }):
 
 export async function logout(db: Db, user: AuthUser): Promise<void> {
   await db.delete(apiKeys).where(and(eq(apiKeys.id, user.keyId), eq(apiKeys.userId, user.id)));
-}
-
-export function requireFields(email: unknown, password: unknown) {
-  if (typeof email !== "string" || !email.trim()) throw badRequest("email: This field is required.");
-  if (typeof password !== "string" || !password) throw badRequest("password: This field is required.");
 }

@@ -28,7 +28,7 @@ export async function serializeContentsImage(ctx: ServiceCtx, img: ImageRow, ann
 async function serializeFolders(ctx: ServiceCtx, rows: FolderRow[]) {
   if (!rows.length) return [];
   const ids = rows.map((f) => f.id);
-  const [counts, firsts] = await ctx.db.batch([
+  const [counts, firsts] = await Promise.all([
     ctx.db
       .select({ folderId: images.folderId, n: count() })
       .from(images)
@@ -65,7 +65,7 @@ export async function listContents(ctx: ServiceCtx, datasetId: number, folderId:
   if (folderId !== null) await folderInDataset(ctx, d.id, folderId);
   const folderWhere = and(eq(folders.datasetId, d.id), folderId === null ? isNull(folders.parentId) : eq(folders.parentId, folderId));
   const imageWhere = and(eq(images.datasetId, d.id), folderId === null ? isNull(images.folderId) : eq(images.folderId, folderId));
-  const [[{ nf }], [{ ni }]] = await ctx.db.batch([
+  const [[{ nf }], [{ ni }]] = await Promise.all([
     ctx.db.select({ nf: count() }).from(folders).where(folderWhere),
     ctx.db.select({ ni: count() }).from(images).where(imageWhere),
   ]);

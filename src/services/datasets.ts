@@ -1,5 +1,6 @@
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import { annotationSets, blobGc, datasets, images, users } from "../db/schema";
+import { isUniqueViolation, runBatch } from "../lib/d1";
 import { conflict } from "../lib/errors";
 import { imageUrls } from "../lib/image-urls";
 import type { PageQuery } from "../lib/pagination";
@@ -8,8 +9,6 @@ import { enqueue } from "../storage/queues";
 import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
 import { topClassesByDataset } from "./statistics";
-
-const isUnique = (e: unknown) => String((e as Error)?.message ?? e).includes("UNIQUE constraint failed");
 
 /** Remo's Dataset.rename(): `Name`, then `Name (N)` with N one past the largest N in use. */
 export async function uniqueDatasetName(ctx: ServiceCtx, name: string): Promise<string> {
@@ -43,7 +42,7 @@ export async function createDataset(
         .returning();
       return row;
     } catch (e) {
-      if (!isUnique(e)) throw e;
+      if (!isUniqueViolation(e)) throw e;
     }
   }
   throw conflict(`Could not find a free name for dataset '${base}'.`);
@@ -60,7 +59,8 @@ export async function listDatasets(ctx: ServiceCtx, filters: DatasetFilters, pag
   if (filters.isPublic !== undefined) conds.push(eq(datasets.isPublic, filters.isPublic));
   if (filters.isArchived !== undefined) conds.push(eq(datasets.isArchived, filters.isArchived));
   const where = and(...conds);
-  const [[{ total }], rows] = await ctx.db.batch([
+  // Not db.batch(): drizzle's D1 batch maps joined rows by column name, and datasets.name / users.name collide.
+  const [[{ total }], rows] = await Promise.all([
     ctx.db.select({ total: count() }).from(datasets).where(where),
     ctx.db
       .select({ dataset: datasets, ownerName: users.name, ownerEmail: users.email })
@@ -198,7 +198,7 @@ export async function updateDataset(
     const [row] = await ctx.db.update(datasets).set(values).where(eq(datasets.id, d.id)).returning();
     return datasetDetail(ctx, row);
   } catch (e) {
-    if (isUnique(e)) throw conflict(`You already have a dataset named '${values.name}'.`);
+    if (isUniqueViolation(e)) throw conflict(`You already have a dataset named '${values.name}'.`);
     throw e;
   }
 }
@@ -210,8 +210,8 @@ export async function updateDataset(
  */
 export async function deleteDataset(ctx: ServiceCtx, id: number): Promise<void> {
   const d = await writableDataset(ctx, id);
-  await ctx.db.batch([
-    ctx.db.run(sql`INSERT OR IGNORE INTO ${blobGc} (r2_key) SELECT DISTINCT ${images.r2Key} FROM ${images} WHERE ${images.datasetId} = ${d.id} AND ${images.linked} = 0`),
+  await runBatch(ctx.env.DB, [
+    sql`INSERT OR IGNORE INTO ${blobGc} (r2_key) SELECT DISTINCT ${images.r2Key} FROM ${images} WHERE ${images.datasetId} = ${d.id} AND ${images.linked} = 0`,
     ctx.db.delete(datasets).where(eq(datasets.id, d.id)),
   ]);
   await enqueue(ctx.env.INGEST, { type: "gc-blobs" });

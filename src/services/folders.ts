@@ -3,7 +3,8 @@ import { folders, images } from "../db/schema";
 import { badRequest, conflict, notFound } from "../lib/errors";
 import { writableDataset } from "./access";
 import type { ServiceCtx } from "./context";
-import { deleteImagesStatements, type NonEmptyBatch } from "./images";
+import { deleteImagesStatements } from "./images";
+import { runBatch } from "../lib/d1";
 
 export type FolderRow = typeof folders.$inferSelect;
 
@@ -58,7 +59,7 @@ export async function deleteFolder(ctx: ServiceCtx, datasetId: number, folderId:
   const d = await writableDataset(ctx, datasetId);
   const f = await folderInDataset(ctx, d.id, folderId);
   if (!recursive) {
-    const [[sub], [img]] = await ctx.db.batch([
+    const [[sub], [img]] = await Promise.all([
       ctx.db.select({ n: sql<number>`count(*)` }).from(folders).where(eq(folders.parentId, f.id)),
       ctx.db.select({ n: sql<number>`count(*)` }).from(images).where(and(eq(images.datasetId, d.id), eq(images.folderId, f.id))),
     ]);
@@ -69,7 +70,7 @@ export async function deleteFolder(ctx: ServiceCtx, datasetId: number, folderId:
   const inSubtree = sql`${images.folderId} IN (${subtreeSql(f.id)})`;
   const stmts = await deleteImagesStatements(ctx, d.id, inSubtree);
   // The images' statements run first: deleting the folder cascades to its images before they could be counted.
-  await ctx.db.batch([...stmts, ctx.db.delete(folders).where(eq(folders.id, f.id))] as unknown as NonEmptyBatch);
+  await runBatch(ctx.env.DB, [...stmts, ctx.db.delete(folders).where(eq(folders.id, f.id))]);
 }
 
 export function serializeFolderRow(f: FolderRow) {

@@ -30,7 +30,7 @@ export async function contentsAnnotations(db: Db, datasetId: number, imageIds: n
   const out = new Map<number, ContentsAnnotation[]>();
   if (!imageIds.length) return out;
   const ids = JSON.stringify(imageIds);
-  const [sets, objects, classLinks, tagLinks] = await db.batch([
+  const [sets, objects, classLinks, tagLinks] = await Promise.all([
     db.all<{ id: number }>(sql`SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id`),
     db.all<{ id: number; set_id: number; image_id: number; coordinates: string }>(sql`
       SELECT o.id, o.set_id, o.image_id, o.coordinates FROM annotation_objects o

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 
 export interface ClassCount {
@@ -28,16 +28,16 @@ export async function topClassesByDataset(db: Db, datasetIds: number[]): Promise
 
 /**
  * Statements that recompute a set's counters from its rows. Used where a write touches an unknown number of
- * annotations at once (image or folder deletion, class deletion); put them in the same batch() as that write.
+ * annotations at once (image or folder deletion, class deletion); put them in the same runBatch() (src/lib/d1.ts) as that write.
  */
-export function recomputeSetStatistics(db: Db, setId: number) {
+export function recomputeSetStatistics(setId: number): SQL[] {
   return [
-    db.run(sql`UPDATE annotations SET object_count = (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = annotations.id) WHERE set_id = ${setId}`),
-    db.run(sql`UPDATE annotation_set_classes SET
+    sql`UPDATE annotations SET object_count = (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = annotations.id) WHERE set_id = ${setId}`,
+    sql`UPDATE annotation_set_classes SET
         object_count = (SELECT COUNT(*) FROM annotation_classes ac WHERE ac.set_id = ${setId} AND ac.class_id = annotation_set_classes.class_id AND ac.object_id IS NOT NULL),
         image_count = (SELECT COUNT(DISTINCT ac.image_id) FROM annotation_classes ac WHERE ac.set_id = ${setId} AND ac.class_id = annotation_set_classes.class_id)
-      WHERE set_id = ${setId}`),
-    db.run(sql`UPDATE annotation_sets SET
+      WHERE set_id = ${setId}`,
+    sql`UPDATE annotation_sets SET
         total_objects = (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ${setId}),
         done_count = (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.status = 1),
         skipped_count = (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.status = 0),
@@ -45,6 +45,43 @@ export function recomputeSetStatistics(db: Db, setId: number) {
           a.object_count > 0
           OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
           OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id)))
+      WHERE id = ${setId}`,
+  ];
+}
+
+/**
+ * Statements that take (sign -1) or give back (sign +1) the share of a list of images in a set's counters. A
+ * write touching known images runs [-1, ...writes, +1] in one batch(): the counters move by exactly what the
+ * write changed, computed from the rows inside the same transaction, so concurrent writers cannot skew them and
+ * no statement scans the whole set. `imageIdsJson` is a JSON array of distinct image ids (one bound parameter).
+ */
+export function imageShareStatements(db: Db, setId: number, imageIdsJson: string, sign: 1 | -1) {
+  const op = sql.raw(sign === 1 ? "+" : "-");
+  const inList = sql`(SELECT value FROM json_each(${imageIdsJson}))`;
+  const stmts = [];
+  if (sign === 1) {
+    // object_count of the annotation rows themselves: recounted from the (indexed) objects of these images.
+    stmts.push(
+      db.run(sql`UPDATE annotations SET object_count = (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = annotations.id)
+        WHERE set_id = ${setId} AND image_id IN ${inList}`),
+    );
+  }
+  stmts.push(
+    db.run(sql`UPDATE annotation_sets SET
+        total_objects = total_objects ${op} (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ${setId} AND o.image_id IN ${inList}),
+        done_count = done_count ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND a.status = 1),
+        skipped_count = skipped_count ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND a.status = 0),
+        annotated_images = annotated_images ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND (
+          EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
+          OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
+          OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id)))
       WHERE id = ${setId}`),
-  ] as const;
+    db.run(sql`UPDATE annotation_set_classes SET
+        object_count = object_count ${op} agg.o,
+        image_count = image_count ${op} agg.i
+      FROM (SELECT class_id, SUM(object_id IS NOT NULL) AS o, COUNT(DISTINCT image_id) AS i FROM annotation_classes
+            WHERE set_id = ${setId} AND image_id IN ${inList} GROUP BY class_id) AS agg
+      WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`),
+  );
+  return stmts;
 }
