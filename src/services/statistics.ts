@@ -51,23 +51,22 @@ export function recomputeSetStatistics(setId: number): SQL[] {
 
 /**
  * Statements that take (sign -1) or give back (sign +1) the share of a list of images in a set's counters. A
- * write touching known images runs [-1, ...writes, +1] in one batch(): the counters move by exactly what the
+ * write touching known images runs [-1, ...writes, +1] in one runBatch(): the counters move by exactly what the
  * write changed, computed from the rows inside the same transaction, so concurrent writers cannot skew them and
  * no statement scans the whole set. `imageIdsJson` is a JSON array of distinct image ids (one bound parameter).
  */
-export function imageShareStatements(db: Db, setId: number, imageIdsJson: string, sign: 1 | -1) {
+export function imageShareStatements(setId: number, imageIdsJson: string, sign: 1 | -1): SQL[] {
   const op = sql.raw(sign === 1 ? "+" : "-");
   const inList = sql`(SELECT value FROM json_each(${imageIdsJson}))`;
-  const stmts = [];
+  const stmts: SQL[] = [];
+  // CROSS JOIN keeps json_each as the outer loop: otherwise SQLite may scan the whole set per listed image.
   if (sign === 1) {
     // object_count of the annotation rows themselves: recounted from the (indexed) objects of these images.
-    stmts.push(
-      db.run(sql`UPDATE annotations SET object_count = (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = annotations.id)
-        WHERE set_id = ${setId} AND image_id IN ${inList}`),
-    );
+    stmts.push(sql`UPDATE annotations SET object_count = (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = annotations.id)
+        WHERE set_id = ${setId} AND image_id IN ${inList}`);
   }
   stmts.push(
-    db.run(sql`UPDATE annotation_sets SET
+    sql`UPDATE annotation_sets SET
         total_objects = total_objects ${op} (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ${setId} AND o.image_id IN ${inList}),
         done_count = done_count ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND a.status = 1),
         skipped_count = skipped_count ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND a.status = 0),
@@ -75,13 +74,14 @@ export function imageShareStatements(db: Db, setId: number, imageIdsJson: string
           EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
           OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
           OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id)))
-      WHERE id = ${setId}`),
-    db.run(sql`UPDATE annotation_set_classes SET
+      WHERE id = ${setId}`,
+    sql`UPDATE annotation_set_classes SET
         object_count = object_count ${op} agg.o,
         image_count = image_count ${op} agg.i
-      FROM (SELECT class_id, SUM(object_id IS NOT NULL) AS o, COUNT(DISTINCT image_id) AS i FROM annotation_classes
-            WHERE set_id = ${setId} AND image_id IN ${inList} GROUP BY class_id) AS agg
-      WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`),
+      FROM (SELECT ac.class_id, SUM(ac.object_id IS NOT NULL) AS o, COUNT(DISTINCT ac.image_id) AS i
+            FROM json_each(${imageIdsJson}) j CROSS JOIN annotation_classes ac ON ac.set_id = ${setId} AND ac.image_id = j.value
+            GROUP BY ac.class_id) AS agg
+      WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`,
   );
   return stmts;
 }

@@ -1,0 +1,32 @@
+/**
+ * Remo's capitalize_class_name (remo-reference §2.6): trimmed, inner whitespace runs collapsed, then Python's
+ * str.capitalize (first character upper-case, the rest lower-case), so "human HAND" and " Human hand" are one class.
+ */
+export function normalizeClassName(name: string): string {
+  const s = name.trim().replace(/\s+/g, " ");
+  if (!s) return "";
+  return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
+}
+
+/** Tag names are stripped and lower-cased on the image route and on import (remo-reference §2.7). */
+export function normalizeTagName(name: string): string {
+  return name.trim().toLowerCase();
+}
+
+/** Remo's get_base_image_name: the part after the last `/` or `\`. */
+export function baseName(fileName: string): string {
+  const i = Math.max(fileName.lastIndexOf("/"), fileName.lastIndexOf("\\"));
+  return i >= 0 ? fileName.slice(i + 1) : fileName;
+}
+
+// Remo's get_image_id probes these (its "tif" has no dot; kept, since a name like "abctif" may rely on it).
+const PROBE_EXTENSIONS = [".jpg", ".png", ".jpeg", "tif", ".tiff"];
+
+/** The names an annotation row's file name may match, in Remo's order: the name itself, then extension probes. */
+export function candidateImageNames(fileName: string, match: "basename" | "exact"): string[] {
+  if (match === "exact") return [fileName];
+  const base = baseName(fileName.trim());
+  if (!base) return [];
+  if (/\.[^.]+$/.test(base)) return [base];
+  return [base, ...PROBE_EXTENSIONS.map((e) => base + e), ...PROBE_EXTENSIONS.map((e) => base + e.toUpperCase())];
+}

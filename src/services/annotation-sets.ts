@@ -1,0 +1,108 @@
+import { and, eq, sql } from "drizzle-orm";
+import { annotationSets } from "../db/schema";
+import type { Db } from "../db/client";
+import { isUniqueViolation, runBatch } from "../lib/d1";
+import { ApiError, notFound } from "../lib/errors";
+import { normalizeClassName } from "../lib/names";
+import type { TaskType } from "../lib/task";
+import { readableDataset, writableDataset, type DatasetRow } from "./access";
+import type { ServiceCtx } from "./context";
+
+export type AnnotationSetRow = typeof annotationSets.$inferSelect;
+
+/** Remo's duplicate-name text (create and rename answer it as a 400). */
+export const duplicateSetName = (name: string) =>
+  new ApiError("BAD_REQUEST", `Annotation set with giving name '${name}', exists in current dataset.`);
+
+/** De-duplicated, Remo-capitalised class names in first-seen order, empty ones dropped. */
+export function normalizeClassList(names: string[]): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    const c = normalizeClassName(n);
+    if (c && !out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+/** Get-or-create global classes and append any not yet in the set (positions after the last one). */
+export function addClassesToSetStatements(setId: number, names: string[]) {
+  const json = JSON.stringify(names);
+  return [
+    sql`INSERT OR IGNORE INTO classes (name) SELECT value FROM json_each(${json})`,
+    sql`INSERT OR IGNORE INTO annotation_set_classes (set_id, class_id, position)
+      SELECT ${setId}, c.id, (SELECT COALESCE(MAX(position), -1) + 1 FROM annotation_set_classes WHERE set_id = ${setId}) + j.key
+      FROM json_each(${json}) j JOIN classes c ON c.name = j.value`,
+  ];
+}
+
+/**
+ * Creates a set in a dataset (no access check: callers check it). With `uniqueName`, a taken name becomes
+ * `Name (N)` as the upload path does (Remo names sets after the task); otherwise a taken name is Remo's 400.
+ */
+export async function createAnnotationSet(
+  db: Db,
+  input: { datasetId: number; name: string; task: TaskType; classes?: string[]; uniqueName?: boolean },
+): Promise<AnnotationSetRow> {
+  const base = input.name.trim();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const name = input.uniqueName ? await uniqueSetName(db, input.datasetId, base) : base;
+    let row: AnnotationSetRow;
+    try {
+      [row] = await db.insert(annotationSets).values({ datasetId: input.datasetId, name, task: input.task }).returning();
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      if (!input.uniqueName) throw duplicateSetName(base);
+      continue;
+    }
+    const classes = normalizeClassList(input.classes ?? []);
+    if (classes.length) await runBatch(db.$client, addClassesToSetStatements(row.id, classes));
+    return row;
+  }
+  throw duplicateSetName(base);
+}
+
+/** `Name`, then `Name (N)` with N one past the largest in use in the dataset. */
+export async function uniqueSetName(db: Db, datasetId: number, name: string): Promise<string> {
+  const like = name.replace(/[\\%_]/g, (m) => `\\${m}`) + " (%)";
+  const rows = await db.all<{ name: string }>(sql`
+    SELECT name FROM annotation_sets WHERE dataset_id = ${datasetId} AND (name = ${name} OR name LIKE ${like} ESCAPE '\\')`);
+  if (!rows.some((r) => r.name === name)) return name;
+  let max = 0;
+  const prefix = `${name} (`;
+  for (const r of rows) {
+    const n = Number(r.name.slice(prefix.length, -1));
+    if (r.name.startsWith(prefix) && r.name.endsWith(")") && Number.isInteger(n) && n > max) max = n;
+  }
+  return `${name} (${max + 1})`;
+}
+
+/** The set and its dataset, if the caller may read it (a private dataset's set is a 404 to others). */
+export async function readableSet(ctx: ServiceCtx, setId: number): Promise<{ set: AnnotationSetRow; dataset: DatasetRow }> {
+  const [set] = await ctx.db.select().from(annotationSets).where(eq(annotationSets.id, setId)).limit(1);
+  if (!set) throw notFound();
+  const dataset = await readableDataset(ctx, set.datasetId);
+  return { set, dataset };
+}
+
+/** The set and its dataset if the caller owns the dataset: 404 when it cannot see it, 403 when it only reads it. */
+export async function writableSet(
+  ctx: ServiceCtx,
+  setId: number,
+  message = "Only dataset owner can edit annotation set.",
+): Promise<{ set: AnnotationSetRow; dataset: DatasetRow }> {
+  const [set] = await ctx.db.select().from(annotationSets).where(eq(annotationSets.id, setId)).limit(1);
+  if (!set) throw notFound();
+  const dataset = await writableDataset(ctx, set.datasetId, message);
+  return { set, dataset };
+}
+
+/** A set that must belong to the given dataset (ids in a path belong together, else 404). */
+export async function setInDataset(ctx: ServiceCtx, datasetId: number, setId: number): Promise<AnnotationSetRow> {
+  const [set] = await ctx.db
+    .select()
+    .from(annotationSets)
+    .where(and(eq(annotationSets.id, setId), eq(annotationSets.datasetId, datasetId)))
+    .limit(1);
+  if (!set) throw notFound();
+  return set;
+}

@@ -1,0 +1,146 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createDb } from "../src/db/client";
+import type { ImportRecord } from "../src/formats/types";
+import { applyImport } from "../src/services/annotation-import";
+import { createAnnotationSet } from "../src/services/annotation-sets";
+import { createDataset, createUser, insertImage } from "./helpers/factories";
+
+const db = () => createDb(env.DB);
+
+async function setup(names: string[], task: "object_detection" | "image_classification" = "object_detection") {
+  const u = await createUser();
+  const d = await createDataset(u);
+  const imgs = [];
+  for (const name of names) imgs.push(await insertImage(d.id, { name, width: 1000, height: 800 }));
+  const set = await createAnnotationSet(db(), { datasetId: d.id, name: "Set", task, classes: ["car"] });
+  return { u, d, imgs, set };
+}
+
+const box = (fileName: string, cls: string[], coordinates: number[], extra: Partial<ImportRecord> = {}): ImportRecord => ({
+  fileName,
+  match: "basename",
+  objects: [{ classes: cls, kind: "bbox", coordinates }],
+  classes: [],
+  tags: [],
+  ...extra,
+});
+
+async function counters(setId: number) {
+  const set = await env.DB.prepare("SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?").bind(setId).first();
+  const classes = await env.DB.prepare(
+    "SELECT c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY sc.position",
+  )
+    .bind(setId)
+    .all();
+  return { set, classes: classes.results };
+}
+
+describe("applyImport", () => {
+  it("matches base names and extension probes, merges same coordinates, and keeps counters right", async () => {
+    const { d, set, imgs } = await setup(["a.jpg", "b.png", "c.JPEG"]);
+    const records: ImportRecord[] = [
+      box("/abs/path/a.jpg", ["person"], [10, 20, 110, 220]),
+      box("C:\\x\\a.jpg", ["  PERSON  ", "human body"], [10, 20, 110, 220]),
+      box("a.jpg", ["Car"], [0.1, 0.1, 0.5, 0.5], { objects: [{ classes: ["Car"], kind: "bbox", coordinates: [0.1, 0.1, 0.5, 0.5], relative: true }] }),
+      box("b", ["Car"], [5, 5, 50, 50], { tags: [" Train "] }),
+      box("c.JPEG", ["Car"], [1, 1, 2, 2]),
+      box("nope.jpg", ["Car"], [1, 1, 2, 2]),
+    ];
+    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
+    expect(r).toEqual({ imagesMatched: 3, objectsAdded: 4, missing: ["nope.jpg"] });
+    const objs = await env.DB.prepare("SELECT image_id, name, position, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
+    expect(objs.results).toEqual([
+      { image_id: imgs[0].id, name: "OBJ 1", position: 1, coordinates: "[10,20,110,220]" },
+      { image_id: imgs[0].id, name: "OBJ 2", position: 2, coordinates: "[100,80,500,400]" },
+      { image_id: imgs[1].id, name: "OBJ 1", position: 1, coordinates: "[5,5,50,50]" },
+      { image_id: imgs[2].id, name: "OBJ 1", position: 1, coordinates: "[1,1,2,2]" },
+    ]);
+    const before = await counters(set.id);
+    expect(before.set).toEqual({ annotated_images: 3, done_count: 3, skipped_count: 0, total_objects: 4 });
+    expect(before.classes).toEqual([
+      { name: "Car", object_count: 3, image_count: 3 },
+      { name: "Person", object_count: 1, image_count: 1 },
+      { name: "Human body", object_count: 1, image_count: 1 },
+    ]);
+    const tag = await env.DB.prepare("SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.set_id = ?").bind(set.id).all();
+    expect(tag.results).toEqual([{ name: "train" }]);
+
+    // Applying the same records again adds nothing and moves no counter.
+    const again = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
+    expect(again.objectsAdded).toBe(0);
+    expect(await counters(set.id)).toEqual(before);
+    const links = await env.DB.prepare("SELECT COUNT(*) AS n FROM annotation_classes WHERE set_id = ?").bind(set.id).first<{ n: number }>();
+    expect(links!.n).toBe(5);
+  });
+
+  it("with skipNewClasses drops unknown classes and objects left with none", async () => {
+    const { d, set } = await setup(["a.jpg"]);
+    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: true }, [
+      box("a.jpg", ["Dog"], [1, 1, 5, 5]),
+      box("a.jpg", ["Dog", "car"], [2, 2, 6, 6]),
+    ]);
+    expect(r.objectsAdded).toBe(1);
+    const c = await counters(set.id);
+    expect(c.classes).toEqual([{ name: "Car", object_count: 1, image_count: 1 }]);
+    expect(c.set).toMatchObject({ total_objects: 1, annotated_images: 1 });
+  });
+
+  it("drops NaN and malformed coordinates and clamps boxes to the image", async () => {
+    const { d, set } = await setup(["a.jpg"]);
+    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
+      box("a.jpg", ["car"], [Number.NaN, 1, 5, 5]),
+      box("a.jpg", ["car"], [1, 2, 3]),
+      box("a.jpg", ["car"], [-5, -5, 5000, 5000]),
+      { fileName: "a.jpg", match: "basename", classes: [], tags: [], objects: [{ classes: ["car"], kind: "polygon", coordinates: [1, 1, 2, 2] }] },
+    ]);
+    expect(r.objectsAdded).toBe(1);
+    const o = await env.DB.prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?").bind(set.id).first<{ coordinates: string }>();
+    expect(o!.coordinates).toBe("[0,0,1000,800]");
+  });
+
+  it("writes image-classification classes at image level, once", async () => {
+    const { d, set, imgs } = await setup(["a.jpg", "b.jpg"], "image_classification");
+    const recs: ImportRecord[] = [
+      { fileName: "a.jpg", match: "exact", objects: [], classes: ["cat", "Cat", "dog"], tags: [] },
+      { fileName: "b.jpg", match: "exact", objects: [], classes: ["cat"], tags: [] },
+      { fileName: "/x/b.jpg", match: "exact", objects: [], classes: ["cat"], tags: [] },
+    ];
+    for (let i = 0; i < 2; i++) {
+      const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "image_classification", skipNewClasses: false }, recs);
+      expect(r).toEqual({ imagesMatched: 2, objectsAdded: 0, missing: ["/x/b.jpg"] });
+    }
+    const c = await counters(set.id);
+    expect(c.set).toEqual({ annotated_images: 2, done_count: 2, skipped_count: 0, total_objects: 0 });
+    expect(c.classes).toEqual([
+      { name: "Car", object_count: 0, image_count: 0 },
+      { name: "Cat", object_count: 0, image_count: 2 },
+      { name: "Dog", object_count: 0, image_count: 1 },
+    ]);
+    expect(imgs.length).toBe(2);
+  });
+
+  it("imports 10,000 objects over 1,000 images in a few batches", async () => {
+    const u = await createUser();
+    const d = await createDataset(u);
+    const stmts = [];
+    for (let i = 0; i < 1000; i++)
+      stmts.push(env.DB.prepare("INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, 'x', 'k', 'image/jpeg', 1, 1000, 1000)").bind(d.id, `i${i}.jpg`));
+    await env.DB.batch(stmts);
+    const set = await createAnnotationSet(db(), { datasetId: d.id, name: "Big", task: "object_detection" });
+    const recs: ImportRecord[] = [];
+    for (let i = 0; i < 1000; i++)
+      recs.push({ fileName: `i${i}.jpg`, match: "basename", classes: [], tags: [i % 2 ? "odd" : "even"], objects: Array.from({ length: 10 }, (_, k) => ({ classes: [`c${k % 3}`], kind: "bbox" as const, coordinates: [k, k, k + 10, k + 10] })) });
+    const t0 = Date.now();
+    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, recs);
+    expect(r.objectsAdded).toBe(10000);
+    expect(Date.now() - t0).toBeLessThan(20000);
+    const c = await counters(set.id);
+    expect(c.set).toEqual({ annotated_images: 1000, done_count: 1000, skipped_count: 0, total_objects: 10000 });
+    expect(c.classes).toEqual([
+      { name: "C0", object_count: 4000, image_count: 1000 },
+      { name: "C1", object_count: 3000, image_count: 1000 },
+      { name: "C2", object_count: 3000, image_count: 1000 },
+    ]);
+  });
+});
