@@ -1,0 +1,20 @@
+/**
+ * The memory budget of image work inside one 128 MB isolate. Pixels cost 4 bytes each as RGBA on the JS heap
+ * (given back by the GC) and about 9 bytes each inside photon while encoding (WASM memory, never given back); a
+ * photon decode costs about 11.8 bytes a pixel. The bounds keep the sum well under 128 MB with room for the
+ * source bytes and the runtime.
+ */
+export const LIMITS = {
+  /** Largest source our streaming decoders read (time grows with it; memory does not). */
+  maxSourcePixels: 100_000_000,
+  /** Largest source bytes read into memory for a decode. */
+  maxSourceBytes: 40 * 1024 * 1024,
+  /** Largest decoded raster (a region at some scale) held at once: 8 MP = 32 MiB. */
+  maxRasterPixels: 8 * 1024 * 1024,
+  /** Largest image we encode (photon memory): 4 MP, e.g. 2048 × 2048. */
+  maxOutputPixels: 4 * 1024 * 1024,
+  /** Largest image handed to photon's own decoder (formats the streaming decoders do not read): ~47 MiB of WASM. */
+  photonDecodePixels: 4 * 1024 * 1024,
+  /** After this many photon traps in one isolate, its fallback decoder is no longer used. */
+  maxPhotonTraps: 50,
+} as const;
