@@ -5,6 +5,9 @@ import { ApiError, errorBody } from "./lib/errors";
 import { log } from "./lib/log";
 import { database, requestId, requireAuth } from "./lib/middleware";
 import { authRoutes } from "./routes/auth";
+import { exportFileRoutes } from "./routes/export-files";
+import { exportRoutes } from "./routes/export";
+import { jobRoutes } from "./routes/jobs";
 import { contentsRoutes } from "./routes/contents";
 import { datasetRoutes } from "./routes/datasets";
 import { folderRoutes } from "./routes/folders";
@@ -25,6 +28,9 @@ export function buildApp() {
   app.route("/", datasetRoutes);
   app.route("/", folderRoutes);
   app.route("/", contentsRoutes);
+  app.route("/", exportRoutes);
+  app.route("/", jobRoutes);
+  app.route("/", exportFileRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
     type: "apiKey",

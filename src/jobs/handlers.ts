@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
 import { sweepBlobs } from "../services/blob-gc";
+import { expireExports, failExportJob, runExportJob } from "../services/export-jobs";
 
 export interface JobMeta {
   id: string;
@@ -15,6 +16,15 @@ export interface JobHandler<T extends JobType> {
 }
 
 export const handlers: { [T in JobType]: JobHandler<T> } = {
+  export: {
+    run: (msg, env) => runExportJob(env, msg.jobId),
+    deadLetter: (msg, env) => failExportJob(env, msg.jobId),
+  },
+  "expire-exports": {
+    run: async (_msg, env) => {
+      await expireExports(env);
+    },
+  },
   "gc-blobs": {
     run: (_msg, env) => sweepBlobs(env),
   },

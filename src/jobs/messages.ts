@@ -6,7 +6,11 @@ import { z } from "zod";
  */
 export const GcBlobsMessage = z.object({ type: z.literal("gc-blobs") });
 
-export const JobMessage = z.discriminatedUnion("type", [GcBlobsMessage]);
+// Exports (issue 5): one message per export job; the sweep of expired export files (cron).
+export const ExportMessage = z.object({ type: z.literal("export"), jobId: z.number().int() });
+export const ExpireExportsMessage = z.object({ type: z.literal("expire-exports") });
+
+export const JobMessage = z.discriminatedUnion("type", [ExportMessage, ExpireExportsMessage, GcBlobsMessage]);
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobType = JobMessage["type"];
 export type MessageOf<T extends JobType> = Extract<JobMessage, { type: T }>;
