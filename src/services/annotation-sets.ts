@@ -106,3 +106,68 @@ export async function setInDataset(ctx: ServiceCtx, datasetId: number, setId: nu
   if (!set) throw notFound();
   return set;
 }
+
+/** Remo's create (remo-reference §2.5): the dataset owner only; duplicate names are Remo's 400. */
+export async function createSetForUser(
+  ctx: ServiceCtx,
+  input: { datasetId: number; name: string; task: TaskType; classes: string[] },
+): Promise<AnnotationSetRow> {
+  const d = await writableDataset(ctx, input.datasetId, "Only dataset owner can create new annotation set.");
+  const name = input.name.trim();
+  if (!name) throw new ApiError("BAD_REQUEST", "Annotation set name should not be empty", { issues: [{ path: "name", message: "must not be empty" }] });
+  return createAnnotationSet(ctx.db, { datasetId: d.id, name, task: input.task, classes: input.classes });
+}
+
+/** The deprecated `/api/annotation-set/` create: links existing classes only, by name. */
+export async function createLegacySet(
+  ctx: ServiceCtx,
+  input: { datasetId: number; name: string; task: TaskType; classNames: string[] },
+): Promise<AnnotationSetRow> {
+  const d = await writableDataset(ctx, input.datasetId, "Only dataset owner can create new annotation set.");
+  const set = await createAnnotationSet(ctx.db, { datasetId: d.id, name: input.name, task: input.task });
+  const names = normalizeClassList(input.classNames);
+  if (names.length) {
+    await runBatch(ctx.env.DB, [
+      sql`INSERT OR IGNORE INTO annotation_set_classes (set_id, class_id, position)
+        SELECT ${set.id}, c.id, j.key FROM json_each(${JSON.stringify(names)}) j JOIN classes c ON c.name = j.value`,
+    ]);
+  }
+  return set;
+}
+
+export async function renameSet(ctx: ServiceCtx, setId: number, name: string): Promise<AnnotationSetRow> {
+  const { set } = await writableSet(ctx, setId);
+  const clean = name.trim();
+  if (!clean) throw new ApiError("BAD_REQUEST", "Annotation set name should not be empty", { issues: [{ path: "name", message: "must not be empty" }] });
+  if (clean === set.name) return set;
+  try {
+    const [row] = await ctx.db
+      .update(annotationSets)
+      .set({ name: clean, updatedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')` })
+      .where(eq(annotationSets.id, set.id))
+      .returning();
+    return row;
+  } catch (e) {
+    if (isUniqueViolation(e)) throw duplicateSetName(clean);
+    throw e;
+  }
+}
+
+/** Objects, class links, tags and annotation rows go with the set (ON DELETE CASCADE). */
+export async function deleteSet(ctx: ServiceCtx, setId: number): Promise<void> {
+  const { set } = await writableSet(ctx, setId);
+  await runBatch(ctx.env.DB, [
+    sql`DELETE FROM annotation_classes WHERE set_id = ${set.id}`,
+    sql`DELETE FROM annotation_objects WHERE set_id = ${set.id}`,
+    sql`DELETE FROM annotation_sets WHERE id = ${set.id}`,
+  ]);
+}
+
+export async function listDatasetSets(ctx: ServiceCtx, datasetId: number, page: { limit: number; offset: number }) {
+  const d = await readableDataset(ctx, datasetId);
+  const [[{ n }], rows] = await Promise.all([
+    ctx.db.all<{ n: number }>(sql`SELECT COUNT(*) AS n FROM annotation_sets WHERE dataset_id = ${d.id}`),
+    ctx.db.select().from(annotationSets).where(eq(annotationSets.datasetId, d.id)).orderBy(annotationSets.id).limit(page.limit).offset(page.offset),
+  ]);
+  return { dataset: d, count: n, rows };
+}

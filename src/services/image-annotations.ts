@@ -80,3 +80,86 @@ export async function contentsAnnotations(db: Db, datasetId: number, imageIds: n
   }
   return out;
 }
+
+export interface ObjectInfo {
+  name: string;
+  coordinates: Point[];
+  auto_created: boolean;
+  position_number: number;
+  classes: { name: string; lower: string; questionable: boolean }[];
+}
+export interface ClassInfo {
+  name: string;
+  lower: string;
+  questionable: boolean;
+  score?: number;
+}
+
+/**
+ * Remo's `annotation_info` of one image in one set (remo-reference §2.8): objects with their classes for
+ * detection and segmentation, image-level classes (told apart by their top-level `lower`) for classification.
+ */
+export async function annotationInfo(
+  db: Db,
+  setId: number,
+  imageId: number,
+): Promise<{ annotation: { id: number; status: number; created_at: string; updated_at: string } | null; info: (ObjectInfo | ClassInfo)[] }> {
+  const [ann, objects, links] = await Promise.all([
+    db.all<{ id: number; status: number; created_at: string; updated_at: string }>(sql`
+      SELECT id, status, created_at, updated_at FROM annotations WHERE set_id = ${setId} AND image_id = ${imageId}`),
+    db.all<{ id: number; name: string; position: number; coordinates: string }>(sql`
+      SELECT id, name, position, coordinates FROM annotation_objects WHERE set_id = ${setId} AND image_id = ${imageId} ORDER BY position, id`),
+    db.all<{ object_id: number | null; name: string; score: number | null }>(sql`
+      SELECT ac.object_id, c.name, ac.score FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id
+      WHERE ac.set_id = ${setId} AND ac.image_id = ${imageId} ORDER BY ac.id`),
+  ]);
+  const byObject = new Map<number, string[]>();
+  const imageLevel: ClassInfo[] = [];
+  for (const l of links) {
+    if (l.object_id === null) {
+      imageLevel.push({ name: l.name, lower: l.name.toLowerCase(), questionable: false, ...(l.score !== null ? { score: l.score } : {}) });
+    } else {
+      const list = byObject.get(l.object_id) ?? [];
+      list.push(l.name);
+      byObject.set(l.object_id, list);
+    }
+  }
+  const info: (ObjectInfo | ClassInfo)[] = objects.map((o) => ({
+    name: o.name,
+    coordinates: toPoints(JSON.parse(o.coordinates)),
+    auto_created: false,
+    position_number: o.position,
+    classes: (byObject.get(o.id) ?? []).map((n) => ({ name: n, lower: n.toLowerCase(), questionable: false })),
+  }));
+  return { annotation: ann[0] ?? null, info: [...info, ...imageLevel] };
+}
+
+/** One entry per set of the dataset, as the full image serializer shows them (remo-reference §2.4). */
+export async function imageDetailAnnotations(db: Db, datasetId: number, imageId: number) {
+  const [sets, byImage] = await Promise.all([
+    db.all<{ id: number; name: string; task: string }>(sql`SELECT id, name, task FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id`),
+    contentsAnnotations(db, datasetId, [imageId]),
+  ]);
+  const [tagRows, objects] = await Promise.all([
+    db.all<{ set_id: number; id: number; name: string }>(sql`
+      SELECT it.set_id, t.id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id = ${imageId} ORDER BY t.name`),
+    db.all<{ id: number; set_id: number; name: string }>(sql`
+      SELECT o.id, o.set_id, o.name FROM annotation_objects o
+      WHERE o.image_id = ${imageId} AND o.set_id IN (SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId})
+      ORDER BY o.set_id, o.position, o.id`),
+  ]);
+  const entries = byImage.get(imageId) ?? [];
+  return sets.map((s) => {
+    const e = entries.find((x) => x.annotation_set_id === s.id);
+    const counts: Record<string, number> = {};
+    for (const oc of e?.object_classes ?? []) for (const c of oc) counts[c] = (counts[c] ?? 0) + 1;
+    for (const c of e?.classes ?? []) if (!(c in counts)) counts[c] = 1;
+    const setObjects = objects.filter((o) => o.set_id === s.id);
+    return {
+      annotation_set: { id: s.id, name: s.name, task: s.task },
+      tags: tagRows.filter((t) => t.set_id === s.id).map((t) => ({ id: t.id, name: t.name })),
+      classes: counts,
+      objects: setObjects.map((o, i) => ({ id: o.id, name: o.name, coordinates: e?.coordinates[i] ?? [], classes: e?.object_classes[i] ?? [] })),
+    };
+  });
+}
