@@ -1,6 +1,8 @@
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
 import { sweepBlobs } from "../services/blob-gc";
+import { ingestHandlers } from "../services/ingest-handlers";
+import { buildPyramid, failPyramid } from "../services/pyramid";
 import { expireExports, failExportJob, runExportJob } from "../services/export-jobs";
 
 export interface JobMeta {
@@ -25,7 +27,12 @@ export const handlers: { [T in JobType]: JobHandler<T> } = {
       await expireExports(env);
     },
   },
+  ...ingestHandlers,
   "gc-blobs": {
     run: (_msg, env) => sweepBlobs(env),
+  },
+  "build-pyramid": {
+    run: (msg, env) => buildPyramid(env, msg.imageId),
+    deadLetter: (msg, env) => failPyramid(env, msg.imageId),
   },
 };

@@ -1,0 +1,145 @@
+import { sql } from "drizzle-orm";
+import { createDb } from "../db/client";
+import type { Env } from "../env";
+import { runBatch } from "../lib/d1";
+import { baseName } from "../lib/names";
+import { parseTask, taskName, type TaskType } from "../lib/task";
+import { parseCoco, CocoRefused } from "../formats/import-coco";
+import { parsePlainCsv } from "../formats/import-csv";
+import { parseOpenImages } from "../formats/import-open-images";
+import { isTagsCsv, parseTagsCsv } from "../formats/import-tags";
+import { parseVoc, XmlRefused } from "../formats/import-voc";
+import { parseYoloClasses, parseYoloLabels } from "../formats/import-yolo";
+import type { ParsedAnnotationFile } from "../formats/types";
+import { applyImport } from "./annotation-import";
+import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progress";
+import { loadItem } from "./ingest-item";
+import { loadSession } from "./upload-sessions";
+
+/** Annotation files are parsed whole (JSON and XML need it); this bounds the text a Worker holds. */
+export const MAX_ANNOTATION_FILE = 64 * 1024 * 1024;
+
+class NotRecognised extends Error {}
+
+/** Remo's class encodings (§4.7): a custom `{label: class}` map (or `label,class` rows) renames classes. */
+export function classEncoder(raw: string | null): ((label: string) => string | null) | null {
+  if (!raw) return null;
+  let enc: { type?: string; classes?: Record<string, string>; raw_content?: string[] | string };
+  try {
+    enc = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (enc.type !== "custom") return null;
+  const map = new Map<string, string>(Object.entries(enc.classes ?? {}));
+  const rows = Array.isArray(enc.raw_content) ? enc.raw_content : typeof enc.raw_content === "string" ? enc.raw_content.split("\n") : [];
+  for (const row of rows) {
+    const [label, cls] = row.split(",").map((s) => s.trim());
+    if (label && cls) map.set(label, cls);
+  }
+  if (!map.size) return null;
+  return (label) => map.get(label) ?? null;
+}
+
+async function parseFile(env: Env, sid: string, name: string, text: string, task: TaskType): Promise<ParsedAnnotationFile | null> {
+  const lower = name.toLowerCase();
+  if (lower.endsWith(".json")) return parseCoco(text, task);
+  if (lower.endsWith(".xml")) return parseVoc(text, task);
+  if (/\.ya?ml$/.test(lower) || baseName(lower) === "classes.txt") return { format: "yolo", records: [], warnings: [] };
+  if (lower.endsWith(".txt") && /^\s*\d+(\s+[-\d.eE+]+){4,}\s*$/m.test(text.slice(0, 2000))) {
+    const classesItem = await env.DB.prepare(
+      "SELECT r2_key, name FROM upload_items WHERE session_id = ? AND (name LIKE '%classes.txt' OR name LIKE '%data.yaml' OR name LIKE '%data.yml') ORDER BY id LIMIT 1",
+    )
+      .bind(sid)
+      .first<{ r2_key: string; name: string }>();
+    const obj = classesItem?.r2_key ? await env.BUCKET.get(classesItem.r2_key) : null;
+    const classes = obj ? parseYoloClasses(classesItem!.name, await obj.text()) : [];
+    return parseYoloLabels(name, text, classes, task);
+  }
+  if (isTagsCsv(text)) return parseTagsCsv(text);
+  return parseOpenImages(text, task) ?? parsePlainCsv(text, task);
+}
+
+/** One annotation file, after every image of the session is in: parse, encode classes, merge into the set. */
+export async function ingestAnnotations(env: Env, msg: { sessionId: string; itemId: number }): Promise<void> {
+  const sid = msg.sessionId;
+  const taskKey = `ann:${msg.itemId}`;
+  const db = createDb(env.DB);
+  const [s, item] = await Promise.all([loadSession(db, sid), loadItem(env, msg.itemId)]);
+  if (!s || s.status !== "in progress") return;
+  if (!item || item.status !== "deferred" || !item.r2_key) return finishTask(env, sid, taskKey);
+  const name = baseName(item.name);
+  const setRow = s.annotation_set_id
+    ? await env.DB.prepare("SELECT id, task FROM annotation_sets WHERE id = ?").bind(s.annotation_set_id).first<{ id: number; task: string }>()
+    : null;
+  const task = (setRow?.task as TaskType | undefined) ?? parseTask(s.annotation_task);
+  const fail = async (message: string) => {
+    await runBatch(env.DB, [
+      ...fileErrorStatements(sid, "annotations", name, message, `annfail:${item.id}`),
+      sql`UPDATE upload_items SET status = 'failed' WHERE id = ${item.id}`,
+    ]);
+    return finishTask(env, sid, taskKey);
+  };
+  if (!setRow || !task) return fail("no annotation set for this upload");
+
+  const obj = await env.BUCKET.get(item.r2_key);
+  if (!obj) return fail("file is gone from staging");
+  if (obj.size > MAX_ANNOTATION_FILE) {
+    await obj.body.cancel();
+    return fail(`annotation file larger than ${MAX_ANNOTATION_FILE} bytes`);
+  }
+  const text = await obj.text();
+  let parsed: ParsedAnnotationFile | null;
+  try {
+    parsed = await parseFile(env, sid, item.name, text, task);
+    if (!parsed) throw new NotRecognised();
+  } catch (e) {
+    if (e instanceof NotRecognised)
+      return fail(`Annotation format for ${taskName(task)} not recognised for file '${name}'. Please check the documentation to see supported formats.`);
+    if (e instanceof XmlRefused || e instanceof CocoRefused) return fail(`${name}: ${e.message}`);
+    throw e;
+  }
+
+  const encode = classEncoder(s.class_encoding);
+  const unknownLabels = new Set<string>();
+  if (encode) {
+    const map = (labels: string[]) =>
+      labels.flatMap((l) => {
+        const c = encode(l);
+        if (c === null) unknownLabels.add(l);
+        return c === null ? [] : [c];
+      });
+    for (const r of parsed.records) {
+      r.classes = map(r.classes);
+      for (const o of r.objects) o.classes = map(o.classes);
+    }
+  }
+  const result = await applyImport(db, { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes }, parsed.records);
+
+  const tagsOnly = parsed.format === "tags";
+  // Per-row problems are listed under the file; the file itself counts once, as failed if any of them is an error.
+  const annError = (message: string, key: string) => eventStatement(sid, { scope: "annotations", level: "error", filename: name, message, key });
+  const failed = unknownLabels.size > 0 || (!tagsOnly && result.missing.length > 0);
+  const groups = [
+    ...[...unknownLabels].slice(0, 50).map((l) => [annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)]),
+    ...result.missing.slice(0, 100).map((m) =>
+      tagsOnly
+        ? [eventStatement(sid, { scope: "annotations", level: "warning", filename: name, message: `Tags for '${m}', which can't be found in the dataset.`, key: `miss:${item.id}:${m}` })]
+        : [
+            annError(
+              `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
+              `miss:${item.id}:${m}`,
+            ),
+          ],
+    ),
+    ...parsed.warnings.slice(0, 50).map((w, i) => [eventStatement(sid, { scope: "annotations", level: "warning", filename: name, message: w.message, key: `warn:${item.id}:${i}` })]),
+  ];
+  for (const g of groups) await runBatch(env.DB, g);
+  await runBatch(env.DB, [
+    sql`UPDATE upload_items SET status = 'done' WHERE id = ${item.id} AND status = 'deferred'`,
+    sql`UPDATE upload_sessions SET annotations_total = annotations_total + 1,
+      ${sql.raw(failed ? "annotations_failed = annotations_failed + 1" : "annotations_successful = annotations_successful + 1")}
+      WHERE id = ${sid} AND changes() = 1`,
+  ]);
+  await finishTask(env, sid, taskKey);
+}

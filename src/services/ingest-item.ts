@@ -1,0 +1,164 @@
+import { sql } from "drizzle-orm";
+import { createDb } from "../db/client";
+import type { Env } from "../env";
+import { runBatch } from "../lib/d1";
+import { safeFetch, UrlRefused } from "../lib/ssrf";
+import { archiveKind, ArchiveError } from "../storage/archives";
+import { BlobTooLarge, BlobWriter, readRange, stagingKey } from "../storage/blobs";
+import { imageFromObject, ImageBatch } from "./image-ingest";
+import { processGzip, processTar, processZip } from "./ingest-archive";
+import { ANNOTATION_EXTENSIONS, depthOf, warnIgnoredAnnotation, type EntryContext } from "./ingest-entries";
+import { finishTask, sessionError } from "./ingest-progress";
+import { sniffImageMime } from "../media/probe";
+import { countUploaded, loadSession, type UploadKind } from "./upload-sessions";
+
+export interface ItemRow {
+  id: number;
+  session_id: string;
+  source: string;
+  name: string;
+  r2_key: string | null;
+  url: string | null;
+  size: number;
+  status: string;
+}
+
+/** URL downloads: bounded in time and size (a URL is a session error, never a failed request). */
+export const URL_TIMEOUT_MS = 30_000;
+export const URL_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** Test seam: outbound fetch for URL items (tests stub it; production uses the global fetch). */
+export const outbound = { fetch: (input: string, init?: RequestInit) => fetch(input, init) };
+
+export async function loadItem(env: Env, id: number): Promise<ItemRow | null> {
+  return env.DB.prepare("SELECT * FROM upload_items WHERE id = ?").bind(id).first<ItemRow>();
+}
+
+/** Downloads a URL item into staging (once: a retry finds the object), or records why it could not be. */
+async function fetchUrl(env: Env, sid: string, item: ItemRow): Promise<{ key: string; size: number } | null> {
+  if (item.r2_key) {
+    const head = await env.BUCKET.head(item.r2_key);
+    if (head) return { key: item.r2_key, size: head.size };
+  }
+  const url = item.url ?? item.name;
+  const fail = (why: string) => sessionError(env, sid, "url", url, `Failed download from URL, error: ${why}`, `url:${item.id}`).then(() => null);
+  let res: Response;
+  try {
+    res = await safeFetch(url, { allowPrivate: env.INGEST_ALLOW_PRIVATE_NETWORKS === "true", timeoutMs: URL_TIMEOUT_MS, fetcher: outbound.fetch as typeof fetch });
+  } catch (e) {
+    if (e instanceof UrlRefused) return fail(e.message);
+    const name = (e as Error)?.name;
+    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${URL_TIMEOUT_MS / 1000} s` : String((e as Error)?.message ?? e));
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    return fail(`HTTP ${res.status}`);
+  }
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > URL_MAX_BYTES) {
+    await res.body?.cancel();
+    return fail(`${declared} bytes is over the ${URL_MAX_BYTES} byte limit`);
+  }
+  const fileName = decodeURIComponent(new URL(url).pathname.split("/").pop() || "download") || "download";
+  const key = stagingKey(sid, fileName);
+  const w = new BlobWriter(env.BUCKET, key, URL_MAX_BYTES);
+  try {
+    if (res.body) for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) await w.write(c);
+  } catch (e) {
+    await w.abort();
+    if (e instanceof BlobTooLarge) return fail(`over the ${URL_MAX_BYTES} byte limit`);
+    const name = (e as Error)?.name;
+    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${URL_TIMEOUT_MS / 1000} s` : String((e as Error)?.message ?? e));
+  }
+  const { size, sha256 } = await w.close();
+  await env.DB.prepare("UPDATE upload_items SET r2_key = ?, size = ?, sha256 = ?, name = ? WHERE id = ?").bind(key, size, sha256, fileName, item.id).run();
+  return { key, size };
+}
+
+/** Counts bytes that arrive through the queue (URLs, bucket objects) once, on the item's first processing. */
+async function countArrival(env: Env, sid: string, item: ItemRow, kind: UploadKind, size: number) {
+  await runBatch(env.DB, [
+    sql`UPDATE upload_items SET status = 'processing' WHERE id = ${item.id} AND status = 'pending'`,
+    sql`${countUploaded(sid, kind, 1, size)} AND changes() = 1`,
+  ]);
+}
+
+/** One received item (or one slice of a big zip): image, archive, annotation file to defer, or an error. */
+export async function ingestItem(env: Env, msg: { sessionId: string; itemId: number; from: number }): Promise<void> {
+  const sid = msg.sessionId;
+  const taskKey = `item:${msg.itemId}:${msg.from}`;
+  const [s, item] = await Promise.all([loadSession(createDb(env.DB), sid), loadItem(env, msg.itemId)]);
+  if (!s || s.status !== "in progress") return;
+  if (!item || item.session_id !== sid || item.status === "done" || item.status === "deferred") return finishTask(env, sid, taskKey);
+  const target = { sid, datasetId: s.dataset_id, folderId: s.folder_id };
+  const images = new ImageBatch(env, target);
+  const annotationsWanted = !!(s.annotation_task || s.annotation_set_id);
+
+  let key = item.r2_key;
+  let size = item.size;
+  const linked = item.source === "local";
+  if (item.source === "url") {
+    const got = await fetchUrl(env, sid, item);
+    if (!got) return done(env, sid, item, taskKey, "failed");
+    ({ key, size } = got);
+  } else if (linked) {
+    key = item.name;
+    const head = await env.BUCKET.head(key);
+    if (!head) {
+      await sessionError(env, sid, "file", key, `${key}: no such object in the bucket`, `missing:${item.id}`);
+      return done(env, sid, item, taskKey, "failed");
+    }
+    size = head.size;
+  }
+  if (!key) return done(env, sid, item, taskKey, "failed");
+
+  const head = await readRange(env.BUCKET, key, 0, 512);
+  const arrives = item.source === "url" || linked;
+  const kind = archiveKind(head);
+  if (sniffImageMime(head)) {
+    if (arrives) await countArrival(env, sid, item, "images", size);
+    const img = await imageFromObject(env, item.name, key, size, linked);
+    if (typeof img === "string") await images.fail(item.name, img, `bad:${item.id}`);
+    else await images.add(img);
+    await images.flush();
+    return done(env, sid, item, taskKey, "done");
+  }
+  if (kind) {
+    if (arrives && msg.from === 0) await countArrival(env, sid, item, "archives", size);
+    const ctx: EntryContext = { env, target, images, annotationsWanted, archiveName: item.name, itemId: item.id, depth: depthOf(item.url) };
+    try {
+      if (linked) throw new ArchiveError("archives cannot be linked; upload them instead");
+      if (kind === "zip") {
+        const next = await processZip(ctx, key, size, msg.from);
+        if (next !== null) return finishTask(env, sid, taskKey);
+      } else if (kind === "tar" || kind === "gzip") {
+        const obj = await env.BUCKET.get(key);
+        if (!obj) throw new ArchiveError("archive object is gone");
+        if (kind === "tar") await processTar(ctx, obj.body as ReadableStream<Uint8Array>);
+        else await processGzip(ctx, obj.body as ReadableStream<Uint8Array>);
+      } else throw new ArchiveError(`${kind} archives are not supported (use zip, tar, tar.gz or gz)`);
+    } catch (e) {
+      if (!(e instanceof ArchiveError) && !(e instanceof TypeError)) throw e;
+      await images.flush().catch(() => {});
+      await sessionError(env, sid, "archive", item.name, `${item.name}: ${e.message}`, `archive:${item.id}`);
+      return done(env, sid, item, taskKey, "failed");
+    }
+    return done(env, sid, item, taskKey, "done");
+  }
+  if (ANNOTATION_EXTENSIONS.test(item.name)) {
+    if (arrives) await countArrival(env, sid, item, "annotations", size);
+    if (!annotationsWanted) {
+      await warnIgnoredAnnotation(env, sid, item.name);
+      return done(env, sid, item, taskKey, "done");
+    }
+    await env.DB.prepare("UPDATE upload_items SET status = 'deferred', r2_key = ? WHERE id = ?").bind(key, item.id).run();
+    return finishTask(env, sid, taskKey);
+  }
+  await sessionError(env, sid, "file", item.name, `${item.name}: not an image, a supported archive or an annotation file`, `unknown:${item.id}`);
+  return done(env, sid, item, taskKey, "failed");
+}
+
+async function done(env: Env, sid: string, item: ItemRow, taskKey: string, status: "done" | "failed") {
+  await env.DB.prepare("UPDATE upload_items SET status = ? WHERE id = ? AND status NOT IN ('done', 'deferred')").bind(status, item.id).run();
+  await finishTask(env, sid, taskKey);
+}
