@@ -3,7 +3,8 @@ import type { JobType, MessageOf } from "./messages";
 import { sweepBlobs } from "../services/blob-gc";
 import { ingestHandlers } from "../services/ingest-handlers";
 import { buildPyramid, failPyramid } from "../services/pyramid";
-import { expireExports, failExportJob, runExportJob } from "../services/export-jobs";
+import { expireExports, failExportJob } from "../services/export-jobs";
+import { runExportJob } from "../services/export-run";
 
 export interface JobMeta {
   id: string;

@@ -51,7 +51,9 @@ export function parseTagFilter(raw: string | undefined): string[] | null {
  * The export query as Remo validates it (remo-reference §2.9): each bad value is a 400 "Exporter parameter <name>
  * can be: ...". Booleans also take this API's True/False/1/0; `export_classes` is validated and unused, as in Remo.
  */
-export function parseExportParams(q: Record<string, string | undefined>): ExportParams {
+export function parseExportParams(raw: Record<string, string | undefined>): ExportParams {
+  // The API reference's own example quotes its values (`annotation_format='json'`); accept that spelling too.
+  const q = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v && /^'.*'$/.test(v) ? v.slice(1, -1) : v]));
   const params: ExportParams = {
     format: oneOf(q, "annotation_format", EXPORT_FORMATS, "json"),
     coordinates: oneOf(q, "export_coordinates", ["pixel", "percent"] as const, "pixel"),
