@@ -8,6 +8,8 @@ import { annotationSetRoutes } from "./routes/annotation-sets";
 import { annotationRoutes } from "./routes/annotations";
 import { classRoutes } from "./routes/classes";
 import { tagRoutes } from "./routes/tags";
+import { datasetImageRoutes } from "./routes/images";
+import { searchRoutes } from "./routes/search";
 import { authRoutes } from "./routes/auth";
 import { exportFileRoutes } from "./routes/export-files";
 import { exportRoutes } from "./routes/export";
@@ -36,6 +38,8 @@ export function buildApp() {
   app.route("/", annotationRoutes);
   app.route("/", classRoutes);
   app.route("/", tagRoutes);
+  app.route("/", datasetImageRoutes);
+  app.route("/", searchRoutes);
   app.route("/", exportRoutes);
   app.route("/", jobRoutes);
   app.route("/", exportFileRoutes);

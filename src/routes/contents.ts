@@ -6,6 +6,8 @@ import { errorResponses, jsonContent, pageOf, security } from "../schemas/common
 import { ContentsItem, ContentsQuery, DatasetFolderPath } from "../schemas/folders";
 import { serviceCtx } from "../services/context";
 import { listContents } from "../services/contents";
+import { isSearch } from "../services/search";
+import { searchContents } from "../services/search-views";
 
 export const contentsRoutes = createRouter();
 const tags = ["contents"];
@@ -31,6 +33,8 @@ for (const [path, inFolder] of paths) {
     async (c) => {
       const p = c.req.valid("param") as { id: number; folder_id?: number };
       const q = c.req.valid("query");
+      // Any search parameter turns the listing into Remo's search over the whole dataset (remo-reference §6.1).
+      if (isSearch(q)) return c.json(await searchContents(serviceCtx(c), p.id, q, c.req.url), 200);
       const { count, results } = await listContents(serviceCtx(c), p.id, p.folder_id ?? null, q);
       return c.json(toPage(c.req.url, q, count, results), 200);
     },
