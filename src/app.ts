@@ -17,7 +17,9 @@ import { jobRoutes } from "./routes/jobs";
 import { contentsRoutes } from "./routes/contents";
 import { datasetRoutes } from "./routes/datasets";
 import { folderRoutes } from "./routes/folders";
+import { imageRoutes } from "./routes/image-ops";
 import { metaRoutes } from "./routes/meta";
+import { uploadRoutes } from "./routes/uploads";
 
 /** Paths under /api/ that need no key. (Byte routes outside /api/ check their own signature.) */
 const PUBLIC_API_PATHS = ["/api/rest-auth/login", "/api/signup"];
@@ -34,15 +36,17 @@ export function buildApp() {
   app.route("/", datasetRoutes);
   app.route("/", folderRoutes);
   app.route("/", contentsRoutes);
+  app.route("/", imageRoutes);
+  app.route("/", exportRoutes);
+  app.route("/", jobRoutes);
+  app.route("/", exportFileRoutes);
   app.route("/", annotationSetRoutes);
   app.route("/", annotationRoutes);
   app.route("/", classRoutes);
   app.route("/", tagRoutes);
   app.route("/", datasetImageRoutes);
   app.route("/", searchRoutes);
-  app.route("/", exportRoutes);
-  app.route("/", jobRoutes);
-  app.route("/", exportFileRoutes);
+  app.route("/", uploadRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
     type: "apiKey",

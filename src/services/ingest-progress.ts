@@ -107,12 +107,17 @@ export async function failSession(env: Env, sid: string, reason: string, key: st
 /** Received bytes are only needed until the session ends (images were copied to their content address). */
 export async function clearStaging(env: Env, sid: string): Promise<void> {
   try {
-    let cursor: string | undefined;
-    do {
-      const page = await env.BUCKET.list({ prefix: `uploads/${sid}/`, cursor, limit: 1000 });
-      if (page.objects.length) await env.BUCKET.delete(page.objects.map((o) => o.key));
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+    let after = 0;
+    for (;;) {
+      const rows = await env.DB.prepare(
+        "SELECT id, r2_key FROM upload_items WHERE session_id = ? AND id > ? AND r2_key LIKE 'uploads/%' ORDER BY id LIMIT 500",
+      )
+        .bind(sid, after)
+        .all<{ id: number; r2_key: string }>();
+      if (!rows.results.length) break;
+      await env.BUCKET.delete(rows.results.map((r) => r.r2_key));
+      after = rows.results[rows.results.length - 1].id;
+    }
   } catch (e) {
     log("warn", sid, "staging cleanup failed", { error: String(e) });
   }
