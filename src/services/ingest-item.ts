@@ -27,8 +27,8 @@ export interface ItemRow {
 export const URL_TIMEOUT_MS = 30_000;
 export const URL_MAX_BYTES = 1024 * 1024 * 1024;
 
-/** Test seam: outbound fetch for URL items (tests stub it; production uses the global fetch). */
-export const outbound = { fetch: (input: string, init?: RequestInit) => fetch(input, init) };
+/** Outbound policy knobs; tests shorten the timeout (the fetch itself they stub on globalThis). */
+export const outbound = { timeoutMs: URL_TIMEOUT_MS, maxBytes: URL_MAX_BYTES };
 
 export async function loadItem(env: Env, id: number): Promise<ItemRow | null> {
   return env.DB.prepare("SELECT * FROM upload_items WHERE id = ?").bind(id).first<ItemRow>();
@@ -44,31 +44,31 @@ async function fetchUrl(env: Env, sid: string, item: ItemRow): Promise<{ key: st
   const fail = (why: string) => sessionError(env, sid, "url", url, `Failed download from URL, error: ${why}`, `url:${item.id}`).then(() => null);
   let res: Response;
   try {
-    res = await safeFetch(url, { allowPrivate: env.INGEST_ALLOW_PRIVATE_NETWORKS === "true", timeoutMs: URL_TIMEOUT_MS, fetcher: outbound.fetch as typeof fetch });
+    res = await safeFetch(url, { allowPrivate: env.INGEST_ALLOW_PRIVATE_NETWORKS === "true", timeoutMs: outbound.timeoutMs });
   } catch (e) {
     if (e instanceof UrlRefused) return fail(e.message);
     const name = (e as Error)?.name;
-    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${URL_TIMEOUT_MS / 1000} s` : String((e as Error)?.message ?? e));
+    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${outbound.timeoutMs / 1000} s` : String((e as Error)?.message ?? e));
   }
   if (!res.ok) {
     await res.body?.cancel();
     return fail(`HTTP ${res.status}`);
   }
   const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > URL_MAX_BYTES) {
+  if (declared > outbound.maxBytes) {
     await res.body?.cancel();
-    return fail(`${declared} bytes is over the ${URL_MAX_BYTES} byte limit`);
+    return fail(`${declared} bytes is over the ${outbound.maxBytes} byte limit`);
   }
   const fileName = decodeURIComponent(new URL(url).pathname.split("/").pop() || "download") || "download";
   const key = stagingKey(sid, fileName);
-  const w = new BlobWriter(env.BUCKET, key, URL_MAX_BYTES);
+  const w = new BlobWriter(env.BUCKET, key, outbound.maxBytes);
   try {
     if (res.body) for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) await w.write(c);
   } catch (e) {
     await w.abort();
-    if (e instanceof BlobTooLarge) return fail(`over the ${URL_MAX_BYTES} byte limit`);
+    if (e instanceof BlobTooLarge) return fail(`over the ${outbound.maxBytes} byte limit`);
     const name = (e as Error)?.name;
-    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${URL_TIMEOUT_MS / 1000} s` : String((e as Error)?.message ?? e));
+    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${outbound.timeoutMs / 1000} s` : String((e as Error)?.message ?? e));
   }
   const { size, sha256 } = await w.close();
   await env.DB.prepare("UPDATE upload_items SET r2_key = ?, size = ?, sha256 = ?, name = ? WHERE id = ?").bind(key, size, sha256, fileName, item.id).run();
