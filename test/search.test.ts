@@ -6,7 +6,7 @@ import { createDataset, createUser, insertImage, makePublic } from "./helpers/fa
 async function world() {
   const u = await createUser();
   const d = await createDataset(u);
-  const img = [];
+  const img: { id: number }[] = [];
   for (const name of ["cat_1.jpg", "cat_2.jpg", "dog_1.jpg", "dog_2.jpg", "empty.jpg"]) img.push(await insertImage(d.id, { name, width: 100, height: 100 }));
   const mk = (name: string, task: string) => expectStatus(post("/api/v1/ui/annotation-sets/", { annotation_task: task, dataset_id: d.id, name }, u.key), 201);
   const A = await mk("A", "Object detection");

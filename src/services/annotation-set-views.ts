@@ -75,8 +75,7 @@ export function taskOf(set: AnnotationSetRow) {
 
 /** An item of `GET /api/v1/ui/datasets/{id}/annotation-sets/`. */
 export async function serializeSetListItems(db: Db, dataset: DatasetRow, sets: AnnotationSetRow[]) {
-  const classes = await setClasses(db, sets.map((s) => s.id));
-  const tags = await Promise.all(sets.map((s) => setTags(db, s.id)));
+  const [classes, ...tags] = await Promise.all([setClasses(db, sets.map((s) => s.id)), ...sets.map((s) => setTags(db, s.id))]);
   return sets.map((s, i) => ({
     id: s.id,
     name: s.name,

@@ -17,8 +17,10 @@ async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, Im
 /** The contents route in search mode (remo-reference §6.1): distinct images by id, cursor-paged. */
 export async function searchContents(ctx: ServiceCtx, datasetId: number, q: SearchParams & { limit: number }, requestUrl: string) {
   const d = await readableDataset(ctx, datasetId);
-  const f = await parseFilters(ctx.db, q);
-  const all = await ctx.db.all<CandidateSet>(sql`SELECT id, dataset_id AS datasetId, task FROM annotation_sets WHERE dataset_id = ${d.id} ORDER BY id`);
+  const [f, all] = await Promise.all([
+    parseFilters(ctx.db, q),
+    ctx.db.all<CandidateSet>(sql`SELECT id, dataset_id AS datasetId, task FROM annotation_sets WHERE dataset_id = ${d.id} ORDER BY id`),
+  ]);
   const sets = candidateSets(all, f);
   const plan = planSearch(sets, f, [d.id]);
   const [{ rows, hasNext, hasPrev }, count] = await Promise.all([runSearch(ctx.db, plan, f, q.limit, true), countSearch(ctx.db, plan, f, sets, true)]);

@@ -208,24 +208,19 @@ export async function runSearch(db: Db, plan: SearchPlan, f: Filters, limit: num
     );
   const pick = distinctImages ? sql`DISTINCT id` : sql`id, set_id`;
   const fetch = limit + 1;
-  const rows = await db.all<{ id: number; set_id: number | null }>(sql`
-    SELECT ${pick}${distinctImages ? sql`, NULL AS set_id` : sql``} FROM (${union(range, prev, fetch)})
-    ORDER BY id ${sql.raw(prev ? "DESC" : "ASC")}${distinctImages ? sql`` : sql`, set_id`} LIMIT ${fetch}`);
+  // Whether matches exist before the page is known from the cursor alone, so it runs alongside the page query.
+  const beforeRange: Range = !cur || prev ? null : { op: "<", id: cur.direction === "next" ? cur.imageId + 1 : cur.imageId };
+  const [rows, before] = await Promise.all([
+    db.all<{ id: number; set_id: number | null }>(sql`
+      SELECT ${pick}${distinctImages ? sql`, NULL AS set_id` : sql``} FROM (${union(range, prev, fetch)})
+      ORDER BY id ${sql.raw(prev ? "DESC" : "ASC")}${distinctImages ? sql`` : sql`, set_id`} LIMIT ${fetch}`),
+    beforeRange ? db.all<{ id: number }>(sql`SELECT id FROM (${union(beforeRange, true, 1)}) LIMIT 1`) : Promise.resolve([]),
+  ]);
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   if (prev) page.reverse();
-  let hasPrev = false;
-  let hasNext = false;
-  if (prev) {
-    hasPrev = more;
-    hasNext = true;
-  } else {
-    hasNext = more;
-    if (page.length && cur) {
-      const before = await db.all<{ id: number }>(sql`SELECT id FROM (${union({ op: "<", id: page[0].id }, true, 1)}) LIMIT 1`);
-      hasPrev = before.length > 0;
-    }
-  }
+  const hasPrev = prev ? more : before.length > 0;
+  const hasNext = prev ? true : more;
   return { rows: page, hasNext, hasPrev };
 }
 
