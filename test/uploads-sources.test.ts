@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { stubInternet } from "./helpers/upload-helpers";
 import { expectStatus, post } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import {
@@ -17,25 +18,6 @@ import {
   uploadMultipart,
   zip,
 } from "./helpers/upload-helpers";
-
-/** Outbound internet is stubbed: DNS over HTTPS answers a public address, and `routes` serve the URLs. */
-export function stubInternet(routes: Record<string, () => Response | Promise<Response>>, dns: Record<string, string> = {}) {
-  const real = globalThis.fetch;
-  return vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.hostname === "cloudflare-dns.com") {
-      const name = url.searchParams.get("name")!;
-      const type = url.searchParams.get("type");
-      const ip = dns[name] ?? "93.184.216.34";
-      const answer = type === "A" && !ip.includes(":") ? [{ type: 1, data: ip }] : type === "AAAA" && ip.includes(":") ? [{ type: 28, data: ip }] : [];
-      return Response.json({ Answer: answer });
-    }
-    const route = routes[url.toString()];
-    if (route) return route();
-    if (url.hostname === "fixtures") return real(input as RequestInfo, init);
-    return new Response("not found", { status: 404 });
-  });
-}
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -100,6 +100,9 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
     throw e;
   }
 
+  if (!parsed.records.length && parsed.format !== "tags" && parsed.format !== "yolo")
+    return fail(`Annotation file '${name}' has no usable annotation${parsed.warnings.length ? `: ${parsed.warnings.map((w) => w.message).join("; ")}` : ""}`);
+
   const encode = classEncoder(s.class_encoding);
   const unknownLabels = new Set<string>();
   if (encode) {

@@ -68,6 +68,8 @@ export class BlobWriter {
 
   async abort(): Promise<void> {
     this.buf = [];
+    // The digest promise rejects once its stream is aborted; nobody else awaits it.
+    this.digest.digest.catch(() => {});
     try {
       await this.digestWriter.abort();
     } catch {}

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { zipSync } from "fflate";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import { call, expectStatus, get, post } from "./api";
 
 export const FIXTURE = "remo-object-detection";
@@ -130,3 +130,23 @@ export async function sessionSetId(sid: string): Promise<number> {
   const r = await env.DB.prepare("SELECT annotation_set_id FROM upload_sessions WHERE id = ?").bind(sid).first<{ annotation_set_id: number }>();
   return r!.annotation_set_id;
 }
+
+/** Outbound internet is stubbed: DNS over HTTPS answers a public address, and `routes` serve the URLs. */
+export function stubInternet(routes: Record<string, () => Response | Promise<Response>>, dns: Record<string, string> = {}) {
+  const real = globalThis.fetch;
+  return vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.hostname === "cloudflare-dns.com") {
+      const name = url.searchParams.get("name")!;
+      const type = url.searchParams.get("type");
+      const ip = dns[name] ?? "93.184.216.34";
+      const answer = type === "A" && !ip.includes(":") ? [{ type: 1, data: ip }] : type === "AAAA" && ip.includes(":") ? [{ type: 28, data: ip }] : [];
+      return Response.json({ Answer: answer });
+    }
+    const route = routes[url.toString()];
+    if (route) return route();
+    if (url.hostname === "fixtures") return real(input as RequestInfo, init);
+    return new Response("not found", { status: 404 });
+  });
+}
+
