@@ -18,8 +18,8 @@ import {
   SetPath,
 } from "../schemas/annotation-sets";
 import { errorResponses, jsonBody, jsonContent, pageOf, security } from "../schemas/common";
-import { createLegacySet, createSetForUser, deleteSet, listDatasetSets, readableSet, renameSet } from "../services/annotation-sets";
-import { serializeSetDetail, serializeSetListItems, setClasses, setInsights } from "../services/annotation-set-views";
+import { createLegacySet, createSetForUser, deleteSet, readableSet, renameSet } from "../services/annotation-sets";
+import { listSetsWithStatistics, serializeSetDetail, setClasses, setInsights } from "../services/annotation-set-views";
 import { serviceCtx } from "../services/context";
 
 export const annotationSetRoutes = createRouter();
@@ -139,8 +139,8 @@ annotationSetRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const q = c.req.valid("query");
-    const { dataset, count, rows } = await listDatasetSets(ctx, c.req.valid("param").id, q);
-    return c.json(toPage(c.req.url, q, count, await serializeSetListItems(ctx.db, dataset, rows)), 200);
+    const { count, results } = await listSetsWithStatistics(ctx, c.req.valid("param").id, q);
+    return c.json(toPage(c.req.url, q, count, results), 200);
   },
 );
 

@@ -1,4 +1,6 @@
 import { sql } from "drizzle-orm";
+import { runBatch } from "../lib/d1";
+import { notFound } from "../lib/errors";
 import type { Db } from "../db/client";
 import { taskObject, type TaskType } from "../lib/task";
 import type { DatasetRow } from "./access";
@@ -73,23 +75,6 @@ export function taskOf(set: AnnotationSetRow) {
   return taskObject(set.task as TaskType);
 }
 
-/** An item of `GET /api/v1/ui/datasets/{id}/annotation-sets/`. */
-export async function serializeSetListItems(db: Db, dataset: DatasetRow, sets: AnnotationSetRow[]) {
-  const [classes, ...tags] = await Promise.all([setClasses(db, sets.map((s) => s.id)), ...sets.map((s) => setTags(db, s.id))]);
-  return sets.map((s, i) => ({
-    id: s.id,
-    name: s.name,
-    released_at: null,
-    updated_at: s.updatedAt,
-    task: taskOf(s),
-    total_images: dataset.imageCount,
-    last_annotated_date: s.lastAnnotatedAt,
-    is_public: dataset.isPublic,
-    is_completed: dataset.imageCount > 0 && s.annotatedImages >= dataset.imageCount,
-    statistics: setStatistics(s, dataset.imageCount, classes.get(s.id) ?? [], tags[i].map((t) => t.name)),
-  }));
-}
-
 /** `GET /api/v1/ui/annotation-sets/{id}/` (AnnotationSetSerializer). */
 export async function serializeSetDetail(ctx: ServiceCtx, set: AnnotationSetRow, dataset: DatasetRow) {
   const [classes, ds] = await Promise.all([setClasses(ctx.db, [set.id]), datasetDetail(ctx, dataset)]);
@@ -145,4 +130,79 @@ export async function setInsights(db: Db, set: AnnotationSetRow, splitByTags: st
       ...tagRows.map((t) => ({ record_type: "tag", tag: { name: t.name, total_images: t.total_images, total_annotation_objects: t.total_objects } })),
     ],
   };
+}
+
+type RawSet = {
+  id: number;
+  dataset_id: number;
+  name: string;
+  task: string;
+  last_annotated_at: string | null;
+  annotated_images: number;
+  done_count: number;
+  skipped_count: number;
+  total_objects: number;
+  created_at: string;
+  updated_at: string;
+};
+
+function setFromRaw(r: RawSet): AnnotationSetRow {
+  return {
+    id: r.id,
+    datasetId: r.dataset_id,
+    name: r.name,
+    task: r.task,
+    lastAnnotatedAt: r.last_annotated_at,
+    annotatedImages: r.annotated_images,
+    doneCount: r.done_count,
+    skippedCount: r.skipped_count,
+    totalObjects: r.total_objects,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/**
+ * `GET /api/v1/ui/datasets/{id}/annotation-sets/` in one D1 batch: the dataset (for the visibility rule), the
+ * page of sets with their counters, their classes and their distinct tags (a skip-scan per set).
+ */
+export async function listSetsWithStatistics(ctx: ServiceCtx, datasetId: number, page: { limit: number; offset: number }) {
+  const pageSets = sql`SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`;
+  const [ds, n, sets, classes, tags] = await runBatch(ctx.env.DB, [
+    sql`SELECT owner_id, is_public, image_count FROM datasets WHERE id = ${datasetId}`,
+    sql`SELECT COUNT(*) AS n FROM annotation_sets WHERE dataset_id = ${datasetId}`,
+    sql`SELECT * FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`,
+    sql`SELECT sc.set_id, c.id, c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id
+      WHERE sc.set_id IN (${pageSets}) ORDER BY sc.set_id, sc.position, c.id`,
+    sql`WITH RECURSIVE t(set_id, tag_id) AS (
+        SELECT p.id, (SELECT MIN(tag_id) FROM image_tags WHERE set_id = p.id) FROM (${pageSets}) p
+        UNION ALL
+        SELECT t.set_id, (SELECT MIN(tag_id) FROM image_tags WHERE set_id = t.set_id AND tag_id > t.tag_id) FROM t WHERE t.tag_id IS NOT NULL
+      )
+      SELECT t.set_id, tags.name FROM t JOIN tags ON tags.id = t.tag_id ORDER BY t.set_id, tags.name`,
+  ]);
+  const d = ds.results[0] as { owner_id: number; is_public: number; image_count: number } | undefined;
+  if (!d || (d.owner_id !== ctx.user.id && !d.is_public)) throw notFound();
+  const byClass = new Map<number, SetClass[]>();
+  for (const r of classes.results as { set_id: number; id: number; name: string; object_count: number; image_count: number }[]) {
+    const list = byClass.get(r.set_id) ?? [];
+    list.push({ id: r.id, name: r.name, objectCount: r.object_count, imageCount: r.image_count });
+    byClass.set(r.set_id, list);
+  }
+  const byTag = new Map<number, string[]>();
+  for (const r of tags.results as { set_id: number; name: string }[]) byTag.set(r.set_id, [...(byTag.get(r.set_id) ?? []), r.name]);
+  const total = d.image_count;
+  const results = (sets.results as RawSet[]).map(setFromRaw).map((s) => ({
+    id: s.id,
+    name: s.name,
+    released_at: null,
+    updated_at: s.updatedAt,
+    task: taskOf(s),
+    total_images: total,
+    last_annotated_date: s.lastAnnotatedAt,
+    is_public: !!d.is_public,
+    is_completed: total > 0 && s.annotatedImages >= total,
+    statistics: setStatistics(s, total, byClass.get(s.id) ?? [], byTag.get(s.id) ?? []),
+  }));
+  return { count: (n.results[0] as { n: number }).n, results };
 }

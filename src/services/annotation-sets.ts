@@ -162,12 +162,3 @@ export async function deleteSet(ctx: ServiceCtx, setId: number): Promise<void> {
     sql`DELETE FROM annotation_sets WHERE id = ${set.id}`,
   ]);
 }
-
-export async function listDatasetSets(ctx: ServiceCtx, datasetId: number, page: { limit: number; offset: number }) {
-  const d = await readableDataset(ctx, datasetId);
-  const [[{ n }], rows] = await Promise.all([
-    ctx.db.all<{ n: number }>(sql`SELECT COUNT(*) AS n FROM annotation_sets WHERE dataset_id = ${d.id}`),
-    ctx.db.select().from(annotationSets).where(eq(annotationSets.datasetId, d.id)).orderBy(annotationSets.id).limit(page.limit).offset(page.offset),
-  ]);
-  return { dataset: d, count: n, rows };
-}

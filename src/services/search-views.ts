@@ -1,12 +1,28 @@
 import { inArray, sql } from "drizzle-orm";
 import { images } from "../db/schema";
-import { badRequest } from "../lib/errors";
+import { badRequest, notFound } from "../lib/errors";
 import { imageUrls } from "../lib/image-urls";
-import { readableDataset } from "./access";
 import { serializeContentsImage, type ImageRow } from "./contents";
 import type { ServiceCtx } from "./context";
-import { contentsAnnotations } from "./image-annotations";
-import { candidateSets, countSearch, cursorLinks, parseFilters, passingEntries, planSearch, runSearch, type CandidateSet, type SearchParams } from "./search";
+import { assembleContentsAnnotations, contentsAnnotationQueries, contentsAnnotations } from "./image-annotations";
+import { runBatch } from "../lib/d1";
+import {
+  candidateSets,
+  countQuery,
+  cursorLinks,
+  finishPage,
+  nameIdQueries,
+  parseFilters,
+  parseSearch,
+  passingEntries,
+  planSearch,
+  resolveFilters,
+  runSearch,
+  searchQueries,
+  type CandidateSet,
+  type SearchParams,
+  type SearchRow,
+} from "./search";
 
 async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, ImageRow>> {
   if (!ids.length) return new Map();
@@ -14,28 +30,53 @@ async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, Im
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/** The contents route in search mode (remo-reference §6.1): distinct images by id, cursor-paged. */
+type RawImage = { id: number; dataset_id: number; original_name: string; width: number; height: number; size: number; created_at: string };
+
+/** The fields of an image row the contents serializer reads, from a raw batch row. */
+function imageFromRaw(r: RawImage): ImageRow {
+  return { id: r.id, datasetId: r.dataset_id, originalName: r.original_name, width: r.width, height: r.height, size: r.size, createdAt: r.created_at } as ImageRow;
+}
+
+/**
+ * The contents route in search mode (remo-reference §6.1): distinct images by id, cursor-paged. Two D1 round
+ * trips after auth: (dataset, name ids, sets), then (page, before-cursor probe, count, the page's images and
+ * their annotations, all keyed by the page query itself).
+ */
 export async function searchContents(ctx: ServiceCtx, datasetId: number, q: SearchParams & { limit: number }, requestUrl: string) {
-  const d = await readableDataset(ctx, datasetId);
-  const [f, all] = await Promise.all([
-    parseFilters(ctx.db, q),
-    ctx.db.all<CandidateSet>(sql`SELECT id, dataset_id AS datasetId, task FROM annotation_sets WHERE dataset_id = ${d.id} ORDER BY id`),
+  const parsed = parseSearch(q);
+  const [dsRes, clsRes, tagRes, setRes] = await runBatch(ctx.env.DB, [
+    sql`SELECT id, owner_id, is_public FROM datasets WHERE id = ${datasetId}`,
+    ...nameIdQueries(parsed),
+    sql`SELECT id, dataset_id AS datasetId, task FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id`,
   ]);
-  const sets = candidateSets(all, f);
+  const d = dsRes.results[0] as { id: number; owner_id: number; is_public: number } | undefined;
+  if (!d || (d.owner_id !== ctx.user.id && !d.is_public)) throw notFound();
+  const f = resolveFilters(parsed, clsRes.results as { id: number; name: string }[], tagRes.results as { id: number; name: string }[]);
+  const sets = candidateSets(setRes.results as CandidateSet[], f);
   const plan = planSearch(sets, f, [d.id]);
-  const [{ rows, hasNext, hasPrev }, count] = await Promise.all([runSearch(ctx.db, plan, f, q.limit, true), countSearch(ctx.db, plan, f, sets, true)]);
-  const ids = rows.map((r) => r.id);
-  const [imgs, anns] = await Promise.all([imageRows(ctx, ids), contentsAnnotations(ctx.db, d.id, ids)]);
+  const queries = searchQueries(plan, f, q.limit, true);
+  const count = countQuery(plan, f, sets, true);
+  if (!queries || !count) return { count: 0, next: null, previous: null, results: [] };
+  const pageIds = sql`(SELECT id FROM (${queries.page}))`;
+  const res = await runBatch(ctx.env.DB, [
+    queries.page,
+    count,
+    sql`SELECT id, dataset_id, original_name, width, height, size, created_at FROM images WHERE id IN ${pageIds}`,
+    ...contentsAnnotationQueries(d.id, pageIds),
+    ...(queries.before ? [queries.before] : []),
+  ]);
+  const { rows, hasNext, hasPrev } = finishPage(f, q.limit, res[0].results as SearchRow[], queries.before ? res[7].results : null);
+  const imgs = new Map((res[2].results as RawImage[]).map((r) => [r.id, imageFromRaw(r)]));
+  const ids = rows.map((r) => r.id).filter((id) => imgs.has(id));
+  const anns = assembleContentsAnnotations(ids, [res[3].results, res[4].results, res[5].results, res[6].results] as Parameters<typeof assembleContentsAnnotations>[1]);
   const results = await Promise.all(
-    ids
-      .filter((id) => imgs.has(id))
-      .map(async (id) => ({
-        record_type: "image" as const,
-        folder: null,
-        image: await serializeContentsImage(ctx, imgs.get(id)!, passingEntries(anns.get(id) ?? [], sets, f)),
-      })),
+    ids.map(async (id) => ({
+      record_type: "image" as const,
+      folder: null,
+      image: await serializeContentsImage(ctx, imgs.get(id)!, passingEntries(anns.get(id) ?? [], sets, f)),
+    })),
   );
-  return { count, ...cursorLinks(requestUrl, rows, hasNext, hasPrev), results };
+  return { count: (res[1].results[0] as { n: number }).n, ...cursorLinks(requestUrl, rows, hasNext, hasPrev), results };
 }
 
 /**

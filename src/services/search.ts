@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { runBatch } from "../lib/d1";
 import { ApiError } from "../lib/errors";
 import { normalizeClassName, normalizeTagName } from "../lib/names";
 import { parseTask, type TaskType } from "../lib/task";
@@ -58,20 +59,21 @@ function oneTask(v: string | undefined, field: string): TaskType | null {
   return t;
 }
 
-async function ids(db: Db, table: "classes" | "tags", names: string[]): Promise<Map<string, number>> {
-  if (!names.length) return new Map();
-  const rows = await db.all<{ id: number; name: string }>(sql`
-    SELECT id, name FROM ${sql.raw(table)} WHERE name IN (SELECT value FROM json_each(${JSON.stringify(names)}))`);
-  return new Map(rows.map((r) => [r.name, r.id]));
+/** The parameters as Remo parses them (capitalised classes, lower-cased tags unless `keepTagCase`, first task). */
+export interface ParsedSearch {
+  classNames: string[];
+  classNotNames: string[];
+  tagNames: string[];
+  tagNotNames: string[];
+  task: TaskType | null;
+  taskNot: TaskType | null;
+  imageNames: string[];
+  sets: number[] | null;
+  cursor: Filters["cursor"];
 }
 
-/** Remo's parsing (capitalised classes, lower-cased tags unless `keepTagCase`, first task only), ids checked. */
-export async function parseFilters(db: Db, q: SearchParams, opts: { keepTagCase?: boolean } = {}): Promise<Filters> {
+export function parseSearch(q: SearchParams, opts: { keepTagCase?: boolean } = {}): ParsedSearch {
   const tagNorm = opts.keepTagCase ? (s: string) => s.trim() : normalizeTagName;
-  const classNames = [...new Set(list(q.classes).map(normalizeClassName))];
-  const classNotNames = [...new Set(list(q.classes_not).map(normalizeClassName))];
-  const tagNames = [...new Set(list(q.tags).map(tagNorm))];
-  const tagNotNames = [...new Set(list(q.tags_not).map(tagNorm))];
   let sets: number[] | null = null;
   if (q.sets !== undefined && q.sets !== "") {
     const parts = list(q.sets);
@@ -83,24 +85,48 @@ export async function parseFilters(db: Db, q: SearchParams, opts: { keepTagCase?
     if (!/^\d+$/.test(q.image_id)) throw bad("image_id", "must be an integer id");
     cursor = { imageId: Number(q.image_id), direction: q.direction ?? null };
   }
-  const [cls, tg] = await Promise.all([ids(db, "classes", [...classNames, ...classNotNames]), ids(db, "tags", [...tagNames, ...tagNotNames])]);
-  const known = (m: Map<string, number>, names: string[]) => names.map((n) => m.get(n)).filter((x): x is number => x !== undefined);
   return {
-    classNames,
-    classIds: known(cls, classNames),
-    classNotIds: known(cls, classNotNames),
-    classNotNames,
-    tagNames,
-    tagIds: known(tg, tagNames),
-    tagNotIds: known(tg, tagNotNames),
-    tagNotNames,
+    classNames: [...new Set(list(q.classes).map(normalizeClassName))],
+    classNotNames: [...new Set(list(q.classes_not).map(normalizeClassName))],
+    tagNames: [...new Set(list(q.tags).map(tagNorm))],
+    tagNotNames: [...new Set(list(q.tags_not).map(tagNorm))],
     task: oneTask(q.tasks, "tasks"),
     taskNot: oneTask(q.tasks_not, "tasks_not"),
     imageNames: list(q.image_name),
     sets,
-    impossible: known(cls, classNames).length < classNames.length || known(tg, tagNames).length < tagNames.length,
     cursor,
   };
+}
+
+/** The two lookups that turn names into ids (classes, tags), to run in a batch with other independent reads. */
+export function nameIdQueries(p: ParsedSearch): [SQL, SQL] {
+  return [
+    sql`SELECT id, name FROM classes WHERE name IN (SELECT value FROM json_each(${JSON.stringify([...p.classNames, ...p.classNotNames])}))`,
+    sql`SELECT id, name FROM tags WHERE name IN (SELECT value FROM json_each(${JSON.stringify([...p.tagNames, ...p.tagNotNames])}))`,
+  ];
+}
+
+/** Filters with ids resolved: a positive name nobody uses makes the search match nothing. */
+export function resolveFilters(p: ParsedSearch, classRows: { id: number; name: string }[], tagRows: { id: number; name: string }[]): Filters {
+  const cls = new Map(classRows.map((r) => [r.name, r.id]));
+  const tg = new Map(tagRows.map((r) => [r.name, r.id]));
+  const known = (m: Map<string, number>, names: string[]) => names.map((n) => m.get(n)).filter((x): x is number => x !== undefined);
+  const classIds = known(cls, p.classNames);
+  const tagIds = known(tg, p.tagNames);
+  return {
+    ...p,
+    classIds,
+    classNotIds: known(cls, p.classNotNames),
+    tagIds,
+    tagNotIds: known(tg, p.tagNotNames),
+    impossible: classIds.length < p.classNames.length || tagIds.length < p.tagNames.length,
+  };
+}
+
+export async function parseFilters(db: Db, q: SearchParams, opts: { keepTagCase?: boolean } = {}): Promise<Filters> {
+  const p = parseSearch(q, opts);
+  const [c, t] = await runBatch(db.$client, nameIdQueries(p));
+  return resolveFilters(p, c.results as { id: number; name: string }[], t.results as { id: number; name: string }[]);
 }
 
 export interface CandidateSet {
@@ -194,9 +220,14 @@ export function planSearch(sets: CandidateSet[], f: Filters, allDatasetIds: numb
   return { drivers };
 }
 
-/** One page of (image id, set id) matches around a cursor, plus whether more exist on either side. */
-export async function runSearch(db: Db, plan: SearchPlan, f: Filters, limit: number, distinctImages: boolean) {
-  if (!plan.drivers.length) return { rows: [] as { id: number; set_id: number | null }[], hasNext: false, hasPrev: false };
+export type SearchRow = { id: number; set_id: number | null };
+
+/**
+ * The page query (limit + 1 rows around the cursor) and, when a cursor is given, the query that says whether
+ * matches exist before it: both are pure SQL, so callers batch them with the reads of the page's contents.
+ */
+export function searchQueries(plan: SearchPlan, f: Filters, limit: number, distinctImages: boolean): { page: SQL; before: SQL | null } | null {
+  if (!plan.drivers.length) return null;
   const cur = f.cursor;
   const prev = cur?.direction === "prev";
   const range: Range = !cur ? null : cur.direction === "next" ? { op: ">", id: cur.imageId } : prev ? { op: "<", id: cur.imageId } : { op: ">=", id: cur.imageId };
@@ -206,41 +237,45 @@ export async function runSearch(db: Db, plan: SearchPlan, f: Filters, limit: num
       plan.drivers.map((d) => sql`SELECT * FROM (${d(r, desc, l)})`),
       sql` UNION `,
     );
-  const pick = distinctImages ? sql`DISTINCT id` : sql`id, set_id`;
+  const pick = distinctImages ? sql`DISTINCT id, NULL AS set_id` : sql`id, set_id`;
   const fetch = limit + 1;
-  // Whether matches exist before the page is known from the cursor alone, so it runs alongside the page query.
   const beforeRange: Range = !cur || prev ? null : { op: "<", id: cur.direction === "next" ? cur.imageId + 1 : cur.imageId };
-  const [rows, before] = await Promise.all([
-    db.all<{ id: number; set_id: number | null }>(sql`
-      SELECT ${pick}${distinctImages ? sql`, NULL AS set_id` : sql``} FROM (${union(range, prev, fetch)})
-      ORDER BY id ${sql.raw(prev ? "DESC" : "ASC")}${distinctImages ? sql`` : sql`, set_id`} LIMIT ${fetch}`),
-    beforeRange ? db.all<{ id: number }>(sql`SELECT id FROM (${union(beforeRange, true, 1)}) LIMIT 1`) : Promise.resolve([]),
-  ]);
+  return {
+    page: sql`SELECT ${pick} FROM (${union(range, prev, fetch)})
+      ORDER BY id ${sql.raw(prev ? "DESC" : "ASC")}${distinctImages ? sql`` : sql`, set_id`} LIMIT ${fetch}`,
+    before: beforeRange ? sql`SELECT id FROM (${union(beforeRange, true, 1)}) LIMIT 1` : null,
+  };
+}
+
+/** The page in ascending order and whether more matches exist on either side. */
+export function finishPage(f: Filters, limit: number, rows: SearchRow[], before: unknown[] | null) {
+  const prev = f.cursor?.direction === "prev";
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   if (prev) page.reverse();
-  const hasPrev = prev ? more : before.length > 0;
-  const hasNext = prev ? true : more;
-  return { rows: page, hasNext, hasPrev };
+  return { rows: page, hasNext: prev ? true : more, hasPrev: prev ? more : (before?.length ?? 0) > 0 };
 }
 
-/** The number of distinct matching images (or rows). One class in one set is answered from its counter. */
-export async function countSearch(db: Db, plan: SearchPlan, f: Filters, sets: CandidateSet[], distinctImages: boolean): Promise<number> {
-  if (!plan.drivers.length) return 0;
+export async function runSearch(db: Db, plan: SearchPlan, f: Filters, limit: number, distinctImages: boolean) {
+  const q = searchQueries(plan, f, limit, distinctImages);
+  if (!q) return { rows: [] as SearchRow[], hasNext: false, hasPrev: false };
+  const res = await runBatch(db.$client, q.before ? [q.page, q.before] : [q.page]);
+  return finishPage(f, limit, res[0].results as SearchRow[], q.before ? res[1].results : null);
+}
+
+/** The number of distinct matching images (or rows) as one query; one class in one set reads its counter. */
+export function countQuery(plan: SearchPlan, f: Filters, sets: CandidateSet[], distinctImages: boolean): SQL | null {
+  if (!plan.drivers.length) return null;
   const onlyOneClass =
     sets.length === 1 && plan.drivers.length === 1 && f.classIds.length === 1 && !f.tagIds.length && !f.classNotIds.length && !f.tagNotIds.length && !f.imageNames.length;
-  if (onlyOneClass) {
-    const [r] = await db.all<{ n: number }>(sql`SELECT image_count AS n FROM annotation_set_classes WHERE set_id = ${sets[0].id} AND class_id = ${f.classIds[0]}`);
-    if (r) return r.n;
-  }
+  if (onlyOneClass)
+    return sql`SELECT COALESCE((SELECT image_count FROM annotation_set_classes WHERE set_id = ${sets[0].id} AND class_id = ${f.classIds[0]}),
+      (SELECT COUNT(DISTINCT image_id) FROM annotation_classes WHERE set_id = ${sets[0].id} AND class_id = ${f.classIds[0]})) AS n`;
   const union = sql.join(
     plan.drivers.map((d) => sql`SELECT * FROM (${d(null, false, null)})`),
     sql` UNION ALL `,
   );
-  const [r] = await db.all<{ n: number }>(
-    distinctImages ? sql`SELECT COUNT(DISTINCT id) AS n FROM (${union})` : sql`SELECT COUNT(*) AS n FROM (${union})`,
-  );
-  return r.n;
+  return distinctImages ? sql`SELECT COUNT(DISTINCT id) AS n FROM (${union})` : sql`SELECT COUNT(*) AS n FROM (${union})`;
 }
 
 /** Relative links: the request's path and query with `image_id` and `direction` replaced (Remo's shape). */
