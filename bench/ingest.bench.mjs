@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Ingestion (issue 3): (1) a COCO file of 100,000 boxes over 10,000 images already in the dataset (seeded into
+// the D1 file), uploaded multipart and imported by the ingest queue; (2) zips of 250 and 1,000 distinct JPEGs sent
+// as direct uploads (streamed PUT through the Worker) and ingested, with workerd's peak memory after each.
+// `npm run bench -- ingest` (BENCH_COCO_IMAGES / BENCH_COCO_BOXES / BENCH_ZIP_SIZES override the sizes).
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { zipSync } from "fflate";
+import { seedLargeSet } from "./lib/seed.mjs";
+import { machine, startServer } from "./lib/server.mjs";
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const COCO_IMAGES = Number(process.env.BENCH_COCO_IMAGES ?? 10_000);
+const COCO_BOXES = Number(process.env.BENCH_COCO_BOXES ?? 100_000);
+const ZIP_SIZES = (process.env.BENCH_ZIP_SIZES ?? "250,1000").split(",").map(Number);
+
+let seeded;
+const server = await startServer({
+  port: 8791,
+  beforeStart: (d1File) => {
+    seeded = seedLargeSet(d1File, { images: COCO_IMAGES, objectsPerImage: 0, classes: 0, tags: 0, datasetName: "COCO target" });
+  },
+});
+const auth = { authorization: `Token ${seeded.key}` };
+
+async function req(p, init = {}) {
+  const r = await fetch(server.base + p, { ...init, headers: { ...auth, ...(init.headers ?? {}) } });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${init.method ?? "GET"} ${p}: ${r.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+const json = (body) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function waitDone(sid) {
+  for (;;) {
+    const s = await req(`/api/v1/ui/uploads/${sid}/status/`);
+    if (s.status === "done" || s.status === "failed") return s;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function cocoFile() {
+  const categories = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, name: `class ${i}` }));
+  const images = Array.from({ length: COCO_IMAGES }, (_, i) => ({ id: i + 1, file_name: `img_${String(i).padStart(7, "0")}.jpg`, width: 640, height: 480 }));
+  const annotations = Array.from({ length: COCO_BOXES }, (_, k) => {
+    const img = k % COCO_IMAGES;
+    const j = Math.floor(k / COCO_IMAGES);
+    return { id: k + 1, image_id: img + 1, category_id: (k % 20) + 1, bbox: [(j * 37) % 600, (j * 23) % 440, 30 + j, 20 + j], area: 600, segmentation: [], iscrowd: 0 };
+  });
+  return JSON.stringify({ images, categories, annotations });
+}
+
+/** n distinct JPEGs: a fixture with a COM segment carrying the index right after SOI. */
+function jpegZip(n) {
+  const base = new Uint8Array(readFileSync(path.join(ROOT, "../shared/fixtures/remo-object-detection/images/001a809ad40a2f84.jpg")));
+  const files = {};
+  for (let i = 0; i < n; i++) {
+    const note = new TextEncoder().encode(`bench image ${i}`);
+    const out = new Uint8Array(base.length + 4 + note.length);
+    out.set(base.subarray(0, 2));
+    out.set([0xff, 0xfe, (note.length + 2) >> 8, (note.length + 2) & 0xff], 2);
+    out.set(note, 6);
+    out.set(base.subarray(2), 6 + note.length);
+    files[`photos/p${String(i).padStart(5, "0")}.jpg`] = [out, { level: 0 }];
+  }
+  return zipSync(files);
+}
+
+try {
+  console.log(`machine: ${machine()}`);
+  const rows = [];
+
+  // (1) COCO import into the seeded dataset's set.
+  const coco = cocoFile();
+  const sid = (await req("/api/v1/ui/uploads/", json({ dataset_id: seeded.datasetId }))).session_id;
+  const form = new FormData();
+  form.append("session_id", sid);
+  form.append("files", new Blob([coco]), "instances.json");
+  await req(`/api/dataset/${seeded.datasetId}/upload/?annotation_set_id=${seeded.setId}`, { method: "POST", body: form });
+  let t = performance.now();
+  await req(`/api/v1/ui/uploads/${sid}/complete/`, { method: "POST" });
+  const cs = await waitDone(sid);
+  const cocoSeconds = (performance.now() - t) / 1000;
+  const stats = (await req(`/api/v1/ui/datasets/${seeded.datasetId}/annotation-sets/`)).results.find((s) => s.id === seeded.setId).statistics;
+  if (cs.status !== "done" || stats.total_annotation_objects !== COCO_BOXES) throw new Error(`COCO import: ${cs.status} ${JSON.stringify(cs.annotations)} ${JSON.stringify(stats)}`);
+  rows.push(`| COCO ${(coco.length / 1e6).toFixed(1)} MB: ${COCO_BOXES.toLocaleString("en")} boxes over ${COCO_IMAGES.toLocaleString("en")} images already in the dataset | ${cocoSeconds.toFixed(1)} s (complete → done) | ${server.workerdPeakMiB().toFixed(0)} MiB |`);
+
+  // (2) zips of distinct JPEGs through a direct upload (Worker PUT, streamed into R2 multipart).
+  for (const n of ZIP_SIZES) {
+    const ds = await req("/api/dataset/", json({ name: `zip ${n} ${Date.now()}` }));
+    const archive = jpegZip(n);
+    const zsid = (await req("/api/v1/ui/uploads/", json({ dataset_id: ds.id }))).session_id;
+    const sha = createHash("sha256").update(archive).digest("hex");
+    const plan = await req(`/api/v1/uploads/${zsid}/direct/`, json({ files: [{ name: "photos.zip", size: archive.length, sha256: sha }] }));
+    let tp = performance.now();
+    await req(plan.files[0].url, { method: "PUT", body: archive });
+    const putSeconds = (performance.now() - tp) / 1000;
+    t = performance.now();
+    await req(`/api/v1/ui/uploads/${zsid}/complete/`, { method: "POST" });
+    const zs = await waitDone(zsid);
+    const secs = (performance.now() - t) / 1000;
+    if (zs.status !== "done" || zs.images.successful !== n) throw new Error(`zip ${n}: ${zs.status} ${JSON.stringify(zs.errors).slice(0, 500)} ${zs.images.successful}`);
+    rows.push(
+      `| zip of ${n.toLocaleString("en")} JPEGs (${(archive.length / 1048576).toFixed(0)} MiB; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (${(n / secs).toFixed(0)} images/s) | ${server.workerdPeakMiB().toFixed(0)} MiB |`,
+    );
+  }
+  console.log("| input | time | workerd peak RSS after |");
+  console.log("| --- | ---: | ---: |");
+  for (const r of rows) console.log(r);
+} finally {
+  await server.stop();
+}
