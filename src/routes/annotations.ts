@@ -3,26 +3,23 @@ import type { z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { AnnotationRead, LegacyImagePath, SaveAnnotationBody, SavedAnnotation, SetImagePath, StatusBody } from "../schemas/annotations";
 import { errorResponses, jsonBody, jsonContent, security } from "../schemas/common";
-import { readableDataset, writableDataset } from "../services/access";
-import { setInDataset, writableSet, type AnnotationSetRow } from "../services/annotation-sets";
-import { clearImageAnnotation, imageOfSet, saveImageAnnotation, setImageStatus, statusName, type ImageRef } from "../services/annotation-save";
-import { serviceCtx, type ServiceCtx } from "../services/context";
-import { annotationInfo } from "../services/image-annotations";
+import { clearImageAnnotation, legacyTarget, saveImageAnnotation, setImageStatus, setImageTarget, statusName, type ImageRef } from "../services/annotation-save";
+import { serviceCtx } from "../services/context";
+import { annotationInfo, type AnnotationInfoResult } from "../services/image-annotations";
 
 export const annotationRoutes = createRouter();
 const tags = ["annotations"];
 const EDIT = "Only dataset owner can edit annotation set.";
 
-async function saved(ctx: ServiceCtx, set: AnnotationSetRow, img: ImageRef) {
-  const { annotation, info } = await annotationInfo(ctx.db, set.id, img.id);
+function saved(set: { id: number }, img: ImageRef, r: AnnotationInfoResult) {
   return {
-    id: annotation?.id ?? 0,
+    id: r.annotation?.id ?? 0,
     image: img.id,
     annotation_set: set.id,
-    created_at: annotation?.created_at ?? "",
-    updated_at: annotation?.updated_at ?? "",
-    status: statusName(annotation?.status),
-    annotation_info: info,
+    created_at: r.annotation?.created_at ?? "",
+    updated_at: r.annotation?.updated_at ?? "",
+    status: statusName(r.annotation?.status),
+    annotation_info: r.info,
   };
 }
 
@@ -48,11 +45,8 @@ annotationRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const p = c.req.valid("param");
-    const d = await writableDataset(ctx, p.ds, EDIT);
-    const set = await setInDataset(ctx, d.id, p.set);
-    const img = await imageOfSet(ctx, set, p.img);
-    await saveImageAnnotation(ctx, set, img, saveInput(c.req.valid("json")));
-    return c.json(await saved(ctx, set, img), 200);
+    const { set, img } = await legacyTarget(ctx, p.ds, p.set, p.img, true, EDIT);
+    return c.json(saved(set, img, await saveImageAnnotation(ctx, set, img, saveInput(c.req.valid("json")))), 200);
   },
 );
 
@@ -69,9 +63,7 @@ annotationRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const p = c.req.valid("param");
-    const d = await readableDataset(ctx, p.ds);
-    const set = await setInDataset(ctx, d.id, p.set);
-    const img = await imageOfSet(ctx, set, p.img);
+    const { set, img } = await legacyTarget(ctx, p.ds, p.set, p.img, false, EDIT);
     const { annotation, info } = await annotationInfo(ctx.db, set.id, img.id);
     return c.json({ error: false, annotation_info: info, status: statusName(annotation?.status) }, 200);
   },
@@ -90,8 +82,7 @@ annotationRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const p = c.req.valid("param");
-    const { set } = await writableSet(ctx, p.set, EDIT);
-    const img = await imageOfSet(ctx, set, p.img);
+    const { set, img } = await setImageTarget(ctx, p.set, p.img, true, EDIT);
     return c.json({ status: await setImageStatus(ctx, set, img, c.req.valid("json").status) }, 200);
   },
 );
@@ -109,10 +100,8 @@ annotationRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const p = c.req.valid("param");
-    const { set } = await writableSet(ctx, p.set, EDIT);
-    const img = await imageOfSet(ctx, set, p.img);
-    await saveImageAnnotation(ctx, set, img, saveInput(c.req.valid("json")));
-    return c.json(await saved(ctx, set, img), 200);
+    const { set, img } = await setImageTarget(ctx, p.set, p.img, true, EDIT);
+    return c.json(saved(set, img, await saveImageAnnotation(ctx, set, img, saveInput(c.req.valid("json")))), 200);
   },
 );
 
@@ -129,8 +118,7 @@ annotationRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const p = c.req.valid("param");
-    const { set } = await writableSet(ctx, p.set, EDIT);
-    const img = await imageOfSet(ctx, set, p.img);
+    const { set, img } = await setImageTarget(ctx, p.set, p.img, true, EDIT);
     await clearImageAnnotation(ctx, set, img);
     return c.body(null, 204);
   },

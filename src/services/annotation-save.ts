@@ -1,10 +1,11 @@
 import { sql, type SQL } from "drizzle-orm";
 import { runBatch } from "../lib/d1";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, forbidden, notFound } from "../lib/errors";
 import { normalizeClassName } from "../lib/names";
 import type { AnnotationSetRow } from "./annotation-sets";
 import { addClassesToSetStatements } from "./annotation-sets";
 import type { ServiceCtx } from "./context";
+import { annotationInfoQueries, assembleAnnotationInfo, type AnnotationInfoResult } from "./image-annotations";
 import { imageShareStatements } from "./statistics";
 
 export const STATUS_VALUES = { not_annotated: -1, skipped: 0, done: 1 } as const;
@@ -27,6 +28,57 @@ export async function imageOfSet(ctx: ServiceCtx, set: AnnotationSetRow, imageId
     SELECT id, dataset_id, width, height, original_name FROM images WHERE id = ${imageId} AND dataset_id = ${set.datasetId}`);
   if (!img) throw notFound();
   return { id: img.id, datasetId: img.dataset_id, width: img.width, height: img.height, originalName: img.original_name };
+}
+
+export interface Target {
+  set: { id: number; datasetId: number; task: string };
+  img: ImageRef;
+}
+
+type TargetRow = {
+  owner_id: number;
+  is_public: number;
+  set_id: number | null;
+  dataset_id: number;
+  task: string | null;
+  image_id: number | null;
+  width: number;
+  height: number;
+  original_name: string;
+};
+
+/** The visibility rule, then the set and the image (in that order, as separate routes would check them). */
+function checkTarget(ctx: ServiceCtx, r: TargetRow | undefined, write: boolean, message: string): Target {
+  if (!r || (r.owner_id !== ctx.user.id && !r.is_public)) throw notFound();
+  if (write && r.owner_id !== ctx.user.id) throw forbidden(message);
+  if (r.set_id === null || r.task === null) throw notFound();
+  if (r.image_id === null) throw notFound();
+  return {
+    set: { id: r.set_id, datasetId: r.dataset_id, task: r.task },
+    img: { id: r.image_id, datasetId: r.dataset_id, width: r.width, height: r.height, originalName: r.original_name },
+  };
+}
+
+/** `/api/dataset/{ds}/annotation-set/{set}/image/{img}/...`: dataset, set and image resolved in one query. */
+export async function legacyTarget(ctx: ServiceCtx, datasetId: number, setId: number, imageId: number, write: boolean, message: string) {
+  const [row] = await ctx.db.all<TargetRow>(sql`
+    SELECT d.owner_id, d.is_public, d.id AS dataset_id, s.id AS set_id, s.task, i.id AS image_id, i.width, i.height, i.original_name
+    FROM datasets d
+    LEFT JOIN annotation_sets s ON s.id = ${setId} AND s.dataset_id = d.id
+    LEFT JOIN images i ON i.id = ${imageId} AND i.dataset_id = d.id
+    WHERE d.id = ${datasetId}`);
+  return checkTarget(ctx, row, write, message);
+}
+
+/** `/api/v1/ui/annotation-sets/{set}/images/{img}/...`: the set's dataset decides who may see and write. */
+export async function setImageTarget(ctx: ServiceCtx, setId: number, imageId: number, write: boolean, message: string) {
+  const [row] = await ctx.db.all<TargetRow>(sql`
+    SELECT d.owner_id, d.is_public, d.id AS dataset_id, s.id AS set_id, s.task, i.id AS image_id, i.width, i.height, i.original_name
+    FROM annotation_sets s
+    JOIN datasets d ON d.id = s.dataset_id
+    LEFT JOIN images i ON i.id = ${imageId} AND i.dataset_id = s.dataset_id
+    WHERE s.id = ${setId}`);
+  return checkTarget(ctx, row, write, message);
 }
 
 export interface SaveObjectInput {
@@ -72,7 +124,7 @@ export function objectCoordinates(o: SaveObjectInput, index: number, img: ImageR
  * merge, positions are renumbered 1..n, unknown classes join the set unless `skipNewClasses`. Counters move in
  * the same batch by the image's share before and after.
  */
-export async function saveImageAnnotation(ctx: ServiceCtx, set: AnnotationSetRow, img: ImageRef, input: SaveInput) {
+export async function saveImageAnnotation(ctx: ServiceCtx, set: { id: number }, img: ImageRef, input: SaveInput): Promise<AnnotationInfoResult> {
   const objects = new Map<string, { kind: "bbox" | "polygon"; name: string; classes: Set<string> }>();
   (input.objects ?? []).forEach((o, i) => {
     const { kind, flat } = objectCoordinates(o, i, img);
@@ -133,12 +185,15 @@ export async function saveImageAnnotation(ctx: ServiceCtx, set: AnnotationSetRow
   stmts.push(
     ...imageShareStatements(set.id, ids, 1),
     sql`UPDATE annotation_sets SET last_annotated_at = ${now}, updated_at = ${now} WHERE id = ${set.id}`,
+    // The answer is read inside the same batch: no further round trip.
+    ...annotationInfoQueries(set.id, img.id),
   );
-  await runBatch(ctx.env.DB, stmts);
+  const res = await runBatch(ctx.env.DB, stmts);
+  return assembleAnnotationInfo(res.slice(-3).map((r) => r.results) as Parameters<typeof assembleAnnotationInfo>[0]);
 }
 
 /** Clears the image's objects and classes in the set (tags and status stay). */
-export async function clearImageAnnotation(ctx: ServiceCtx, set: AnnotationSetRow, img: ImageRef) {
+export async function clearImageAnnotation(ctx: ServiceCtx, set: { id: number }, img: ImageRef) {
   const ids = JSON.stringify([img.id]);
   await runBatch(ctx.env.DB, [
     ...imageShareStatements(set.id, ids, -1),
@@ -149,7 +204,7 @@ export async function clearImageAnnotation(ctx: ServiceCtx, set: AnnotationSetRo
 }
 
 /** v1 status: unknown values become not_annotated, as Remo does. */
-export async function setImageStatus(ctx: ServiceCtx, set: AnnotationSetRow, img: ImageRef, status: unknown): Promise<StatusName> {
+export async function setImageStatus(ctx: ServiceCtx, set: { id: number }, img: ImageRef, status: unknown): Promise<StatusName> {
   const name: StatusName = typeof status === "string" && status in STATUS_VALUES ? (status as StatusName) : "not_annotated";
   const ids = JSON.stringify([img.id]);
   await runBatch(ctx.env.DB, [

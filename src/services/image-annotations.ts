@@ -116,20 +116,27 @@ export interface ClassInfo {
  * Remo's `annotation_info` of one image in one set (remo-reference §2.8): objects with their classes for
  * detection and segmentation, image-level classes (told apart by their top-level `lower`) for classification.
  */
-export async function annotationInfo(
-  db: Db,
-  setId: number,
-  imageId: number,
-): Promise<{ annotation: { id: number; status: number; created_at: string; updated_at: string } | null; info: (ObjectInfo | ClassInfo)[] }> {
-  const [ann, objects, links] = await Promise.all([
-    db.all<{ id: number; status: number; created_at: string; updated_at: string }>(sql`
-      SELECT id, status, created_at, updated_at FROM annotations WHERE set_id = ${setId} AND image_id = ${imageId}`),
-    db.all<{ id: number; name: string; position: number; coordinates: string }>(sql`
-      SELECT id, name, position, coordinates FROM annotation_objects WHERE set_id = ${setId} AND image_id = ${imageId} ORDER BY position, id`),
-    db.all<{ object_id: number | null; name: string; score: number | null }>(sql`
-      SELECT ac.object_id, c.name, ac.score FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id
-      WHERE ac.set_id = ${setId} AND ac.image_id = ${imageId} ORDER BY ac.id`),
-  ]);
+type AnnRow = { id: number; status: number; created_at: string; updated_at: string };
+type InfoObjectRow = { id: number; name: string; position: number; coordinates: string };
+type InfoLinkRow = { object_id: number | null; name: string; score: number | null };
+export type AnnotationInfoResult = { annotation: AnnRow | null; info: (ObjectInfo | ClassInfo)[] };
+
+/** The three reads behind annotationInfo, so a write can append them to its own batch and answer at once. */
+export function annotationInfoQueries(setId: number, imageId: number): [SQL, SQL, SQL] {
+  return [
+    sql`SELECT id, status, created_at, updated_at FROM annotations WHERE set_id = ${setId} AND image_id = ${imageId}`,
+    sql`SELECT id, name, position, coordinates FROM annotation_objects WHERE set_id = ${setId} AND image_id = ${imageId} ORDER BY position, id`,
+    sql`SELECT ac.object_id, c.name, ac.score FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id
+      WHERE ac.set_id = ${setId} AND ac.image_id = ${imageId} ORDER BY ac.id`,
+  ];
+}
+
+export async function annotationInfo(db: Db, setId: number, imageId: number): Promise<AnnotationInfoResult> {
+  const res = await runBatch(db.$client, annotationInfoQueries(setId, imageId));
+  return assembleAnnotationInfo(res.map((r) => r.results) as [AnnRow[], InfoObjectRow[], InfoLinkRow[]]);
+}
+
+export function assembleAnnotationInfo([ann, objects, links]: [AnnRow[], InfoObjectRow[], InfoLinkRow[]]): AnnotationInfoResult {
   const byObject = new Map<number, string[]>();
   const imageLevel: ClassInfo[] = [];
   for (const l of links) {
