@@ -144,3 +144,26 @@ describe("applyImport", () => {
     ]);
   });
 });
+
+describe("imageShareStatements", () => {
+  it("takes the share of images named by a query out of the counters (the delete half)", async () => {
+    const { d, set, imgs } = await setup(["a.jpg", "b.jpg"]);
+    await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
+      box("a.jpg", ["car"], [1, 1, 5, 5]),
+      box("b.jpg", ["car", "dog"], [1, 1, 5, 5]),
+    ]);
+    const { sql } = await import("drizzle-orm");
+    const { runBatch } = await import("../src/lib/d1");
+    const { imageShareStatements } = await import("../src/services/statistics");
+    await runBatch(env.DB, [
+      ...imageShareStatements(set.id, sql`SELECT id AS value FROM images WHERE id = ${imgs[1].id}`, -1),
+      sql`DELETE FROM images WHERE id = ${imgs[1].id}`,
+    ]);
+    const c = await counters(set.id);
+    expect(c.set).toEqual({ annotated_images: 1, done_count: 1, skipped_count: 0, total_objects: 1 });
+    expect(c.classes).toEqual([
+      { name: "Car", object_count: 1, image_count: 1 },
+      { name: "Dog", object_count: 0, image_count: 0 },
+    ]);
+  });
+});

@@ -53,11 +53,14 @@ export function recomputeSetStatistics(setId: number): SQL[] {
  * Statements that take (sign -1) or give back (sign +1) the share of a list of images in a set's counters. A
  * write touching known images runs [-1, ...writes, +1] in one runBatch(): the counters move by exactly what the
  * write changed, computed from the rows inside the same transaction, so concurrent writers cannot skew them and
- * no statement scans the whole set. `imageIdsJson` is a JSON array of distinct image ids (one bound parameter).
+ * no statement scans the whole set. `imageIds` is a JSON array of distinct image ids (one bound parameter), or a
+ * query yielding them as `value` (e.g. `SELECT id AS value FROM images WHERE ...`, for deletes: only the -1 half
+ * is needed there, since the rows are gone after).
  */
-export function imageShareStatements(setId: number, imageIdsJson: string, sign: 1 | -1): SQL[] {
+export function imageShareStatements(setId: number, imageIds: string | SQL, sign: 1 | -1): SQL[] {
   const op = sql.raw(sign === 1 ? "+" : "-");
-  const inList = sql`(SELECT value FROM json_each(${imageIdsJson}))`;
+  const source = typeof imageIds === "string" ? sql`json_each(${imageIds})` : sql`(${imageIds})`;
+  const inList = sql`(SELECT value FROM ${source})`;
   const stmts: SQL[] = [];
   // CROSS JOIN keeps json_each as the outer loop: otherwise SQLite may scan the whole set per listed image.
   if (sign === 1) {
@@ -79,7 +82,7 @@ export function imageShareStatements(setId: number, imageIdsJson: string, sign: 
         object_count = object_count ${op} agg.o,
         image_count = image_count ${op} agg.i
       FROM (SELECT ac.class_id, SUM(ac.object_id IS NOT NULL) AS o, COUNT(DISTINCT ac.image_id) AS i
-            FROM json_each(${imageIdsJson}) j CROSS JOIN annotation_classes ac ON ac.set_id = ${setId} AND ac.image_id = j.value
+            FROM ${source} j CROSS JOIN annotation_classes ac ON ac.set_id = ${setId} AND ac.image_id = j.value
             GROUP BY ac.class_id) AS agg
       WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`,
   );
