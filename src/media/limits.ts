@@ -7,6 +7,8 @@
 export const LIMITS = {
   /** Largest source our streaming decoders read (time grows with it; memory does not). */
   maxSourcePixels: 100_000_000,
+  /** Longest side (decoders allocate a few rows of this width): JPEG's own maximum. */
+  maxSide: 65_535,
   /** Largest source bytes read into memory for a decode. */
   maxSourceBytes: 40 * 1024 * 1024,
   /** Largest decoded raster (a region at some scale) held at once: 8 MP = 32 MiB. */

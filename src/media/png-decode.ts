@@ -1,5 +1,6 @@
 import { Unzlib } from "fflate";
-import { CorruptImageError, UnsupportedImageError } from "./errors";
+import { CorruptImageError, ImageTooLargeError, UnsupportedImageError } from "./errors";
+import { LIMITS } from "./limits";
 import type { Raster, Rect } from "./raster";
 
 /**
@@ -130,7 +131,9 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
     const len = dv.getUint32(p);
     const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
     const data = p + 8;
-    if (len > 0x7fffffff || data + len + 4 > b.length) throw new CorruptImageError("truncated PNG chunk");
+    const truncated = len > 0x7fffffff || data + len + 4 > b.length;
+    // A cut-off IDAT still feeds the rows it holds: a region above the damage decodes, anything else is corrupt.
+    if (truncated && type !== "IDAT") throw new CorruptImageError("truncated PNG chunk");
     if (type === "IHDR") {
       if (len < 13) throw new CorruptImageError("corrupt PNG header");
       width = dv.getUint32(data);
@@ -141,6 +144,9 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[ctype] ?? 0;
       const okDepth = ctype === 0 ? [1, 2, 4, 8, 16] : ctype === 3 ? [1, 2, 4, 8] : [8, 16];
       if (!channels || !okDepth.includes(depth) || !width || !height) throw new CorruptImageError("corrupt PNG header");
+      // Rows are buffered at full width: bound it whatever the caller checked.
+      if (width > LIMITS.maxSide || height > LIMITS.maxSide || width * height > LIMITS.maxSourcePixels)
+        throw new ImageTooLargeError(`PNG of ${width}×${height} is too large: the limit is ${LIMITS.maxSide} pixels a side`);
       rowBytes = Math.ceil((width * channels * depth) / 8) + 1;
       bpp = Math.max(1, (channels * depth) >> 3);
       cur = new Uint8Array(rowBytes);
@@ -158,11 +164,12 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       if (!width) throw new CorruptImageError("corrupt PNG: image data before header");
       inflater ??= new Unzlib((chunk) => onData(chunk));
       try {
-        inflater.push(b.subarray(data, data + len));
+        inflater.push(b.subarray(data, Math.min(b.length, data + len)));
       } catch (e) {
         if (e instanceof CorruptImageError) throw e;
         throw new CorruptImageError(`corrupt PNG data: ${(e as Error).message}`);
       }
+      if (truncated) break;
     } else if (type === "IEND") {
       sawEnd = true;
       break;
