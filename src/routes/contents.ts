@@ -6,7 +6,7 @@ import { errorResponses, jsonContent, pageOf, security } from "../schemas/common
 import { ContentsItem, ContentsQuery, DatasetFolderPath } from "../schemas/folders";
 import { serviceCtx } from "../services/context";
 import { listContents } from "../services/contents";
-import { isSearch } from "../services/search";
+import { isSearch } from "../services/search-filters";
 import { searchContents } from "../services/search-views";
 
 export const contentsRoutes = createRouter();

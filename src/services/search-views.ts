@@ -6,23 +6,8 @@ import { serializeContentsImage, type ImageRow } from "./contents";
 import type { ServiceCtx } from "./context";
 import { assembleContentsAnnotations, contentsAnnotationQueries, contentsAnnotations } from "./image-annotations";
 import { runBatch } from "../lib/d1";
-import {
-  candidateSets,
-  countQuery,
-  cursorLinks,
-  finishPage,
-  nameIdQueries,
-  parseFilters,
-  parseSearch,
-  passingEntries,
-  planSearch,
-  resolveFilters,
-  runSearch,
-  searchQueries,
-  type CandidateSet,
-  type SearchParams,
-  type SearchRow,
-} from "./search";
+import { countQuery, cursorLinks, finishPage, passingEntries, planSearch, runSearch, searchQueries, type SearchRow } from "./search";
+import { candidateSets, nameIdQueries, parseFilters, parseSearch, resolveFilters, type CandidateSet, type SearchParams } from "./search-filters";
 
 async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, ImageRow>> {
   if (!ids.length) return new Map();
