@@ -114,3 +114,32 @@ describe("annotation sets", () => {
     expect(ins.results).toContainEqual({ record_type: "class", class: { name: "Dog", objects_per_image: 1, total_annotation_objects: 1, total_images: 1 }, split_by_tags: { train: 1 } });
   });
 });
+
+describe("annotation sets: more bad input", () => {
+  it("pages the set list and rejects bad paging, an unknown legacy task and another user's insights", async () => {
+    const u = await createUser();
+    const d = await createDataset(u);
+    for (const name of ["A", "B", "C"]) await newSet(u.key, d.id, name);
+    const p1 = await expectStatus(get(`/api/v1/ui/datasets/${d.id}/annotation-sets/?limit=2`, u.key), 200);
+    expect(p1.count).toBe(3);
+    expect(p1.results.map((s: any) => s.name)).toEqual(["A", "B"]);
+    const p2 = await expectStatus(get(p1.next, u.key), 200);
+    expect(p2.results.map((s: any) => s.name)).toEqual(["C"]);
+    await expectError(get(`/api/v1/ui/datasets/${d.id}/annotation-sets/?limit=0`, u.key), 400, /limit/);
+    await expectError(get(`/api/v1/ui/datasets/${d.id}/annotation-sets/?offset=-1`, u.key), 400, /offset/);
+    await expectError(post("/api/annotation-set/", { name: "L", task: 9, dataset: d.id }, u.key), 400, /not recognized/);
+    await expectError(post("/api/annotation-set/", { name: "L", task: 1, dataset: d.id, classes: ["Car"] }, u.key), 400, /classes/);
+    const other = await createUser();
+    await expectError(get(`/api/v1/ui/annotation-sets/${p1.results[0].id}/insights/`, other.key), 404);
+    await expectError(get(`/api/annotation-set/${p1.results[0].id}/`, other.key), 404);
+  });
+
+  it("accepts every spelling of a task Remo accepts", async () => {
+    const u = await createUser();
+    const d = await createDataset(u);
+    const names = ["object_detection", "OBJECT-DETECTION", "Instance segmentation", "image  classification"];
+    const tasks = [];
+    for (const [i, t] of names.entries()) tasks.push((await newSet(u.key, d.id, `S${i}`, [], t)).task);
+    expect(tasks).toEqual(["Object detection", "Object detection", "Instance segmentation", "Image classification"]);
+  });
+});

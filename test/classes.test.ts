@@ -88,3 +88,11 @@ describe("classes", () => {
     await expectError(del(`/api/v1/ui/annotation-sets/${set.id}/classes/${set.classes[0].id}/`, stranger.key), 403);
   });
 });
+
+describe("common classes: autocomplete input", () => {
+  it("treats % and _ in the prefix literally and pages the list", async () => {
+    const u = await createUser();
+    expect((await expectStatus(get(`/api/common-class/?autocomplete=${encodeURIComponent("%")}`, u.key), 200)).results).toEqual([]);
+    await expectError(get(`/api/common-class/?limit=abc`, u.key), 400, /limit/);
+  });
+});

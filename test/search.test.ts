@@ -101,3 +101,23 @@ describe("search", () => {
     expect((await expectStatus(get(`/api/v1/ui/datasets/${d.id}/contents/?classes=Person`, other.key), 200)).count).toBe(3);
   });
 });
+
+describe("search: more", () => {
+  it("keeps another user's private sets out of the global search, and pages it with next", async () => {
+    const { u, A } = await world();
+    const stranger = await createUser();
+    const body = await expectStatus(get(`/api/v1/ui/search/?sets=${A.id}&classes=Cat`, stranger.key), 200);
+    expect(body).toEqual({ count: 0, next: null, previous: null, results: [] });
+    const p1 = await expectStatus(get(`/api/v1/ui/search/?sets=${A.id}&classes_not=Nothing&limit=2`, u.key), 200);
+    expect(p1.results).toHaveLength(2);
+    const p2 = await expectStatus(get(p1.next, u.key), 200);
+    expect(p2.results.map((r: any) => r.image_id).every((id: number) => id > p1.results[1].image_id)).toBe(true);
+    expect(p2.next).toBeNull();
+  });
+
+  it("treats LIKE wildcards in image_name literally", async () => {
+    const { search } = await world();
+    expect((await search("image_name=%")).ids).toEqual([]);
+    expect((await search("image_name=_1")).ids).toEqual([0, 2]);
+  });
+});
