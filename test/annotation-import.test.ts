@@ -120,26 +120,28 @@ describe("applyImport", () => {
     expect(imgs.length).toBe(2);
   });
 
-  it("imports 10,000 objects over 1,000 images across several batches with exact counters", async () => {
+  it("imports 10,500 objects over 2,100 images across several batches with exact counters", async () => {
     const u = await createUser();
     const d = await createDataset(u);
     const stmts = [];
-    for (let i = 0; i < 1000; i++)
+    for (let i = 0; i < 2100; i++)
       stmts.push(env.DB.prepare("INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, 'x', 'k', 'image/jpeg', 1, 1000, 1000)").bind(d.id, `i${i}.jpg`));
     await env.DB.batch(stmts);
     const set = await createAnnotationSet(db(), { datasetId: d.id, name: "Big", task: "object_detection" });
     const recs: ImportRecord[] = [];
-    for (let i = 0; i < 1000; i++)
-      recs.push({ fileName: `i${i}.jpg`, match: "basename", classes: [], tags: [i % 2 ? "odd" : "even"], objects: Array.from({ length: 10 }, (_, k) => ({ classes: [`c${k % 3}`], kind: "bbox" as const, coordinates: [k, k, k + 10, k + 10] })) });
+    for (let i = 0; i < 2100; i++)
+      recs.push({ fileName: `i${i}.jpg`, match: "basename", classes: [], tags: [i % 2 ? "odd" : "even"], objects: Array.from({ length: 5 }, (_, k) => ({ classes: [`c${k % 3}`], kind: "bbox" as const, coordinates: [k, k, k + 10, k + 10] })) });
     const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, recs);
-    expect(r.objectsAdded).toBe(10000);
+    expect(r).toEqual({ imagesMatched: 2100, objectsAdded: 10500, missing: [] });
     const c = await counters(set.id);
-    expect(c.set).toEqual({ annotated_images: 1000, done_count: 1000, skipped_count: 0, total_objects: 10000 });
+    expect(c.set).toEqual({ annotated_images: 2100, done_count: 2100, skipped_count: 0, total_objects: 10500 });
     expect(c.classes).toEqual([
-      { name: "C0", object_count: 4000, image_count: 1000 },
-      { name: "C1", object_count: 3000, image_count: 1000 },
-      { name: "C2", object_count: 3000, image_count: 1000 },
+      { name: "C0", object_count: 4200, image_count: 2100 },
+      { name: "C1", object_count: 4200, image_count: 2100 },
+      { name: "C2", object_count: 2100, image_count: 2100 },
     ]);
+    const tags = await env.DB.prepare("SELECT COUNT(*) AS n FROM image_tags WHERE set_id = ?").bind(set.id).first<{ n: number }>();
+    expect(tags!.n).toBe(2100);
   });
 });
 
