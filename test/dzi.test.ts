@@ -1,0 +1,92 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { signScope } from "../src/lib/signing";
+import { dziLevelSize, dziMaxLevel } from "../src/media/geometry";
+import { call, expectError, expectStatus, get } from "./helpers/api";
+import { createDataset, createUser, insertImage } from "./helpers/factories";
+import { imageInfo, makeJpeg, runJob } from "./helpers/image-fixtures";
+
+async function setup(w: number, h: number, q: number, pyramid = false) {
+  const user = await createUser();
+  const ds = await createDataset(user);
+  const img = await insertImage(ds.id, { bytes: makeJpeg(w, h, q), width: w, height: h });
+  if (pyramid) await runJob({ type: "build-pyramid", imageId: img.id });
+  const links = await expectStatus(call("GET", `/api/v1/ui/images/${img.id}/deepzoom/`, { key: user.key }), 200);
+  return { user, img, dzi: links.dzi as string };
+}
+
+/** What OpenSeadragon does with a .dzi: read TileSize, Overlap and Size, then ask for tiles level by level. */
+async function walk(dzi: string) {
+  const res = await get(dzi);
+  expect(res.headers.get("content-type")).toBe("application/xml");
+  const xml = await res.text();
+  const attr = (name: string) => Number(new RegExp(`${name}="(\\d+)"`).exec(xml)![1]);
+  const [tile, overlap, W, H] = [attr("TileSize"), attr("Overlap"), attr("Width"), attr("Height")];
+  expect(xml).toContain('xmlns="http://schemas.microsoft.com/deepzoom/2008"');
+  expect(xml).toContain('Format="jpg"');
+  const files = dzi.replace(/\.dzi$/, "_files");
+  let n = 0;
+  for (let level = 0; level <= dziMaxLevel(W, H); level++) {
+    const { width, height } = dziLevelSize(W, H, level);
+    for (let row = 0; row * tile < height; row++) {
+      for (let col = 0; col * tile < width; col++) {
+        const ew = Math.min(width, (col + 1) * tile + overlap) - Math.max(0, col * tile - overlap);
+        const eh = Math.min(height, (row + 1) * tile + overlap) - Math.max(0, row * tile - overlap);
+        const out = await imageInfo(await get(`${files}/${level}/${col}_${row}.jpg`));
+        expect([out.mime, out.width, out.height], `${level}/${col}_${row}`).toEqual(["image/jpeg", ew, eh]);
+        n++;
+      }
+    }
+  }
+  return { n, W, H, tile, overlap, files };
+}
+
+describe("Deep Zoom", () => {
+  it("describes the image and answers every tile of OpenSeadragon's walk with its advertised size", async () => {
+    const { dzi } = await setup(1300, 700, 90);
+    const { n, W, H, tile, overlap } = await walk(dzi);
+    expect([W, H, tile, overlap]).toEqual([1300, 700, 254, 1]);
+    // Levels 0..11; level 11 is 6 × 3 tiles, level 10 is 3 × 2, 9 is 2 × 1, the rest one each.
+    expect(n).toBe(18 + 6 + 2 + 9);
+  });
+
+  it("serves a 12 MP JPEG's tiles from its pyramid, built in bands within the raster budget", async () => {
+    const { dzi, img } = await setup(4000, 3000, 85, true);
+    const row = await env.DB.prepare("SELECT pyramid_status, pyramid_levels FROM images WHERE id = ?").bind(img.id).first();
+    expect(row).toEqual({ pyramid_status: "ready", pyramid_levels: 4 }); // 4000, 2000, 1000, 500
+    const files = dzi.replace(/\.dzi$/, "_files");
+    // Deepest level (full resolution), an inner tile; then a level served from a halved level.
+    const full = await imageInfo(await get(`${files}/12/7_5.jpg`));
+    expect([full.width, full.height]).toEqual([256, 256]);
+    const last = await imageInfo(await get(`${files}/12/15_11.jpg`));
+    expect([last.width, last.height]).toEqual([4000 - 15 * 254 + 1, 3000 - 11 * 254 + 1]);
+    const mid = await imageInfo(await get(`${files}/9/1_1.jpg`));
+    expect([mid.width, mid.height]).toEqual([500 - 254 + 1, 375 - 254 + 1]);
+  }, 120_000);
+
+  it("answers 404 for a tile outside the grid or a level past the last, 400 for a malformed tile name", async () => {
+    const { dzi } = await setup(300, 200, 80);
+    const files = dzi.replace(/\.dzi$/, "_files");
+    await expectError(get(`${files}/9/2_0.jpg`), 404);
+    await expectError(get(`${files}/9/0_1.jpg`), 404);
+    await expectError(get(`${files}/10/0_0.jpg`), 404);
+    await expectError(get(`${files}/9/a_b.jpg`), 400);
+    await expectError(get(`${files}/x/0_0.jpg`), 400);
+    await expectError(get(`${files}/9/0_0.png`), 400);
+    await expectError(get(dzi.replace(/\.dzi$/, ".xml")), 404);
+  });
+
+  it("answers 403 for an unsigned, tampered or expired token, and 404 for another user's image with a key", async () => {
+    const { img, user, dzi } = await setup(300, 200, 81);
+    await expectError(get(`/dzi/${img.id}.dzi`), 403);
+    await expectError(get(`/dzi/${img.id}_files/0/0_0.jpg`), 403);
+    await expectError(get(dzi.replace(/~[\w-]+\.dzi$/, "~AAAA.dzi")), 403, /not valid/);
+    const past = Math.floor(Date.now() / 1000) - 5;
+    await expectError(get(`/dzi/${img.id}~${past}~${await signScope(env, `dzi:${img.id}`, past)}.dzi`), 403, /expired/);
+    const own = await call("GET", `/dzi/${img.id}.dzi`, { key: user.key });
+    expect(own.status).toBe(200);
+    await own.text();
+    const other = await createUser();
+    await expectError(call("GET", `/dzi/${img.id}_files/0/0_0.jpg`, { key: other.key }), 404);
+  });
+});
