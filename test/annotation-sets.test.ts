@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { del, expectError, expectStatus, get, post, put } from "./helpers/api";
 import { createDataset, createUser, insertImage, makePublic } from "./helpers/factories";
@@ -45,8 +46,15 @@ describe("annotation sets", () => {
     await expectError(put(`/api/v1/ui/annotation-sets/${a.id}/`, { name: "B" }, u.key), 400, /exists/);
     await expectError(put(`/api/v1/ui/annotation-sets/${a.id}/`, { name: 5 }, u.key), 400, /name/);
     await expectError(put(`/api/v1/ui/annotation-sets/${a.id}/`, {}, u.key), 400, /name/);
+    const img = await insertImage(d.id);
+    await expectStatus(post(`/api/dataset/${d.id}/annotation-set/${a.id}/image/${img.id}/save-annotation/`, { objects: [{ coordinates: [{ x: 1, y: 1 }, { x: 5, y: 5 }], classes: ["Car"] }] }, u.key), 200);
+    await expectStatus(post(`/api/v1/ui/annotation-sets/${a.id}/images/${img.id}/tags/`, { name: "t" }, u.key), 201);
     await expectStatus(del(`/api/v1/ui/annotation-sets/${a.id}/`, u.key), 204);
     await expectError(get(`/api/v1/ui/annotation-sets/${a.id}/`, u.key), 404);
+    for (const table of ["annotations", "annotation_objects", "annotation_classes", "image_tags", "annotation_set_classes"]) {
+      const r = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE set_id = ?`).bind(a.id).first<{ n: number }>();
+      expect(r!.n, table).toBe(0);
+    }
   });
 
   it("hides another user's private set (404) and refuses writes to a public one (403)", async () => {

@@ -87,3 +87,25 @@ describe("images", () => {
     await expectError(del(`/api/v1/ui/images/abc/`, u.key), 400, /id/);
   });
 });
+
+describe("the SDK's full image list", () => {
+  it("streams every image of a dataset larger than one internal page, in id order, as valid JSON", async () => {
+    const { env } = await import("cloudflare:test");
+    const u = await createUser();
+    const d = await createDataset(u);
+    const stmts = [];
+    for (let i = 0; i < 1100; i++)
+      stmts.push(
+        env.DB.prepare("INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, 'x', 'k', 'image/jpeg', 1, 10, 10)").bind(d.id, `s${i}.jpg`),
+      );
+    stmts.push(env.DB.prepare("UPDATE datasets SET image_count = image_count + 1100 WHERE id = ?").bind(d.id));
+    await env.DB.batch(stmts);
+    const body = await expectStatus(get(`/api/v1/sdk/datasets/${d.id}/images/`, u.key), 200);
+    expect(body.count).toBe(1100);
+    expect(body.results).toHaveLength(1100);
+    const ids = body.results.map((r: any) => r.id);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    expect(new Set(ids).size).toBe(1100);
+    expect(body.results[1099].name).toBe("s1099.jpg");
+  });
+});
