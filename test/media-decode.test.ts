@@ -1,0 +1,156 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { photonTrapCount } from "../src/media/encode";
+import { CorruptImageError, UnsupportedImageError } from "../src/media/errors";
+import { decodeJpeg } from "../src/media/jpeg-decode";
+import { decodePng } from "../src/media/png-decode";
+import type { Raster } from "../src/media/raster";
+import { cropRaster, renderRegion } from "../src/media/render";
+import { call, expectError } from "./helpers/api";
+import { createDataset, createUser, insertImage } from "./helpers/factories";
+import { imageInfo } from "./helpers/image-fixtures";
+import { PhotonImage } from "@cf-wasm/photon";
+
+const local = async (name: string) => new Uint8Array(await (await env.FIXTURES.fetch(`http://fixtures/local/${name}`)).arrayBuffer());
+
+/** Peak signal-to-noise ratio over RGB, in dB. */
+function psnr(a: Raster, b: Raster, gray = false): number {
+  expect([a.width, a.height]).toEqual([b.width, b.height]);
+  let se = 0;
+  let n = 0;
+  for (let i = 0; i < a.data.length; i += 4) {
+    for (let c = 0; c < 3; c++) {
+      const ref = gray ? Math.round(0.299 * b.data[i] + 0.587 * b.data[i + 1] + 0.114 * b.data[i + 2]) : b.data[i + c];
+      se += (a.data[i + c] - ref) ** 2;
+      n++;
+    }
+  }
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se);
+}
+
+function boxAverage(r: Raster, s: number): Raster {
+  const w = Math.ceil(r.width / s);
+  const h = Math.ceil(r.height / s);
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 4; c++) {
+        let sum = 0;
+        let n = 0;
+        for (let yy = y * s; yy < Math.min(r.height, (y + 1) * s); yy++)
+          for (let xx = x * s; xx < Math.min(r.width, (x + 1) * s); xx++, n++) sum += r.data[(yy * r.width + xx) * 4 + c];
+        data[(y * w + x) * 4 + c] = Math.round(sum / n);
+      }
+  return { width: w, height: h, data };
+}
+
+describe("streaming decoders", () => {
+  it("decode baseline JPEGs (4:2:0 with restart markers, 4:2:2, 4:4:4, grayscale) close to the source", async () => {
+    const ref = decodePng(await local("media-reference.png"));
+    expect([ref.width, ref.height]).toEqual([203, 147]);
+    for (const [name, gray, min] of [
+      ["media-restart.jpg", false, 28],
+      ["media-restart-422.jpg", false, 28],
+      ["media-444.jpg", false, 30],
+      ["media-gray.jpg", true, 30],
+    ] as const) {
+      expect(psnr(decodeJpeg(await local(name)), ref, gray), name).toBeGreaterThan(min);
+    }
+  });
+
+  it("scale in the DCT domain: 1/2, 1/4, 1/8 equal the box-averaged full decode", async () => {
+    const bytes = await local("media-444.jpg");
+    const full = decodeJpeg(bytes);
+    for (const s of [2, 4, 8] as const) {
+      const small = decodeJpeg(bytes, s);
+      expect([small.width, small.height]).toEqual([Math.ceil(203 / s), Math.ceil(147 / s)]);
+      expect(psnr(small, boxAverage(full, s))).toBeGreaterThan(35);
+    }
+  });
+
+  it("decode a region exactly as the crop of the full decode", async () => {
+    for (const name of ["media-restart.jpg", "media-444.jpg"]) {
+      const bytes = await local(name);
+      const full = decodeJpeg(bytes);
+      const rect = { x: 37, y: 21, w: 90, h: 70 };
+      expect(decodeJpeg(bytes, 1, rect).data).toEqual(cropRaster(full, rect).data);
+    }
+    const png = await local("media-reference.png");
+    expect(decodePng(png, 1, { x: 5, y: 140, w: 198, h: 7 }).data).toEqual(cropRaster(decodePng(png), { x: 5, y: 140, w: 198, h: 7 }).data);
+  });
+
+  it("decode palette, 16-bit grey and RGBA PNGs", async () => {
+    const ref = decodePng(await local("media-reference.png"));
+    expect(psnr(decodePng(await local("media-palette.png")), ref)).toBeGreaterThan(18);
+    const gray8 = decodePng(await local("media-gray8.png"));
+    expect(psnr(decodePng(await local("media-gray16.png")), gray8)).toBeGreaterThan(45);
+    const rgba = decodePng(await local("media-rgba.png"));
+    expect(rgba.data[3]).toBeGreaterThanOrEqual(127);
+    expect(rgba.data[3]).toBeLessThanOrEqual(128);
+    expect(psnr(rgba, ref)).toBeGreaterThan(40);
+  });
+
+  it("leave progressive JPEGs and interlaced PNGs to the guarded photon fallback", async () => {
+    const ref = decodePng(await local("media-reference.png"));
+    const prog = await local("media-progressive.jpg");
+    expect(() => decodeJpeg(prog)).toThrow(UnsupportedImageError);
+    const viaFallback = renderRegion({ bytes: prog, width: 203, height: 147 }, { x: 0, y: 0, w: 203, h: 147 }, 203, 147);
+    expect(psnr(viaFallback, ref)).toBeGreaterThan(25);
+    const inter = await local("media-interlaced.png");
+    expect(() => decodePng(inter)).toThrow(UnsupportedImageError);
+    const half = renderRegion({ bytes: inter, width: 203, height: 147 }, { x: 0, y: 0, w: 203, h: 147 }, 101, 73);
+    expect([half.width, half.height]).toEqual([101, 73]);
+  });
+
+  it("throw CorruptImageError (never anything else) on every truncation of a JPEG and a PNG", async () => {
+    for (const name of ["media-restart.jpg", "media-444.jpg", "media-reference.png"]) {
+      const bytes = await local(name);
+      const decode = name.endsWith(".png") ? decodePng : decodeJpeg;
+      for (let cut = 0; cut < bytes.length - 2; cut += Math.max(1, Math.floor(bytes.length / 150))) {
+        let err: unknown = null;
+        try {
+          decode(bytes.slice(0, cut));
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${name} cut at ${cut}`).toBeInstanceOf(CorruptImageError);
+      }
+    }
+  });
+});
+
+describe("the photon fallback (WebP here)", () => {
+  const webp = (w: number, h: number) => {
+    const px = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) & 255));
+    const img = new PhotonImage(px, w, h);
+    try {
+      return img.get_bytes_webp();
+    } finally {
+      img.free();
+    }
+  };
+
+  it("refuses with 413 and the limit a WebP whose decode would not fit, before decoding it", async () => {
+    const user = await createUser();
+    const ds = await createDataset(user);
+    const big = await insertImage(ds.id, { bytes: webp(2100, 2100), width: 2100, height: 2100, mime: "image/webp" });
+    await expectError(call("GET", `/api/v1/ui/images/${big.id}/downsample/?source_width=100&source_height=100`, { key: user.key }), 413, /limit is 4194304 pixels/);
+  });
+
+  it("answers 422 when photon traps on a corrupt WebP, and the next valid request works", async () => {
+    const user = await createUser();
+    const ds = await createDataset(user);
+    const good = webp(120, 80);
+    const bad = good.slice();
+    for (let i = 40; i < bad.length; i += 3) bad[i] ^= 0xff;
+    const badImg = await insertImage(ds.id, { bytes: bad, width: 120, height: 80, mime: "image/webp" });
+    const goodImg = await insertImage(ds.id, { bytes: good, width: 120, height: 80, mime: "image/webp" });
+    const before = photonTrapCount();
+    for (let i = 0; i < 5; i++) {
+      await expectError(call("GET", `/api/v1/ui/images/${badImg.id}/downsample/?source_width=100&source_height=${50 + i}`, { key: user.key }), 422);
+    }
+    expect(photonTrapCount()).toBeGreaterThan(before);
+    const res = await call("GET", `/api/v1/ui/images/${goodImg.id}/downsample/?source_width=120&source_height=80&downscale=0.5`, { key: user.key });
+    expect(await imageInfo(res)).toMatchObject({ mime: "image/jpeg", width: 60, height: 40 });
+  });
+});
