@@ -1,0 +1,117 @@
+import { encodeRaster } from "./encode";
+import { ImageTooLargeError } from "./errors";
+import { decodeJpeg } from "./jpeg-decode";
+import { LIMITS } from "./limits";
+import type { Raster, Rect } from "./raster";
+import { cropRaster, renderRegion, scaledRect, type SourceImage } from "./render";
+import { resizeRaster } from "./resize";
+
+/**
+ * Pyramid geometry and pixels, with storage left to the caller (R2 in the service, memory in the benchmark):
+ * level L is the image halved L times (ceil(W / 2^L) × ceil(H / 2^L)), kept as a grid of CHUNK-pixel JPEGs, down to
+ * the first level that fits in one chunk.
+ */
+export const CHUNK = 512;
+const CHUNK_QUALITY = 90;
+
+export interface PyramidManifest {
+  width: number;
+  height: number;
+  chunk: number;
+  levels: number;
+}
+
+export type PutChunk = (level: number, cx: number, cy: number, jpeg: Uint8Array) => Promise<void>;
+export type GetChunk = (level: number, cx: number, cy: number) => Promise<Uint8Array | null>;
+
+export function pyramidLevels(W: number, H: number): number {
+  let levels = 1;
+  while (Math.max(Math.ceil(W / 2 ** (levels - 1)), Math.ceil(H / 2 ** (levels - 1))) > CHUNK) levels++;
+  return levels;
+}
+
+/**
+ * Builds every level within the memory budget: a level that fits LIMITS.maxRasterPixels is decoded once (at the
+ * coarsest DCT scale that has it) and every coarser level is halved from it in memory; a larger level is decoded in
+ * bands of CHUNK rows, so the peak is one band, never the whole image.
+ */
+export async function buildLevels(src: SourceImage, put: PutChunk): Promise<PyramidManifest> {
+  const { width: W, height: H } = src;
+  const levels = pyramidLevels(W, H);
+  let raster: Raster | null = null;
+  for (let L = 0; L < levels; L++) {
+    const lw = Math.ceil(W / 2 ** L);
+    const lh = Math.ceil(H / 2 ** L);
+    if (raster) raster = resizeRaster(raster, lw, lh);
+    else if (lw * lh <= LIMITS.maxRasterPixels) raster = renderRegion(src, { x: 0, y: 0, w: W, h: H }, lw, lh);
+    if (raster) {
+      await putChunks(put, L, raster, 0);
+      continue;
+    }
+    const s = 2 ** L;
+    for (let by = 0; by * CHUNK < lh; by++) {
+      const y0 = by * CHUNK * s;
+      const bandH = Math.min(CHUNK, lh - by * CHUNK);
+      const band = renderRegion(src, { x: 0, y: y0, w: W, h: Math.min(H, y0 + CHUNK * s) - y0 }, lw, bandH);
+      await putChunks(put, L, band, by);
+    }
+  }
+  return { width: W, height: H, chunk: CHUNK, levels };
+}
+
+/** Cuts `raster` (a full level, or the band starting at chunk row `firstRow`) into chunks. */
+async function putChunks(put: PutChunk, level: number, raster: Raster, firstRow: number) {
+  const rows = Math.ceil(raster.height / CHUNK);
+  const cols = Math.ceil(raster.width / CHUNK);
+  for (let cy = 0; cy < rows; cy++) {
+    const puts: Promise<void>[] = [];
+    for (let cx = 0; cx < cols; cx++) {
+      const rect = { x: cx * CHUNK, y: cy * CHUNK, w: Math.min(CHUNK, raster.width - cx * CHUNK), h: Math.min(CHUNK, raster.height - cy * CHUNK) };
+      puts.push(put(level, cx, firstRow + cy, encodeRaster(cropRaster(raster, rect), "jpg", CHUNK_QUALITY)));
+    }
+    await Promise.all(puts);
+  }
+}
+
+/**
+ * `crop` (source pixels) at outW × outH from the pyramid: the coarsest level that still has the resolution (or a
+ * coarser one when the region would not fit the raster budget), assembled from the chunks it touches.
+ */
+export async function renderFromChunks(m: PyramidManifest, crop: Rect, outW: number, outH: number, get: GetChunk): Promise<Raster> {
+  const dims = { width: m.width, height: m.height };
+  const enough = (L: number) => Math.ceil(crop.w / 2 ** L) >= outW && Math.ceil(crop.h / 2 ** L) >= outH;
+  const fits = (L: number) => {
+    const r = scaledRect(crop, 2 ** L, dims);
+    return r.w * r.h <= LIMITS.maxRasterPixels;
+  };
+  let L = 0;
+  while (L + 1 < m.levels && (enough(L + 1) || !fits(L))) L++;
+  const region = scaledRect(crop, 2 ** L, dims);
+  if (!fits(L)) throw new ImageTooLargeError(`region too large: the limit is ${LIMITS.maxRasterPixels} pixels`);
+  const lw = Math.ceil(m.width / 2 ** L);
+  const lh = Math.ceil(m.height / 2 ** L);
+  const out = new Uint8Array(region.w * region.h * 4);
+  const jobs: Promise<void>[] = [];
+  for (let cy = Math.floor(region.y / m.chunk); cy * m.chunk < region.y + region.h; cy++) {
+    for (let cx = Math.floor(region.x / m.chunk); cx * m.chunk < region.x + region.w; cx++) {
+      jobs.push(
+        (async () => {
+          const bytes = await get(L, cx, cy);
+          if (!bytes) throw new Error(`pyramid chunk ${L}/${cx}_${cy} is missing`);
+          const ox = cx * m.chunk;
+          const oy = cy * m.chunk;
+          const ix0 = Math.max(region.x, ox);
+          const iy0 = Math.max(region.y, oy);
+          const ix1 = Math.min(region.x + region.w, ox + Math.min(m.chunk, lw - ox));
+          const iy1 = Math.min(region.y + region.h, oy + Math.min(m.chunk, lh - oy));
+          const part = decodeJpeg(bytes, 1, { x: ix0 - ox, y: iy0 - oy, w: ix1 - ix0, h: iy1 - iy0 });
+          for (let y = 0; y < part.height; y++) {
+            out.set(part.data.subarray(y * part.width * 4, (y + 1) * part.width * 4), ((iy0 - region.y + y) * region.w + (ix0 - region.x)) * 4);
+          }
+        })(),
+      );
+    }
+  }
+  await Promise.all(jobs);
+  return resizeRaster({ width: region.w, height: region.h, data: out }, outW, outH);
+}
