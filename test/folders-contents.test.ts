@@ -57,6 +57,27 @@ describe("folders", () => {
     await expectError(del(`/api/user-dataset/${d.id}/folders/${top.id}/?recursive=maybe`, u.key), 400, /recursive/);
   });
 
+  it("keeps set statistics exact when a recursive folder delete takes some annotated images", async () => {
+    const u = await createUser();
+    const d = await createDataset(u);
+    const f = await expectStatus(post(`/api/user-dataset/${d.id}/folders/`, { name: "f" }, u.key), 201);
+    const gone = await insertImage(d.id, { folderId: f.id, width: 300, height: 200 });
+    const kept = await insertImage(d.id, { width: 300, height: 200 });
+    const set = await expectStatus(post("/api/v1/ui/annotation-sets/", { annotation_task: "Object detection", dataset_id: d.id, name: "S", classes: [] }, u.key), 201);
+    const box = (x: number, cls: string) => ({ coordinates: [{ x, y: 1 }, { x: x + 10, y: 20 }], classes: [{ name: cls }] });
+    const save = (imageId: number, objects: unknown[]) =>
+      expectStatus(post(`/api/dataset/${d.id}/annotation-set/${set.id}/image/${imageId}/save-annotation/`, { objects, status: "done" }, u.key), 200);
+    await save(gone.id, [box(1, "Car"), box(50, "Car"), box(100, "Person")]);
+    await save(kept.id, [box(1, "Car")]);
+    await expectStatus(del(`/api/user-dataset/${d.id}/folders/${f.id}/?recursive=true`, u.key), 204);
+    const s = (await expectStatus(get(`/api/v1/ui/datasets/${d.id}/annotation-sets/`, u.key), 200)).results[0];
+    expect(s.total_images).toBe(1);
+    expect(s.statistics).toMatchObject({ annotated_images_count: 1, total_annotation_objects: 1, done_count: 1 });
+    const counts = Object.fromEntries(s.statistics.all_classes.map((c: { name: string; count: number }) => [c.name, c.count]));
+    expect(counts.Car).toBe(1);
+    expect(counts.Person ?? 0).toBe(0);
+  });
+
   it("answers 404 on another user's private dataset and 403 on someone else's public one", async () => {
     const owner = await createUser();
     const other = await createUser();

@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { annotationSets, blobGc, datasets, images } from "../db/schema";
 import type { ServiceCtx } from "./context";
-import { recomputeSetStatistics } from "./statistics";
+import { imageShareStatements } from "./statistics";
 
 /**
  * Statements (for one runBatch()) that delete the images of a dataset matching `where`, keeping the dataset's
@@ -17,8 +17,9 @@ export async function deleteImagesStatements(ctx: ServiceCtx, datasetId: number,
         size_in_bytes = size_in_bytes - (SELECT COALESCE(SUM(size), 0) FROM ${images} WHERE ${scope}),
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
       WHERE id = ${datasetId}`,
+    // Take these images' share out of each set's counters before the rows go: no statement scans a whole set.
+    ...sets.flatMap((s) => imageShareStatements(s.id, sql`SELECT id AS value FROM ${images} WHERE ${scope}`, -1)),
     // Annotations, their objects and class links and tags go with the images (ON DELETE CASCADE).
     sql`DELETE FROM ${images} WHERE ${scope}`,
-    ...sets.flatMap((s) => recomputeSetStatistics(s.id)),
   ];
 }
