@@ -27,29 +27,6 @@ export async function topClassesByDataset(db: Db, datasetIds: number[]): Promise
 }
 
 /**
- * Statements that recompute a set's counters from its rows. Used where a write touches an unknown number of
- * annotations at once (image or folder deletion, class deletion); put them in the same runBatch() (src/lib/d1.ts) as that write.
- */
-export function recomputeSetStatistics(setId: number): SQL[] {
-  return [
-    sql`UPDATE annotations SET object_count = (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = annotations.id) WHERE set_id = ${setId}`,
-    sql`UPDATE annotation_set_classes SET
-        object_count = (SELECT COUNT(*) FROM annotation_classes ac WHERE ac.set_id = ${setId} AND ac.class_id = annotation_set_classes.class_id AND ac.object_id IS NOT NULL),
-        image_count = (SELECT COUNT(DISTINCT ac.image_id) FROM annotation_classes ac WHERE ac.set_id = ${setId} AND ac.class_id = annotation_set_classes.class_id)
-      WHERE set_id = ${setId}`,
-    sql`UPDATE annotation_sets SET
-        total_objects = (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ${setId}),
-        done_count = (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.status = 1),
-        skipped_count = (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.status = 0),
-        annotated_images = (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND (
-          a.object_count > 0
-          OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
-          OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id)))
-      WHERE id = ${setId}`,
-  ];
-}
-
-/**
  * Statements that take (sign -1) or give back (sign +1) the share of a list of images in a set's counters. A
  * write touching known images runs [-1, ...writes, +1] in one runBatch(): the counters move by exactly what the
  * write changed, computed from the rows inside the same transaction, so concurrent writers cannot skew them and
