@@ -30,6 +30,11 @@ interface Component {
 interface Huffman {
   /** 9-bit lookahead: (length << 8) | symbol, or 0 when the code is longer. */
   fast: Uint16Array;
+  /**
+   * AC fast path, 9-bit lookahead: a code and its value bits that fit in 9 bits, decoded at once, packed as
+   * (value << 12) | (run << 4) | bits used; 0 when they do not fit (the slow path decodes them).
+   */
+  fastAc: Int32Array;
   maxcode: Int32Array;
   valptr: Int32Array;
   mincode: Int32Array;
@@ -243,7 +248,19 @@ function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
     code <<= 1;
   }
   maxcode[17] = 0x7fffffff;
-  return { fast, maxcode, valptr, mincode, values: values.slice() };
+  const fastAc = new Int32Array(512);
+  for (let i = 0; i < 512; i++) {
+    const look = fast[i];
+    if (!look) continue;
+    const len = look >> 8;
+    const rs = look & 0xff;
+    const size = rs & 15;
+    if (!size || len + size > 9) continue;
+    const raw = (i >> (9 - len - size)) & ((1 << size) - 1);
+    const value = raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw;
+    fastAc[i] = (value << 12) | ((rs >> 4) << 4) | (len + size);
+  }
+  return { fast, fastAc, maxcode, valptr, mincode, values: values.slice() };
 }
 
 function decodeScan(
@@ -353,9 +370,17 @@ function decodeScan(
     const q = quant[c.tq]!;
     const t = decodeHuff(c.dcTable!);
     c.pred += receiveExtend(t);
+    const ac = c.acTable!;
+    const fastAc = ac.fastAc;
     if (!render) {
       for (let k = 1; k < 64; ) {
-        const rs = decodeHuff(c.acTable!);
+        const fac = fastAc[peek(9)];
+        if (fac) {
+          skip(fac & 15);
+          k += ((fac >> 4) & 15) + 1;
+          continue;
+        }
+        const rs = decodeHuff(ac);
         const size = rs & 15;
         if (!size) {
           if (rs !== 0xf0) break;
@@ -374,7 +399,18 @@ function decodeScan(
     coef[0] = c.pred * q[0];
     let rowMask = 1; // rows of coefficients holding anything
     for (let k = 1; k < 64; ) {
-      const rs = decodeHuff(c.acTable!);
+      const fac = fastAc[peek(9)];
+      if (fac) {
+        skip(fac & 15);
+        k += (fac >> 4) & 15;
+        if (k > 63) throw new CorruptImageError("corrupt JPEG: coefficient index out of range");
+        const z = ZIGZAG[k];
+        coef[z] = (fac >> 12) * q[z];
+        rowMask |= 1 << (z >> 3);
+        k++;
+        continue;
+      }
+      const rs = decodeHuff(ac);
       const size = rs & 15;
       if (!size) {
         if (rs !== 0xf0) break;

@@ -1,10 +1,9 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { images } from "../db/schema";
+import { datasets, images } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors";
 import { authenticate } from "../lib/middleware";
-import { readableDataset } from "./access";
 import type { ServiceCtx } from "./context";
 
 export type ImageRow = typeof images.$inferSelect;
@@ -17,16 +16,19 @@ export async function imageById(ctx: Pick<ServiceCtx, "db">, id: number): Promis
 /** Remo's wording for a missing image on the cache/downsample routes. */
 export const imageNotFound = (id: number) => new ApiError("NOT_FOUND", `Image #${id} - not found`);
 
-/** An image the caller may read (its dataset is theirs or public); another user's private image is a 404. */
+/**
+ * An image the caller may read (its dataset is theirs or public: the rule of access.ts readableDataset); another
+ * user's private image is a 404. One query (image joined to its dataset): this sits in front of every cache hit.
+ */
 export async function readableImage(ctx: ServiceCtx, id: number): Promise<ImageRow> {
-  const img = await imageById(ctx, id);
-  if (!img) throw imageNotFound(id);
-  try {
-    await readableDataset(ctx, img.datasetId);
-  } catch {
-    throw imageNotFound(id);
-  }
-  return img;
+  const [row] = await ctx.db
+    .select({ img: images, ownerId: datasets.ownerId, isPublic: datasets.isPublic })
+    .from(images)
+    .innerJoin(datasets, eq(datasets.id, images.datasetId))
+    .where(eq(images.id, id))
+    .limit(1);
+  if (!row || (row.ownerId !== ctx.user.id && !row.isPublic)) throw imageNotFound(id);
+  return row.img;
 }
 
 /**
