@@ -66,15 +66,15 @@ function imageAnnotations(
     // Not in Remo's COCO (detection and segmentation only): image-level classes as box-less annotations.
     return img.classes.map((c) => empty(categories.idOf(c), nextId()));
   }
-  const sx = (v: number) => (percent ? v / (img.width || 1) : Math.trunc(v));
-  const sy = (v: number) => (percent ? v / (img.height || 1) : Math.trunc(v));
+  // Width and height from pixel differences, so a percent box is not off by a float rounding (0.3 - 0.1).
+  const span = (a: number, b: number, size: number) => (percent ? (b - a) / (size || 1) : Math.trunc(b) - Math.trunc(a));
   const n = (v: number) => (percent ? new Raw(pyFloat(v)) : v);
   const x = (v: number) => coord(v, img.width, percent);
   const y = (v: number) => coord(v, img.height, percent);
   return img.objects.map((o) => {
     const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? o.coordinates : extent(o.coordinates);
-    const w = sx(xmax) - sx(xmin);
-    const h = sy(ymax) - sy(ymin);
+    const w = span(xmin, xmax, img.width);
+    const h = span(ymin, ymax, img.height);
     let segmentation: unknown[];
     let area: number | Raw = 0;
     if (opts.task === "instance_segmentation" && o.kind === "polygon") {
