@@ -58,11 +58,19 @@ function idctMatrix(s: Scale): Float32Array {
     for (let u = 0; u < 8; u++) {
       let sum = 0;
       for (let i = x * s; i < (x + 1) * s; i++) sum += ((u === 0 ? Math.SQRT1_2 : 1) / 2) * Math.cos(((2 * i + 1) * u * Math.PI) / 16);
-      m[x * 8 + u] = sum / s;
+      const v = sum / s;
+      m[x * 8 + u] = Math.abs(v) < 1e-9 ? 0 : v;
     }
   }
   IDCT_MATRICES.set(s, m);
   return m;
+}
+
+/** The frequencies a scaled IDCT uses at all (at 1/4 the even ones above 0 average out to exactly zero). */
+function usedFrequencies(m: Float32Array, n: number): number {
+  let mask = 0;
+  for (let x = 0; x < n; x++) for (let u = 0; u < 8; u++) if (m[x * 8 + u] !== 0) mask |= 1 << u;
+  return mask;
 }
 
 export interface JpegHeader {
@@ -291,6 +299,7 @@ function decodeScan(
   }
   const out = new Uint8Array(r.w * r.h * 4);
   const m = idctMatrix(s);
+  const used = usedFrequencies(m, n);
   const coef = new Float32Array(64);
   const tmp = new Float32Array(8 * n);
   // Blocks whose scaled columns touch the region, per component (in scaled MCU units).
@@ -434,13 +443,15 @@ function decodeScan(
       for (let y = 0; y < n; y++) c.strip.fill(val, (oy + y) * sw + ox, (oy + y) * sw + ox + n);
       return;
     }
+    const rows = rowMask & used;
     for (let v = 0; v < 8; v++) {
-      if (!(rowMask & (1 << v))) continue;
+      if (!(rows & (1 << v))) continue;
       const cr = v * 8;
       for (let x = 0; x < n; x++) {
         const mr = x * 8;
         let sum = 0;
-        for (let u = 0; u < 8; u++) sum += m[mr + u] * coef[cr + u];
+        if (used === 255) for (let u = 0; u < 8; u++) sum += m[mr + u] * coef[cr + u];
+        else for (let u = 0; u < 8; u++) if (used & (1 << u)) sum += m[mr + u] * coef[cr + u];
         tmp[v * n + x] = sum;
       }
     }
@@ -449,7 +460,7 @@ function decodeScan(
       const row = (oy + y) * sw + ox;
       for (let x = 0; x < n; x++) {
         let sum = 0;
-        for (let v = 0; v < 8; v++) if (rowMask & (1 << v)) sum += m[mr + v] * tmp[v * n + x];
+        for (let v = 0; v < 8; v++) if (rows & (1 << v)) sum += m[mr + v] * tmp[v * n + x];
         c.strip[row + x] = clamp8(sum + 128);
       }
     }
