@@ -298,6 +298,16 @@ function decodeScan(
     c.pred = 0;
   }
   const out = new Uint8Array(r.w * r.h * 4);
+  const outc = new Uint8ClampedArray(out.buffer);
+  // Column of each output pixel in each component's strip (chroma is upsampled by repetition).
+  const columns = (c: Component | undefined) => {
+    const a = new Int32Array(r.w);
+    if (c) for (let i = 0; i < r.w; i++) a[i] = (((r.x + i) * c.h) / hmax) | 0;
+    return a;
+  };
+  const xs0 = columns(comps[0]);
+  const xs1 = columns(comps[1]);
+  const xs2 = columns(comps[2]);
   const m = idctMatrix(s);
   const used = usedFrequencies(m, n);
   const coef = new Float32Array(64);
@@ -519,24 +529,40 @@ function decodeScan(
       }
       const r1 = ((ly * c1.v) / vmax | 0) * c1.stripWidth;
       const r2 = ((ly * c2.v) / vmax | 0) * c2.stripWidth;
-      for (let x = r.x; x < r.x + r.w; x++) {
-        const Y = c0.strip[r0 + ((x * c0.h) / hmax | 0)];
-        const cb = c1.strip[r1 + ((x * c1.h) / hmax | 0)];
-        const cr = c2.strip[r2 + ((x * c2.h) / hmax | 0)];
+      const s0 = c0.strip;
+      const s1 = c1.strip;
+      const s2 = c2.strip;
+      for (let i = 0; i < r.w; i++) {
+        const Y = s0[r0 + xs0[i]];
+        const cb = s1[r1 + xs1[i]];
+        const cr = s2[r2 + xs2[i]];
         if (rgb) {
           out[o] = Y;
           out[o + 1] = cb;
           out[o + 2] = cr;
         } else {
-          out[o] = clamp8(Y + 1.402 * (cr - 128));
-          out[o + 1] = clamp8(Y - 0.344136 * (cb - 128) - 0.714136 * (cr - 128));
-          out[o + 2] = clamp8(Y + 1.772 * (cb - 128));
+          // The clamped view rounds and clamps on assignment.
+          outc[o] = Y + CR_R[cr];
+          outc[o + 1] = Y - CB_G[cb] - CR_G[cr];
+          outc[o + 2] = Y + CB_B[cb];
         }
         out[o + 3] = 255;
         o += 4;
       }
     }
   }
+}
+
+/** YCbCr → RGB terms per chroma value (JFIF). */
+const CR_R = new Float32Array(256);
+const CB_G = new Float32Array(256);
+const CR_G = new Float32Array(256);
+const CB_B = new Float32Array(256);
+for (let v = 0; v < 256; v++) {
+  CR_R[v] = 1.402 * (v - 128);
+  CB_G[v] = 0.344136 * (v - 128);
+  CR_G[v] = 0.714136 * (v - 128);
+  CB_B[v] = 1.772 * (v - 128);
 }
 
 function isDcOnly(coef: Float32Array): boolean {

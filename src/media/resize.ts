@@ -72,15 +72,19 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
       }
     }
   } else {
+    // Row by row: each output row is a weighted sum of a few input rows, read sequentially.
     const stride = w * 4;
+    const acc = new Float32Array(stride);
     for (let o = 0; o < outLen; o++) {
       const s = starts[o];
-      const orow = o * stride;
-      for (let x = 0; x < stride; x++) {
-        let v = 0;
-        for (let k = 0; k < counts[o]; k++) v += data[(s + k) * stride + x] * wt[o * maxTaps + k];
-        out[orow + x] = v + 0.5;
+      acc.fill(0);
+      for (let k = 0; k < counts[o]; k++) {
+        const f = wt[o * maxTaps + k];
+        const base = (s + k) * stride;
+        for (let x = 0; x < stride; x++) acc[x] += data[base + x] * f;
       }
+      const orow = o * stride;
+      for (let x = 0; x < stride; x++) out[orow + x] = acc[x] + 0.5;
     }
   }
   return out;
