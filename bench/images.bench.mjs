@@ -97,7 +97,7 @@ async function child(impl, op) {
       if (op === "miss-full") m.encodeRaster(m.renderRegion(src, FULL.crop, ...FULL.out), "jpg", 95);
       else if (op === "miss-crop") m.encodeRaster(m.renderRegion(src, CROP.crop, ...CROP.out), "jpg", 95);
       else if (op === "pyramid") await m.buildLevels(src, put);
-      else m.encodeRaster(await m.renderFromChunks(manifest, TILE.crop, ...TILE.out, get), "jpg", 90);
+      else m.encodeRaster((await m.renderFromChunks(manifest, TILE.crop, ...TILE.out, get))(), "jpg", 90);
       times.push(performance.now() - t);
     }
   } else {

@@ -66,7 +66,12 @@ async function putChunks(put: PutChunk, level: number, raster: Raster, firstRow:
   for (let cy = 0; cy < rows; cy++) {
     const puts: Promise<void>[] = [];
     for (let cx = 0; cx < cols; cx++) {
-      const rect = { x: cx * CHUNK, y: cy * CHUNK, w: Math.min(CHUNK, raster.width - cx * CHUNK), h: Math.min(CHUNK, raster.height - cy * CHUNK) };
+      const rect = {
+        x: cx * CHUNK,
+        y: cy * CHUNK,
+        w: Math.min(CHUNK, raster.width - cx * CHUNK),
+        h: Math.min(CHUNK, raster.height - cy * CHUNK),
+      };
       puts.push(put(level, cx, firstRow + cy, encodeRaster(cropRaster(raster, rect), "jpg", CHUNK_QUALITY)));
     }
     await Promise.all(puts);
@@ -75,9 +80,18 @@ async function putChunks(put: PutChunk, level: number, raster: Raster, firstRow:
 
 /**
  * `crop` (source pixels) at outW × outH from the pyramid: the coarsest level that still has the resolution (or a
- * coarser one when the region would not fit the raster budget), assembled from the chunks it touches.
+ * coarser one when the region would not fit the raster budget), assembled from the chunks it touches. Resolves,
+ * once every chunk is fetched, to a synchronous function that decodes and assembles: called right before the
+ * (synchronous) encode, no other request in the isolate runs while the rasters exist, so concurrent requests add
+ * up only their compressed inputs.
  */
-export async function renderFromChunks(m: PyramidManifest, crop: Rect, outW: number, outH: number, get: GetChunk): Promise<Raster> {
+export async function renderFromChunks(
+  m: PyramidManifest,
+  crop: Rect,
+  outW: number,
+  outH: number,
+  get: GetChunk,
+): Promise<() => Raster> {
   const dims = { width: m.width, height: m.height };
   const enough = (L: number) => Math.ceil(crop.w / 2 ** L) >= outW && Math.ceil(crop.h / 2 ** L) >= outH;
   const fits = (L: number) => {
@@ -90,28 +104,29 @@ export async function renderFromChunks(m: PyramidManifest, crop: Rect, outW: num
   if (!fits(L)) throw new ImageTooLargeError(`region too large: the limit is ${LIMITS.maxRasterPixels} pixels`);
   const lw = Math.ceil(m.width / 2 ** L);
   const lh = Math.ceil(m.height / 2 ** L);
-  const out = new Uint8Array(region.w * region.h * 4);
-  const jobs: Promise<void>[] = [];
-  for (let cy = Math.floor(region.y / m.chunk); cy * m.chunk < region.y + region.h; cy++) {
-    for (let cx = Math.floor(region.x / m.chunk); cx * m.chunk < region.x + region.w; cx++) {
-      jobs.push(
-        (async () => {
-          const bytes = await get(L, cx, cy);
-          if (!bytes) throw new Error(`pyramid chunk ${L}/${cx}_${cy} is missing`);
-          const ox = cx * m.chunk;
-          const oy = cy * m.chunk;
-          const ix0 = Math.max(region.x, ox);
-          const iy0 = Math.max(region.y, oy);
-          const ix1 = Math.min(region.x + region.w, ox + Math.min(m.chunk, lw - ox));
-          const iy1 = Math.min(region.y + region.h, oy + Math.min(m.chunk, lh - oy));
-          const part = decodeJpeg(bytes, 1, { x: ix0 - ox, y: iy0 - oy, w: ix1 - ix0, h: iy1 - iy0 });
-          for (let y = 0; y < part.height; y++) {
-            out.set(part.data.subarray(y * part.width * 4, (y + 1) * part.width * 4), ((iy0 - region.y + y) * region.w + (ix0 - region.x)) * 4);
-          }
-        })(),
-      );
-    }
-  }
-  await Promise.all(jobs);
-  return resizeRaster({ width: region.w, height: region.h, data: out }, outW, outH);
+  const wanted: { cx: number; cy: number }[] = [];
+  for (let cy = Math.floor(region.y / m.chunk); cy * m.chunk < region.y + region.h; cy++)
+    for (let cx = Math.floor(region.x / m.chunk); cx * m.chunk < region.x + region.w; cx++) wanted.push({ cx, cy });
+  const chunks = await Promise.all(wanted.map(({ cx, cy }) => get(L, cx, cy)));
+  return () => {
+    const out = new Uint8Array(region.w * region.h * 4);
+    wanted.forEach(({ cx, cy }, i) => {
+      const bytes = chunks[i];
+      if (!bytes) throw new Error(`pyramid chunk ${L}/${cx}_${cy} is missing`);
+      const ox = cx * m.chunk;
+      const oy = cy * m.chunk;
+      const ix0 = Math.max(region.x, ox);
+      const iy0 = Math.max(region.y, oy);
+      const ix1 = Math.min(region.x + region.w, ox + Math.min(m.chunk, lw - ox));
+      const iy1 = Math.min(region.y + region.h, oy + Math.min(m.chunk, lh - oy));
+      const part = decodeJpeg(bytes, 1, { x: ix0 - ox, y: iy0 - oy, w: ix1 - ix0, h: iy1 - iy0 });
+      for (let y = 0; y < part.height; y++) {
+        out.set(
+          part.data.subarray(y * part.width * 4, (y + 1) * part.width * 4),
+          ((iy0 - region.y + y) * region.w + (ix0 - region.x)) * 4,
+        );
+      }
+    });
+    return resizeRaster({ width: region.w, height: region.h, data: out }, outW, outH);
+  };
 }

@@ -5,11 +5,12 @@ import { log } from "../lib/log";
 import { encodeRaster, type OutputFormat } from "../media/encode";
 import { CorruptImageError, ImageTooLargeError, UnsupportedImageError } from "../media/errors";
 import type { Raster, Rect } from "../media/raster";
+import { LIMITS } from "../media/limits";
 import { renderRegion } from "../media/render";
 import { derivedEtag, getDerived, putDerived } from "../storage/derived-cache";
 import type { ImageRow } from "./image-access";
 import { loadSource } from "./image-source";
-import { readManifest, renderFromPyramid } from "./pyramid";
+import { fetchFromPyramid, readManifest } from "./pyramid";
 
 export const CONTENT_TYPES: Record<OutputFormat, string> = { jpg: "image/jpeg", png: "image/png", webp: "image/webp" };
 
@@ -39,9 +40,16 @@ export async function renderImage(
 ): Promise<Uint8Array> {
   const finish = (r: Raster) => encodeRaster(opts.gray ? toGray(r) : r, format, quality);
   try {
+    if (outW * outH > LIMITS.maxOutputPixels)
+      throw new ImageTooLargeError(`the result would be ${outW}×${outH} pixels: the limit is ${LIMITS.maxOutputPixels.toLocaleString("en-US")} pixels`);
+    // No await between decode and encode: rasters never live while another request runs in this isolate, so
+    // concurrent requests add up only their compressed inputs.
     if (img.pyramidStatus === "ready") {
       const m = await readManifest(env, img);
-      if (m) return finish(await renderFromPyramid(env, img, m, crop, outW, outH));
+      if (m) {
+        const assemble = await fetchFromPyramid(env, img, m, crop, outW, outH);
+        return finish(assemble());
+      }
     }
     const src = await loadSource(env, img);
     return finish(renderRegion(src, clampTo(crop, src), outW, outH));

@@ -56,8 +56,8 @@ export async function buildPyramid(env: Env, imageId: number): Promise<void> {
   await setStatus(env, img.id, "ready", manifest.levels);
 }
 
-/** `crop` (source pixels) at outW × outH from the stored chunks. */
-export function renderFromPyramid(env: Env, img: ImageRow, m: PyramidManifest, crop: Rect, outW: number, outH: number): Promise<Raster> {
+/** Fetches the chunks `crop` needs; the returned function decodes them into the outW × outH raster. */
+export function fetchFromPyramid(env: Env, img: ImageRow, m: PyramidManifest, crop: Rect, outW: number, outH: number): Promise<() => Raster> {
   return renderFromChunks(m, crop, outW, outH, async (level, cx, cy) => {
     const obj = await env.BUCKET.get(chunkKey(img, level, cx, cy));
     return obj ? new Uint8Array(await obj.arrayBuffer()) : null;
