@@ -122,6 +122,16 @@ describe("IIIF Image API 3.0", () => {
     }
   });
 
+  it("answers 413 with the limit for a WebP larger than photon's WebP budget", async () => {
+    const user = await createUser();
+    const ds = await createDataset(user);
+    const img = await insertImage(ds.id, { bytes: makeJpeg(2000, 1500, 70), width: 2000, height: 1500 });
+    const token = (await expectStatus(call("GET", `/api/v1/ui/images/${img.id}/deepzoom/`, { key: user.key }), 200)).iiif.replace(/\/info\.json$/, "");
+    await expectError(get(`${token}/full/max/0/default.webp`), 413, /limit is 2,500,000 pixels for WebP/);
+    const ok = await imageInfo(await get(`${token}/full/max/0/default.jpg`));
+    expect([ok.width, ok.height]).toEqual([2000, 1500]);
+  });
+
   it("clamps a region that runs past the edge", async () => {
     const { base } = await setup();
     const out = await imageInfo(await get(`${base}/1200,600,5000,5000/max/0/default.jpg`));

@@ -22,6 +22,8 @@ export function photonTrapCount(): number {
 export function encodeRaster(r: Raster, format: OutputFormat, quality = 90): Uint8Array {
   if (r.data.length !== r.width * r.height * 4 || r.width < 1 || r.height < 1) throw new RangeError("raster size mismatch");
   if (r.width * r.height > LIMITS.maxOutputPixels) throw new ImageTooLargeError(`output too large: limit ${LIMITS.maxOutputPixels} pixels`);
+  if (format === "webp" && r.width * r.height > LIMITS.maxWebpOutputPixels)
+    throw new ImageTooLargeError(`WebP output too large: limit ${LIMITS.maxWebpOutputPixels} pixels`);
   if (format === "jpg") flattenAlpha(r);
   const img = new PhotonImage(r.data, r.width, r.height);
   try {

@@ -1,8 +1,8 @@
 /**
  * The memory budget of image work inside one 128 MB isolate. Pixels cost 4 bytes each as RGBA on the JS heap
- * (given back by the GC) and about 9 bytes each inside photon while encoding (WASM memory, never given back); a
- * photon decode costs about 11.8 bytes a pixel. The bounds keep the sum well under 128 MB with room for the
- * source bytes and the runtime.
+ * (given back by the GC) and, measured, about 12 bytes each inside photon to encode a JPEG (16 for WebP) and 11.8
+ * to decode one: WASM memory, reused but never given back, so photon's high-water mark is its largest single job.
+ * The bounds keep photon under 64 MiB and the sum well under 128 MB with room for the source bytes and the runtime.
  */
 export const LIMITS = {
   /** Largest source our streaming decoders read (time grows with it; memory does not). */
@@ -13,8 +13,10 @@ export const LIMITS = {
   maxSourceBytes: 40 * 1024 * 1024,
   /** Largest decoded raster (a region at some scale) held at once: 8 MP = 32 MiB. */
   maxRasterPixels: 8 * 1024 * 1024,
-  /** Largest image we encode (photon memory): 4 MP, e.g. 2048 × 2048. */
+  /** Largest image we encode (photon memory: 50 MiB for a 4 MP JPEG): 4 MP, e.g. 2048 × 2048. */
   maxOutputPixels: 4 * 1024 * 1024,
+  /** WebP encoding needs more of photon's memory (a 4 MP WebP grows it to 66 MiB, a 4 MP JPEG to 50 MiB). */
+  maxWebpOutputPixels: 2_500_000,
   /** Largest image handed to photon's own decoder (formats the streaming decoders do not read): ~47 MiB of WASM. */
   photonDecodePixels: 4 * 1024 * 1024,
   /** After this many photon traps in one isolate, its fallback decoder is no longer used. */

@@ -40,8 +40,9 @@ export async function renderImage(
 ): Promise<Uint8Array> {
   const finish = (r: Raster) => encodeRaster(opts.gray ? toGray(r) : r, format, quality);
   try {
-    if (outW * outH > LIMITS.maxOutputPixels)
-      throw new ImageTooLargeError(`the result would be ${outW}×${outH} pixels: the limit is ${LIMITS.maxOutputPixels.toLocaleString("en-US")} pixels`);
+    const limit = format === "webp" ? LIMITS.maxWebpOutputPixels : LIMITS.maxOutputPixels;
+    if (outW * outH > limit)
+      throw new ImageTooLargeError(`the result would be ${outW}×${outH} pixels: the limit is ${limit.toLocaleString("en-US")} pixels${format === "webp" ? " for WebP" : ""}`);
     // No await between decode and encode: rasters never live while another request runs in this isolate, so
     // concurrent requests add up only their compressed inputs.
     if (img.pyramidStatus === "ready") {
