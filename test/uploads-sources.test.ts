@@ -110,6 +110,21 @@ describe("the fixture through every way in", () => {
     expect(await env.BUCKET.head(`${prefix}annotations.csv`)).not.toBeNull();
   });
 
+  it("local_files: an archive in the bucket is read from there (its images stored, the archive left in place)", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const key = `incoming/${crypto.randomUUID()}/uploads/images.zip`;
+    await env.BUCKET.put(key, zip(await fixtureImages()));
+    const r = await expectStatus(post(`/api/dataset/${ds.id}/upload/`, { local_files: [key], complete: true }, u.key), 200);
+    const { waitForSession } = await import("./helpers/upload-helpers");
+    const s = await waitForSession(u.key, r.session_id);
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    const imgs = await datasetImages(ds.id);
+    expect(imgs.map((i) => [i.original_name, i.linked, i.r2_key])).toEqual(imgs.map((i) => [i.original_name, 0, `images/${i.sha256}`]));
+    expect(imgs).toHaveLength(7);
+    expect(await env.BUCKET.head(key)).not.toBeNull();
+  });
+
   it("re-uploading the same archive adds nothing and reports every image as Remo's duplicate", async () => {
     const u = await createUser();
     const ds = await createDataset(u);

@@ -125,9 +125,9 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
   }
   if (kind) {
     if (arrives && msg.from === 0) await countArrival(env, sid, item, "archives", size);
-    const ctx: EntryContext = { env, target, images, annotationsWanted, archiveName: item.name, itemId: item.id, depth: depthOf(item.url) };
+    // Entries are stored at their content address even when the archive itself is a linked bucket object.
+    const ctx: EntryContext = { env, target, images, annotationsWanted, archiveName: item.name.replace(/^.*\//, ""), itemId: item.id, depth: depthOf(item.url) };
     try {
-      if (linked) throw new ArchiveError("archives cannot be linked; upload them instead");
       if (kind === "zip") {
         const next = await processZip(ctx, key, size, msg.from);
         if (next !== null) return finishTask(env, sid, taskKey);

@@ -110,7 +110,7 @@ export async function clearStaging(env: Env, sid: string): Promise<void> {
     let after = 0;
     for (;;) {
       const rows = await env.DB.prepare(
-        "SELECT id, r2_key FROM upload_items WHERE session_id = ? AND id > ? AND r2_key LIKE 'uploads/%' ORDER BY id LIMIT 500",
+        "SELECT id, r2_key FROM upload_items WHERE session_id = ? AND id > ? AND source != 'local' AND r2_key LIKE 'uploads/%' ORDER BY id LIMIT 500",
       )
         .bind(sid, after)
         .all<{ id: number; r2_key: string }>();
