@@ -59,11 +59,17 @@ describe("ingest queue consumer", () => {
 
   it("a message that exhausted its retries fails the session with the reason (dead-letter queue)", async () => {
     const { u, sid, items } = await manualSession([{ name: "a.jpg", bytes: await fixture(`images/${FIXTURE_IMAGES[0]}`) }]);
-    const r = await deliver("remo-ingest-dlq", { type: "ingest-item", sessionId: sid, itemId: items[0], from: 0 }, 6);
+    // The staged bytes vanish: every attempt fails the same way and is retried, never acked.
+    const item = await env.DB.prepare("SELECT r2_key FROM upload_items WHERE id = ?").bind(items[0]).first<{ r2_key: string }>();
+    await env.BUCKET.delete(item!.r2_key);
+    const msg = { type: "ingest-item", sessionId: sid, itemId: items[0], from: 0 };
+    const failed = await deliver("remo-ingest", msg);
+    expect(failed.retryMessages).toHaveLength(1);
+    const r = await deliver("remo-ingest-dlq", msg, 6);
     expect(r.explicitAcks).toHaveLength(1);
     const s = await expectStatus(get(`/api/v1/ui/uploads/${sid}/status/`, u.key), 200);
     expect(s.status).toBe("failed");
-    expect(s.errors).toEqual([{ type: "error", error: "processing of a.jpg failed after repeated retries" }]);
+    expect(s.errors).toEqual([{ type: "error", error: `processing of a.jpg failed after repeated retries: object ${item!.r2_key} is gone` }]);
     expect(s.finished_at).toBeTruthy();
   });
 
@@ -85,5 +91,5 @@ describe("ingest queue consumer", () => {
     const tasks = await env.DB.prepare("SELECT tasks_total, tasks_done FROM upload_sessions WHERE id = ?").bind(r.session_id).first<any>();
     expect(tasks).toEqual({ tasks_total: 2, tasks_done: 2 });
     expect((await datasetImages(ds.id)).length).toBe(n);
-  });
+  }, 90_000);
 });

@@ -156,6 +156,11 @@ export class ImageBatch {
           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ${datasetId} AND changes() = 1`,
         sql`UPDATE upload_sessions SET images_total = images_total + 1, images_successful = images_successful + 1
           WHERE id = ${sid} AND changes() = 1`,
+        // Not inserted after all: another session added that name in the meantime. Same rule, same error.
+        sql`INSERT INTO upload_events (session_id, scope, level, filename, message, dedupe_key)
+          SELECT ${sid}, 'images', 'error', ${img.name}, 'not added (Duplicated image)', ${`dup:${img.name}:${img.sha256}`}
+          WHERE changes() = 0 AND NOT EXISTS (SELECT 1 FROM upload_events WHERE session_id = ${sid} AND dedupe_key = ${`dup:${img.name}:${img.sha256}`})`,
+        sql`UPDATE upload_sessions SET images_failed = images_failed + 1, images_total = images_total + 1 WHERE id = ${sid} AND changes() = 1`,
       ]);
     }
     // Blobs first: a row never points at a missing object. Same bytes are stored once, across datasets.

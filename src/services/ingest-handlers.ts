@@ -1,30 +1,52 @@
+import { sql } from "drizzle-orm";
 import type { Env } from "../env";
+import { runBatch } from "../lib/d1";
 import { ingestAnnotations } from "./ingest-annotations";
 import { ingestItem, loadItem } from "./ingest-item";
-import { failSession } from "./ingest-progress";
+import { eventStatement, failSession } from "./ingest-progress";
 import { planSession } from "./ingest-session";
 
 type Msg = { sessionId: string; itemId?: number };
 
-/** A message that exhausted its retries: the session fails, naming what could not be processed. */
+const lastErrorKey = (msg: Msg, what: string) => `lasterr:${what}:${msg.itemId ?? ""}`;
+
+/** Runs a handler; a failure is remembered (for the dead-letter reason) and rethrown so the queue retries. */
+async function remembering(env: Env, msg: Msg, what: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    const key = lastErrorKey(msg, what);
+    const message = String((e as Error)?.message ?? e).slice(0, 500);
+    await runBatch(env.DB, [
+      sql`DELETE FROM upload_events WHERE session_id = ${msg.sessionId} AND dedupe_key = ${key}`,
+      eventStatement(msg.sessionId, { scope: "session", level: "note", message, key }),
+    ]).catch(() => {});
+    throw e;
+  }
+}
+
+/** A message that exhausted its retries: the session fails, naming what could not be processed and why. */
 export async function ingestDeadLetter(env: Env, msg: Msg, what: string): Promise<void> {
   let name = "";
   if (msg.itemId !== undefined) name = (await loadItem(env, msg.itemId))?.name ?? `item ${msg.itemId}`;
-  const reason = `${what}${name ? ` of ${name}` : ""} failed after repeated retries`;
+  const last = await env.DB.prepare("SELECT message FROM upload_events WHERE session_id = ? AND dedupe_key = ?")
+    .bind(msg.sessionId, lastErrorKey(msg, what))
+    .first<{ message: string }>();
+  const reason = `${what}${name ? ` of ${name}` : ""} failed after repeated retries${last ? `: ${last.message}` : ""}`;
   await failSession(env, msg.sessionId, reason, `dlq:${what}:${msg.itemId ?? ""}`);
 }
 
 export const ingestHandlers = {
   "ingest-session": {
-    run: (msg: { sessionId: string }, env: Env) => planSession(env, msg.sessionId),
+    run: (msg: { sessionId: string }, env: Env) => remembering(env, msg, "planning the upload", () => planSession(env, msg.sessionId)),
     deadLetter: (msg: { sessionId: string }, env: Env) => ingestDeadLetter(env, msg, "planning the upload"),
   },
   "ingest-item": {
-    run: (msg: { sessionId: string; itemId: number; from: number }, env: Env) => ingestItem(env, msg),
+    run: (msg: { sessionId: string; itemId: number; from: number }, env: Env) => remembering(env, msg, "processing", () => ingestItem(env, msg)),
     deadLetter: (msg: { sessionId: string; itemId: number }, env: Env) => ingestDeadLetter(env, msg, "processing"),
   },
   "ingest-annotations": {
-    run: (msg: { sessionId: string; itemId: number }, env: Env) => ingestAnnotations(env, msg),
+    run: (msg: { sessionId: string; itemId: number }, env: Env) => remembering(env, msg, "importing annotations", () => ingestAnnotations(env, msg)),
     deadLetter: (msg: { sessionId: string; itemId: number }, env: Env) => ingestDeadLetter(env, msg, "importing annotations"),
   },
 };
