@@ -55,7 +55,9 @@ async function main() {
     const native = runChild("sharp", op);
     rows.push({ op, ours, native });
   }
-  console.log("| operation | ours median (min) | ours WASM peak | ours RSS peak | sharp median (min) | sharp RSS peak | ours / sharp (medians) |");
+  console.log(
+    "| operation | ours median (min) | ours WASM peak | ours RSS peak | sharp median (min) | sharp RSS peak | ours / sharp (medians) |",
+  );
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const { op, ours, native } of rows) {
     console.log(
@@ -66,7 +68,10 @@ async function main() {
 }
 
 function runChild(impl, op) {
-  const r = spawnSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname, "--child", impl, op], { encoding: "utf8", cwd: ROOT });
+  const r = spawnSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname, "--child", impl, op], {
+    encoding: "utf8",
+    cwd: ROOT,
+  });
   if (r.status !== 0) throw new Error(`${impl} ${op} failed:\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout.trim().split("\n").pop());
 }
@@ -106,22 +111,40 @@ async function child(impl, op) {
     const buf = Buffer.from(bytes);
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      if (op === "miss-full") await sharp(buf).resize(...FULL.out).jpeg({ quality: 95 }).toBuffer();
+      if (op === "miss-full")
+        await sharp(buf)
+          .resize(...FULL.out)
+          .jpeg({ quality: 95 })
+          .toBuffer();
       else if (op === "miss-crop")
-        await sharp(buf).extract({ left: CROP.crop.x, top: CROP.crop.y, width: CROP.crop.w, height: CROP.crop.h }).resize(...CROP.out).jpeg({ quality: 95 }).toBuffer();
+        await sharp(buf)
+          .extract({ left: CROP.crop.x, top: CROP.crop.y, width: CROP.crop.w, height: CROP.crop.h })
+          .resize(...CROP.out)
+          .jpeg({ quality: 95 })
+          .toBuffer();
       else if (op === "pyramid") {
         const dir = path.join(OUT, `sharp-dz-${process.pid}`);
         rmSync(dir, { recursive: true, force: true });
         await sharp(buf).jpeg({ quality: 90 }).tile({ size: 512, overlap: 0, layout: "dz" }).toFile(dir);
       } else
-        await sharp(buf).extract({ left: TILE.crop.x, top: TILE.crop.y, width: TILE.crop.w, height: TILE.crop.h }).jpeg({ quality: 90 }).toBuffer();
+        await sharp(buf)
+          .extract({ left: TILE.crop.x, top: TILE.crop.y, width: TILE.crop.w, height: TILE.crop.h })
+          .jpeg({ quality: 90 })
+          .toBuffer();
       times.push(performance.now() - t);
     }
   }
   times.sort((a, b) => a - b);
   const status = readFileSync("/proc/self/status", "utf8");
   const rssMiB = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)[1]) / 1024;
-  console.log(JSON.stringify({ median: percentile(times, 50), min: times[0], wasmMiB: memory ? memory.buffer.byteLength / 1048576 : 0, rssMiB }));
+  console.log(
+    JSON.stringify({
+      median: percentile(times, 50),
+      min: times[0],
+      wasmMiB: memory ? memory.buffer.byteLength / 1048576 : 0,
+      rssMiB,
+    }),
+  );
 }
 
 async function worker() {
@@ -134,18 +157,43 @@ async function worker() {
     beforeStart: async (d1File) => {
       const Database = (await import("better-sqlite3")).default;
       const db = new Database(d1File);
-      const userId = db.prepare("INSERT INTO users (email, name, password_hash) VALUES (?, 'Bench', 'x') RETURNING id").get(`img${Date.now()}@example.com`).id;
-      db.prepare("INSERT INTO api_keys (user_id, key_hash) VALUES (?, ?)").run(userId, createHash("sha256").update(key).digest("hex"));
-      const dsId = db.prepare("INSERT INTO datasets (owner_id, name, image_count, size_in_bytes) VALUES (?, 'images bench', 1, ?) RETURNING id").get(userId, big.length).id;
+      const userId = db
+        .prepare("INSERT INTO users (email, name, password_hash) VALUES (?, 'Bench', 'x') RETURNING id")
+        .get(`img${Date.now()}@example.com`).id;
+      db.prepare("INSERT INTO api_keys (user_id, key_hash) VALUES (?, ?)").run(
+        userId,
+        createHash("sha256").update(key).digest("hex"),
+      );
+      const dsId = db
+        .prepare(
+          "INSERT INTO datasets (owner_id, name, image_count, size_in_bytes) VALUES (?, 'images bench', 1, ?) RETURNING id",
+        )
+        .get(userId, big.length).id;
       imageId = db
-        .prepare("INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, 'big.jpg', ?, ?, 'image/jpeg', ?, 4000, 3000) RETURNING id")
+        .prepare(
+          "INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, 'big.jpg', ?, ?, 'image/jpeg', ?, 4000, 3000) RETURNING id",
+        )
         .get(dsId, sha, `images/${sha}`, big.length).id;
       db.close();
-      execFileSync(path.join(ROOT, "node_modules/.bin/wrangler"), ["r2", "object", "put", `remo-data/images/${sha}`, "--file", BIG, "--local", "--persist-to", path.dirname(path.dirname(path.dirname(path.dirname(d1File))))], {
-        cwd: ROOT,
-        stdio: "ignore",
-        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-      });
+      execFileSync(
+        path.join(ROOT, "node_modules/.bin/wrangler"),
+        [
+          "r2",
+          "object",
+          "put",
+          `remo-data/images/${sha}`,
+          "--file",
+          BIG,
+          "--local",
+          "--persist-to",
+          path.dirname(path.dirname(path.dirname(path.dirname(d1File)))),
+        ],
+        {
+          cwd: ROOT,
+          stdio: "ignore",
+          env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+        },
+      );
     },
   });
   const H = { authorization: `Token ${key}` };
@@ -161,7 +209,8 @@ async function worker() {
     return `median ${percentile(s, 50).toFixed(1)} ms, p99 ${percentile(s, 99).toFixed(1)} ms (n=${s.length})`;
   };
   try {
-    const ds = (x) => `/api/v1/ui/images/${imageId}/downsample/?source_x=${x}&source_y=0&source_width=4000&source_height=3000&downscale=0.25&quality=95`;
+    const ds = (x) =>
+      `/api/v1/ui/images/${imageId}/downsample/?source_x=${x}&source_y=0&source_width=4000&source_height=3000&downscale=0.25&quality=95`;
     await timed(ds(999)); // warm-up (isolate start, photon instantiation)
     const miss = [];
     for (let i = 0; i < 8; i++) miss.push((await timed(ds(i))).ms);
@@ -170,7 +219,14 @@ async function worker() {
     const hit = [];
     for (let i = 0; i < 50; i++) hit.push((await timed(ds(0))).ms);
     const missCrop = [];
-    for (let i = 0; i < 8; i++) missCrop.push((await timed(`/api/v1/ui/images/${imageId}/downsample/?source_x=${1000 + i}&source_y=1000&source_width=1100&source_height=1100&downscale=0.7`)).ms);
+    for (let i = 0; i < 8; i++)
+      missCrop.push(
+        (
+          await timed(
+            `/api/v1/ui/images/${imageId}/downsample/?source_x=${1000 + i}&source_y=1000&source_width=1100&source_height=1100&downscale=0.7`,
+          )
+        ).ms,
+      );
     const rssAfterMiss = server.workerdPeakMiB();
 
     const t0 = performance.now();
@@ -191,16 +247,22 @@ async function worker() {
     for (let i = 0; i < 20; i++) tileHit.push((await timed(`${files}/12/3_5.jpg`, {})).ms);
     const pyrMiss = [];
     for (let i = 0; i < 8; i++) pyrMiss.push((await timed(ds(100 + i))).ms);
-    console.log(`\nThrough the Worker (wrangler dev, port ${PORT}, local Miniflare bindings, HTTP round trip included):`);
+    console.log(
+      `\nThrough the Worker (wrangler dev, port ${PORT}, local Miniflare bindings, HTTP round trip included):`,
+    );
     console.log(`- downsample miss, whole image at 0.25 (1000×750), from the original: ${stats(miss)}`);
     console.log(`- downsample miss, 1100×1100 crop at 0.7, from the original: ${stats(missCrop)}`);
     console.log(`- downsample hit (KV): ${stats(hit)}`);
     console.log(`- for scale, GET /api/user-info/ (key check and one D1 read, no image work): ${stats(baseline)}`);
-    console.log(`- pyramid build (cache → queue → cached, includes queue delivery and 100 ms polling): ${pyramidMs.toFixed(0)} ms`);
+    console.log(
+      `- pyramid build (cache → queue → cached, includes queue delivery and 100 ms polling): ${pyramidMs.toFixed(0)} ms`,
+    );
     console.log(`- DZI tile, full resolution, from the built pyramid (miss): ${stats(tiles)}`);
     console.log(`- DZI tile hit (KV): ${stats(tileHit)}`);
     console.log(`- downsample miss, whole image at 0.25, from the built pyramid: ${stats(pyrMiss)}`);
-    console.log(`- workerd peak RSS: ${rssAfterMiss.toFixed(0)} MiB after the downsamples, ${server.workerdPeakMiB().toFixed(0)} MiB at the end (whole process: runtime, Miniflare's bindings, every isolate)`);
+    console.log(
+      `- workerd peak RSS: ${rssAfterMiss.toFixed(0)} MiB after the downsamples, ${server.workerdPeakMiB().toFixed(0)} MiB at the end (whole process: runtime, Miniflare's bindings, every isolate)`,
+    );
   } finally {
     await server.stop();
   }

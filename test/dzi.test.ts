@@ -52,7 +52,9 @@ describe("Deep Zoom", () => {
 
   it("serves a 12 MP JPEG's tiles from its pyramid, built in bands within the raster budget", async () => {
     const { dzi, img } = await setup(4000, 3000, 85, true);
-    const row = await env.DB.prepare("SELECT pyramid_status, pyramid_levels FROM images WHERE id = ?").bind(img.id).first();
+    const row = await env.DB.prepare("SELECT pyramid_status, pyramid_levels FROM images WHERE id = ?")
+      .bind(img.id)
+      .first();
     expect(row).toEqual({ pyramid_status: "ready", pyramid_levels: 4 }); // 4000, 2000, 1000, 500
     const files = dzi.replace(/\.dzi$/, "_files");
     // Deepest level (full resolution), an inner tile; then a level served from a halved level.

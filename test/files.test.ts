@@ -124,7 +124,12 @@ describe("view, preview and thumbnail", () => {
     const img = await insertImage(ds.id, { bytes: makePng(800, 400), width: 800, height: 400, mime: "image/png" });
     const out = await imageInfo(await call("GET", derivedPath(img.id, "preview"), { key: user.key }));
     expect([out.mime, out.width, out.height]).toEqual(["image/jpeg", 512, 256]);
-    const bad = await insertImage(ds.id, { bytes: makePng(800, 400).slice(0, 200), width: 800, height: 400, mime: "image/png" });
+    const bad = await insertImage(ds.id, {
+      bytes: makePng(800, 400).slice(0, 200),
+      width: 800,
+      height: 400,
+      mime: "image/png",
+    });
     await expectError(call("GET", derivedPath(bad.id, "thumbnail"), { key: user.key }), 422);
     await expectError(call("GET", `/files/images/${img.id}/huge.jpg`, { key: user.key }), 404);
   });

@@ -126,7 +126,9 @@ describe("IIIF Image API 3.0", () => {
     const user = await createUser();
     const ds = await createDataset(user);
     const img = await insertImage(ds.id, { bytes: makeJpeg(2000, 1500, 70), width: 2000, height: 1500 });
-    const token = (await expectStatus(call("GET", `/api/v1/ui/images/${img.id}/deepzoom/`, { key: user.key }), 200)).iiif.replace(/\/info\.json$/, "");
+    const token = (
+      await expectStatus(call("GET", `/api/v1/ui/images/${img.id}/deepzoom/`, { key: user.key }), 200)
+    ).iiif.replace(/\/info\.json$/, "");
     await expectError(get(`${token}/full/max/0/default.webp`), 413, /limit is 2,500,000 pixels for WebP/);
     const ok = await imageInfo(await get(`${token}/full/max/0/default.jpg`));
     expect([ok.width, ok.height]).toEqual([2000, 1500]);
@@ -144,7 +146,11 @@ describe("IIIF Image API 3.0", () => {
     await expectError(get(`${base.replace(/~[\w-]+$/, "~AAAA")}/info.json`), 403, /not valid/);
     await expectError(get(`/iiif/3/${img.id}~1~x/full/max/0/default.jpg`), 403);
     const past = Math.floor(Date.now() / 1000) - 5;
-    await expectError(get(`/iiif/3/${img.id}~${past}~${await signScope(env, `iiif:${img.id}`, past)}/info.json`), 403, /expired/);
+    await expectError(
+      get(`/iiif/3/${img.id}~${past}~${await signScope(env, `iiif:${img.id}`, past)}/info.json`),
+      403,
+      /expired/,
+    );
     // A DZI token is not an IIIF token.
     const exp = Math.floor(Date.now() / 1000) + 600;
     await expectError(get(`/iiif/3/${img.id}~${exp}~${await signScope(env, `dzi:${img.id}`, exp)}/info.json`), 403);
@@ -170,7 +176,9 @@ describe("IIIF Image API 3.0", () => {
     expect(b.headers.get("x-cache")).toBe("hit");
     expect(b.headers.get("etag")).toBe(a.headers.get("etag"));
     await b.arrayBuffer();
-    const c = await call("GET", `${base}/7,9,200,200/100,100/0/default.jpg`, { headers: { "if-none-match": a.headers.get("etag")! } });
+    const c = await call("GET", `${base}/7,9,200,200/100,100/0/default.jpg`, {
+      headers: { "if-none-match": a.headers.get("etag")! },
+    });
     expect(c.status).toBe(304);
   });
 });

@@ -46,8 +46,12 @@ describe("downsample", () => {
     const user = await createUser();
     const d = await createDataset(user);
     const img = await insertImage(d.id, { bytes: makeJpeg(640, 480), width: 640, height: 480 });
-    const a = await imageInfo(await call("GET", ds(img.id, "source_x=0&source_y=0&source_width=64&source_height=64"), { key: user.key }));
-    const b = await imageInfo(await call("GET", ds(img.id, "source_x=576&source_y=416&source_width=64&source_height=64"), { key: user.key }));
+    const a = await imageInfo(
+      await call("GET", ds(img.id, "source_x=0&source_y=0&source_width=64&source_height=64"), { key: user.key }),
+    );
+    const b = await imageInfo(
+      await call("GET", ds(img.id, "source_x=576&source_y=416&source_width=64&source_height=64"), { key: user.key }),
+    );
     expect([a.width, a.height, b.width, b.height]).toEqual([64, 64, 64, 64]);
     expect(a.bytes).not.toEqual(b.bytes);
   });
@@ -68,7 +72,10 @@ describe("downsample", () => {
       ["source_width=abc", "source_width"],
     ]) {
       const body = await expectError(call("GET", ds(img.id, `${base}&${q}`), { key: user.key }), 400);
-      expect(body.issues.map((i: { path: string }) => i.path), q).toContain(field);
+      expect(
+        body.issues.map((i: { path: string }) => i.path),
+        q,
+      ).toContain(field);
     }
   });
 
@@ -76,14 +83,30 @@ describe("downsample", () => {
     const { user, img, width, height } = await photoImage();
     await expectError(call("GET", ds(img.id, "source_width=0&source_height=0"), { key: user.key }), 400, /empty/);
     await expectError(call("GET", ds(img.id, ""), { key: user.key }), 400, /empty/);
-    await expectError(call("GET", ds(img.id, `source_x=${width}&source_width=10&source_height=10`), { key: user.key }), 400, /empty/);
-    await expectError(call("GET", ds(img.id, `source_x=${width + 500}&source_width=10&source_height=10`), { key: user.key }), 400, /empty/);
-    await expectError(call("GET", ds(img.id, `source_y=${height}&source_width=10&source_height=10`), { key: user.key }), 400, /empty/);
+    await expectError(
+      call("GET", ds(img.id, `source_x=${width}&source_width=10&source_height=10`), { key: user.key }),
+      400,
+      /empty/,
+    );
+    await expectError(
+      call("GET", ds(img.id, `source_x=${width + 500}&source_width=10&source_height=10`), { key: user.key }),
+      400,
+      /empty/,
+    );
+    await expectError(
+      call("GET", ds(img.id, `source_y=${height}&source_width=10&source_height=10`), { key: user.key }),
+      400,
+      /empty/,
+    );
   });
 
   it("clamps a crop that is partly outside the image", async () => {
     const { user, img, width, height } = await photoImage();
-    const res = await call("GET", ds(img.id, `source_x=${width - 10}&source_y=${height - 20}&source_width=500&source_height=500`), { key: user.key });
+    const res = await call(
+      "GET",
+      ds(img.id, `source_x=${width - 10}&source_y=${height - 20}&source_width=500&source_height=500`),
+      { key: user.key },
+    );
     expect(await imageInfo(res)).toMatchObject({ width: 10, height: 20 });
   });
 
@@ -91,13 +114,24 @@ describe("downsample", () => {
     const user = await createUser();
     const d = await createDataset(user);
     const good = await fixturePhoto();
-    const truncated = await insertImage(d.id, { bytes: good.slice(0, Math.floor(good.length / 2)), width: 1024, height: 768 });
+    const truncated = await insertImage(d.id, {
+      bytes: good.slice(0, Math.floor(good.length / 2)),
+      width: 1024,
+      height: 768,
+    });
     const garbage = good.slice();
     for (let i = 2000; i < garbage.length; i += 7) garbage[i] = (garbage[i] * 31 + 7) & 255;
     const corrupt = await insertImage(d.id, { bytes: garbage, width: 1024, height: 768 });
-    const notImage = await insertImage(d.id, { bytes: new TextEncoder().encode("hello, not an image"), width: 10, height: 10 });
+    const notImage = await insertImage(d.id, {
+      bytes: new TextEncoder().encode("hello, not an image"),
+      width: 10,
+      height: 10,
+    });
     for (const id of [truncated.id, corrupt.id, notImage.id]) {
-      await expectError(call("GET", ds(id, "source_width=800&source_height=600&downscale=0.5"), { key: user.key }), 422);
+      await expectError(
+        call("GET", ds(id, "source_width=800&source_height=600&downscale=0.5"), { key: user.key }),
+        422,
+      );
     }
   });
 
@@ -105,7 +139,12 @@ describe("downsample", () => {
     const user = await createUser();
     const d = await createDataset(user);
     const png = makePng(300, 200);
-    const truncated = await insertImage(d.id, { bytes: png.slice(0, Math.floor(png.length * 0.6)), width: 300, height: 200, mime: "image/png" });
+    const truncated = await insertImage(d.id, {
+      bytes: png.slice(0, Math.floor(png.length * 0.6)),
+      width: 300,
+      height: 200,
+      mime: "image/png",
+    });
     const rotten = png.slice();
     for (let i = 60; i < rotten.length; i += 13) rotten[i] ^= 0xa5;
     const corrupt = await insertImage(d.id, { bytes: rotten, width: 300, height: 200, mime: "image/png" });
@@ -127,22 +166,38 @@ describe("downsample", () => {
     header.set([8, 2, 0, 0, 0], 24);
     // The row says small (as a lying upload could), the header says huge: the header wins.
     const small = await insertImage(d.id, { bytes: header, width: 100, height: 100, mime: "image/png" });
-    await expectError(call("GET", ds(small.id, "source_width=100&source_height=100"), { key: user.key }), 413, /limit is 65,535 pixels a side/);
+    await expectError(
+      call("GET", ds(small.id, "source_width=100&source_height=100"), { key: user.key }),
+      413,
+      /limit is 65,535 pixels a side/,
+    );
     const big = await insertImage(d.id, { bytes: header.slice(), width: 100_000, height: 100_000, mime: "image/png" });
-    await expectError(call("GET", ds(big.id, "source_width=1000&source_height=1000&downscale=0.1"), { key: user.key }), 413, /limit/);
+    await expectError(
+      call("GET", ds(big.id, "source_width=1000&source_height=1000&downscale=0.1"), { key: user.key }),
+      413,
+      /limit/,
+    );
   });
 
   it("answers 413 when the result would be larger than the output limit", async () => {
     const user = await createUser();
     const d = await createDataset(user);
     const img = await insertImage(d.id, { bytes: makeJpeg(2400, 2000), width: 2400, height: 2000 });
-    await expectError(call("GET", ds(img.id, "source_width=2400&source_height=2000"), { key: user.key }), 413, /limit is 4,194,304 pixels/);
+    await expectError(
+      call("GET", ds(img.id, "source_width=2400&source_height=2000"), { key: user.key }),
+      413,
+      /limit is 4,194,304 pixels/,
+    );
   });
 
   it("is 404 for another user's private image and for a missing one, 401 without a key; public images are readable", async () => {
     const { user, img, ds: d } = await photoImage();
     const other = await createUser();
-    await expectError(call("GET", ds(img.id, "source_width=10&source_height=10"), { key: other.key }), 404, /Image #\d+ - not found/);
+    await expectError(
+      call("GET", ds(img.id, "source_width=10&source_height=10"), { key: other.key }),
+      404,
+      /Image #\d+ - not found/,
+    );
     await expectError(call("GET", ds(99999999, "source_width=10&source_height=10"), { key: user.key }), 404);
     await expectError(get(`/api/v1/ui/images/${img.id}/downsample/?source_width=10&source_height=10`), 401);
     await expectError(call("GET", `/api/v1/ui/images/abc/downsample/`, { key: user.key }), 400);
@@ -165,25 +220,35 @@ describe("a thousand corrupt requests in a row", () => {
       const src = k < 10 ? jpeg : png;
       const b = k % 2 ? src.slice(0, 40 + k * 97) : src.slice();
       if (k % 2 === 0) for (let i = 30 + k * 13; i < b.length; i += 11 + k) b[i] ^= 0x5a;
-      bad.push((await insertImage(d.id, { bytes: b, width: 160, height: 120, mime: k < 10 ? "image/jpeg" : "image/png" })).id);
+      bad.push(
+        (await insertImage(d.id, { bytes: b, width: 160, height: 120, mime: k < 10 ? "image/jpeg" : "image/png" })).id,
+      );
     }
     const statuses = new Map<number, number>();
     for (let n = 0; n < 1000; n++) {
       const id = bad[n % 20];
       // The Worker's fetch handler called directly: the test harness's own fetch slows down with every request
       // made inside one test (measured: /api/user-info/ alike), which would time this loop out.
-      const req = new Request(BASE + ds(id, `source_x=${n % 37}&source_width=${50 + (n % 100)}&source_height=80&downscale=0.${1 + (n % 8)}`), {
-        headers: { authorization: `Token ${user.key}` },
-      });
+      const req = new Request(
+        BASE + ds(id, `source_x=${n % 37}&source_width=${50 + (n % 100)}&source_height=80&downscale=0.${1 + (n % 8)}`),
+        {
+          headers: { authorization: `Token ${user.key}` },
+        },
+      );
       const res = await worker.fetch(req, env, createExecutionContext());
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       await res.arrayBuffer();
     }
     // Never a 500; bit rot that still decodes is a (garbled) 200, everything else 422.
-    expect([...statuses.keys()].every((s) => s === 422 || s === 200), JSON.stringify([...statuses])).toBe(true);
+    expect(
+      [...statuses.keys()].every((s) => s === 422 || s === 200),
+      JSON.stringify([...statuses]),
+    ).toBe(true);
     expect(statuses.get(422) ?? 0).toBeGreaterThan(500);
     const ok = await photoImage();
-    const res = await call("GET", ds(ok.img.id, "source_width=300&source_height=200&downscale=0.5"), { key: ok.user.key });
+    const res = await call("GET", ds(ok.img.id, "source_width=300&source_height=200&downscale=0.5"), {
+      key: ok.user.key,
+    });
     expect(await imageInfo(res)).toMatchObject({ width: 150, height: 100 });
   }, 120_000);
 });

@@ -11,7 +11,8 @@ import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { imageInfo } from "./helpers/image-fixtures";
 import { PhotonImage } from "@cf-wasm/photon";
 
-const local = async (name: string) => new Uint8Array(await (await env.FIXTURES.fetch(`http://fixtures/local/${name}`)).arrayBuffer());
+const local = async (name: string) =>
+  new Uint8Array(await (await env.FIXTURES.fetch(`http://fixtures/local/${name}`)).arrayBuffer());
 
 /** Peak signal-to-noise ratio over RGB, in dB. */
 function psnr(a: Raster, b: Raster, gray = false): number {
@@ -38,7 +39,8 @@ function boxAverage(r: Raster, s: number): Raster {
         let sum = 0;
         let n = 0;
         for (let yy = y * s; yy < Math.min(r.height, (y + 1) * s); yy++)
-          for (let xx = x * s; xx < Math.min(r.width, (x + 1) * s); xx++, n++) sum += r.data[(yy * r.width + xx) * 4 + c];
+          for (let xx = x * s; xx < Math.min(r.width, (x + 1) * s); xx++, n++)
+            sum += r.data[(yy * r.width + xx) * 4 + c];
         data[(y * w + x) * 4 + c] = Math.round(sum / n);
       }
   return { width: w, height: h, data };
@@ -76,7 +78,9 @@ describe("streaming decoders", () => {
       expect(decodeJpeg(bytes, 1, rect).data).toEqual(cropRaster(full, rect).data);
     }
     const png = await local("media-reference.png");
-    expect(decodePng(png, 1, { x: 5, y: 140, w: 198, h: 7 }).data).toEqual(cropRaster(decodePng(png), { x: 5, y: 140, w: 198, h: 7 }).data);
+    expect(decodePng(png, 1, { x: 5, y: 140, w: 198, h: 7 }).data).toEqual(
+      cropRaster(decodePng(png), { x: 5, y: 140, w: 198, h: 7 }).data,
+    );
   });
 
   it("decode palette, 16-bit grey and RGBA PNGs", async () => {
@@ -90,12 +94,24 @@ describe("streaming decoders", () => {
     expect(psnr(rgba, ref)).toBeGreaterThan(40);
   });
 
-  it("leave progressive JPEGs and interlaced PNGs to the guarded photon fallback", async () => {
+  it("decode progressive JPEGs too (every scan kept as coefficients), with DCT scaling and regions", async () => {
     const ref = decodePng(await local("media-reference.png"));
     const prog = await local("media-progressive.jpg");
-    expect(() => decodeJpeg(prog)).toThrow(UnsupportedImageError);
-    const viaFallback = renderRegion({ bytes: prog, width: 203, height: 147 }, { x: 0, y: 0, w: 203, h: 147 }, 203, 147);
-    expect(psnr(viaFallback, ref)).toBeGreaterThan(25);
+    expect(psnr(decodeJpeg(prog), ref)).toBeGreaterThan(25);
+    // 4:4:4 (no chroma upsampling to differ on): the same pixels as photon's own decoder.
+    const prog444 = await local("media-progressive-444.jpg");
+    const ours = decodeJpeg(prog444);
+    const img = PhotonImage.new_from_byteslice(prog444);
+    const theirs = { width: img.get_width(), height: img.get_height(), data: img.get_raw_pixels() };
+    img.free();
+    expect(psnr(ours, theirs)).toBeGreaterThan(45);
+    const rect = { x: 11, y: 7, w: 40, h: 30 };
+    expect(decodeJpeg(prog444, 2, rect).data).toEqual(cropRaster(decodeJpeg(prog444, 2), rect).data);
+    for (let cut = 700; cut < prog.length - 2; cut += 97)
+      expect(() => decodeJpeg(prog.slice(0, cut)), `cut ${cut}`).toThrow(CorruptImageError);
+  });
+
+  it("leave interlaced PNGs to the guarded photon fallback", async () => {
     const inter = await local("media-interlaced.png");
     expect(() => decodePng(inter)).toThrow(UnsupportedImageError);
     const half = renderRegion({ bytes: inter, width: 203, height: 147 }, { x: 0, y: 0, w: 203, h: 147 }, 101, 73);
@@ -119,6 +135,42 @@ describe("streaming decoders", () => {
   });
 });
 
+describe("bit rot", () => {
+  it("is a CorruptImageError or a (garbled) image, never another exception, for JPEG (baseline, progressive) and PNG", async () => {
+    let seed = 12345;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const outcomes = new Map<string, number>();
+    for (const name of [
+      "media-restart.jpg",
+      "media-progressive.jpg",
+      "media-progressive-444.jpg",
+      "media-palette.png",
+      "media-rgba.png",
+    ]) {
+      const good = await local(name);
+      const decode = name.endsWith(".png") ? decodePng : decodeJpeg;
+      for (let n = 0; n < 120; n++) {
+        const b = good.slice();
+        const flips = 1 + Math.floor(rand() * 6);
+        for (let f = 0; f < flips; f++) b[2 + Math.floor(rand() * (b.length - 2))] ^= 1 << Math.floor(rand() * 8);
+        let kind = "ok";
+        try {
+          decode(b, n % 2 ? 2 : 1);
+        } catch (e) {
+          kind = (e as Error).constructor.name;
+        }
+        outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+      }
+    }
+    const allowed = new Set(["ok", "CorruptImageError", "UnsupportedImageError", "ImageTooLargeError"]);
+    expect(
+      [...outcomes.keys()].filter((k) => !allowed.has(k)),
+      JSON.stringify([...outcomes]),
+    ).toEqual([]);
+    expect(outcomes.get("CorruptImageError") ?? 0).toBeGreaterThan(50);
+  });
+});
+
 describe("the photon fallback (WebP here)", () => {
   const webp = (w: number, h: number) => {
     const px = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) & 255));
@@ -134,7 +186,11 @@ describe("the photon fallback (WebP here)", () => {
     const user = await createUser();
     const ds = await createDataset(user);
     const big = await insertImage(ds.id, { bytes: webp(2100, 2100), width: 2100, height: 2100, mime: "image/webp" });
-    await expectError(call("GET", `/api/v1/ui/images/${big.id}/downsample/?source_width=100&source_height=100`, { key: user.key }), 413, /limit is 4194304 pixels/);
+    await expectError(
+      call("GET", `/api/v1/ui/images/${big.id}/downsample/?source_width=100&source_height=100`, { key: user.key }),
+      413,
+      /limit is 4194304 pixels/,
+    );
   });
 
   it("answers 422 when photon traps on a corrupt WebP, and the next valid request works", async () => {
@@ -147,10 +203,19 @@ describe("the photon fallback (WebP here)", () => {
     const goodImg = await insertImage(ds.id, { bytes: good, width: 120, height: 80, mime: "image/webp" });
     const before = photonTrapCount();
     for (let i = 0; i < 5; i++) {
-      await expectError(call("GET", `/api/v1/ui/images/${badImg.id}/downsample/?source_width=100&source_height=${50 + i}`, { key: user.key }), 422);
+      await expectError(
+        call("GET", `/api/v1/ui/images/${badImg.id}/downsample/?source_width=100&source_height=${50 + i}`, {
+          key: user.key,
+        }),
+        422,
+      );
     }
     expect(photonTrapCount()).toBeGreaterThan(before);
-    const res = await call("GET", `/api/v1/ui/images/${goodImg.id}/downsample/?source_width=120&source_height=80&downscale=0.5`, { key: user.key });
+    const res = await call(
+      "GET",
+      `/api/v1/ui/images/${goodImg.id}/downsample/?source_width=120&source_height=80&downscale=0.5`,
+      { key: user.key },
+    );
     expect(await imageInfo(res)).toMatchObject({ mime: "image/jpeg", width: 60, height: 40 });
   });
 });

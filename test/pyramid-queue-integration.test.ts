@@ -6,7 +6,9 @@ import { createDataset, createUser, insertImage, makePublic } from "./helpers/fa
 import { imageInfo, makeJpeg, makePng, runJob } from "./helpers/image-fixtures";
 
 async function imageRow(id: number) {
-  return env.DB.prepare("SELECT pyramid_status, pyramid_levels, r2_key FROM images WHERE id = ?").bind(id).first<{ pyramid_status: string | null; pyramid_levels: number | null; r2_key: string }>();
+  return env.DB.prepare("SELECT pyramid_status, pyramid_levels, r2_key FROM images WHERE id = ?")
+    .bind(id)
+    .first<{ pyramid_status: string | null; pyramid_levels: number | null; r2_key: string }>();
 }
 
 describe("pyramid", () => {
@@ -27,7 +29,18 @@ describe("pyramid", () => {
     const listed = await env.BUCKET.list({ prefix: `${pyramidPrefix(img)}/` });
     const keys = listed.objects.map((o) => o.key.slice(pyramidPrefix(img).length + 1)).sort();
     // Level 0: 3 × 2 chunks of 512; level 1 (650 × 350): 2 × 1; level 2 (325 × 175): 1.
-    expect(keys).toEqual(["0/0_0.jpg", "0/0_1.jpg", "0/1_0.jpg", "0/1_1.jpg", "0/2_0.jpg", "0/2_1.jpg", "1/0_0.jpg", "1/1_0.jpg", "2/0_0.jpg", "manifest.json"]);
+    expect(keys).toEqual([
+      "0/0_0.jpg",
+      "0/0_1.jpg",
+      "0/1_0.jpg",
+      "0/1_1.jpg",
+      "0/2_0.jpg",
+      "0/2_1.jpg",
+      "1/0_0.jpg",
+      "1/1_0.jpg",
+      "2/0_0.jpg",
+      "manifest.json",
+    ]);
     const edge = await env.BUCKET.get(`${pyramidPrefix(img)}/0/2_1.jpg`);
     const info = await imageInfo(new Response(await edge!.arrayBuffer()));
     expect([info.width, info.height]).toEqual([1300 - 2 * CHUNK, 700 - CHUNK]);
@@ -42,9 +55,17 @@ describe("pyramid", () => {
     const img = await insertImage(ds.id, { bytes: makeJpeg(1500, 1100), width: 1500, height: 1100 });
     await runJob({ type: "build-pyramid", imageId: img.id });
     await env.BUCKET.delete(img.r2Key);
-    const res = await call("GET", `/api/v1/ui/images/${img.id}/downsample/?source_x=400&source_y=300&source_width=900&source_height=700&downscale=0.3`, { key: user.key });
+    const res = await call(
+      "GET",
+      `/api/v1/ui/images/${img.id}/downsample/?source_x=400&source_y=300&source_width=900&source_height=700&downscale=0.3`,
+      { key: user.key },
+    );
     expect(await imageInfo(res)).toMatchObject({ width: 270, height: 210 });
-    const full = await call("GET", `/api/v1/ui/images/${img.id}/downsample/?source_x=511&source_y=500&source_width=30&source_height=30`, { key: user.key });
+    const full = await call(
+      "GET",
+      `/api/v1/ui/images/${img.id}/downsample/?source_x=511&source_y=500&source_width=30&source_height=30`,
+      { key: user.key },
+    );
     expect(await imageInfo(full)).toMatchObject({ width: 30, height: 30 });
   });
 
@@ -57,7 +78,11 @@ describe("pyramid", () => {
     const a = await decode(new Uint8Array(await before.arrayBuffer()));
     await runJob({ type: "build-pyramid", imageId: img.id });
     // Same parameters, another cache key: a different quality.
-    const after = await call("GET", `/api/v1/ui/images/${img.id}/downsample/?${q.replace("quality=100", "quality=99")}`, { key: user.key });
+    const after = await call(
+      "GET",
+      `/api/v1/ui/images/${img.id}/downsample/?${q.replace("quality=100", "quality=99")}`,
+      { key: user.key },
+    );
     const b = await decode(new Uint8Array(await after.arrayBuffer()));
     expect([b.width, b.height]).toEqual([a.width, a.height]);
     let diff = 0;

@@ -20,8 +20,10 @@ export function photonTrapCount(): number {
 }
 
 export function encodeRaster(r: Raster, format: OutputFormat, quality = 90): Uint8Array {
-  if (r.data.length !== r.width * r.height * 4 || r.width < 1 || r.height < 1) throw new RangeError("raster size mismatch");
-  if (r.width * r.height > LIMITS.maxOutputPixels) throw new ImageTooLargeError(`output too large: limit ${LIMITS.maxOutputPixels} pixels`);
+  if (r.data.length !== r.width * r.height * 4 || r.width < 1 || r.height < 1)
+    throw new RangeError("raster size mismatch");
+  if (r.width * r.height > LIMITS.maxOutputPixels)
+    throw new ImageTooLargeError(`output too large: limit ${LIMITS.maxOutputPixels} pixels`);
   if (format === "webp" && r.width * r.height > LIMITS.maxWebpOutputPixels)
     throw new ImageTooLargeError(`WebP output too large: limit ${LIMITS.maxWebpOutputPixels} pixels`);
   if (format === "jpg") flattenAlpha(r);
@@ -55,7 +57,8 @@ export function photonDecode(bytes: Uint8Array, width: number, height: number): 
     throw new ImageTooLargeError(
       `image of ${width}×${height} is too large to decode in this format: the limit is ${LIMITS.photonDecodePixels} pixels`,
     );
-  if (photonTraps >= LIMITS.maxPhotonTraps) throw new CorruptImageError("this image format cannot be decoded right now");
+  if (photonTraps >= LIMITS.maxPhotonTraps)
+    throw new CorruptImageError("this image format cannot be decoded right now");
   let img: PhotonImage | undefined;
   try {
     img = PhotonImage.new_from_byteslice(bytes);

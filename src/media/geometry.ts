@@ -5,7 +5,11 @@ import type { Rect } from "./raster";
  * w = min(W - source_x, source_width), h = min(H - source_y, source_height). Null when the result is empty
  * (zero size, or starting at/after the edge), which the route answers with 400.
  */
-export function remoCrop(W: number, H: number, q: { source_x: number; source_y: number; source_width: number; source_height: number }): Rect | null {
+export function remoCrop(
+  W: number,
+  H: number,
+  q: { source_x: number; source_y: number; source_width: number; source_height: number },
+): Rect | null {
   const x = Math.min(W, q.source_x);
   const y = Math.min(H, q.source_y);
   const w = Math.min(W - q.source_x, q.source_width);
@@ -74,7 +78,12 @@ export function iiifRegion(spec: string, W: number, H: number): Rect {
   if (parts.length !== 4 || !parts.every((p) => num.test(p))) throw new IiifParamError(`invalid region "${spec}"`);
   let [x, y, w, h] = parts.map(Number);
   if (pct) {
-    [x, y, w, h] = [Math.round((x * W) / 100), Math.round((y * H) / 100), Math.round((w * W) / 100), Math.round((h * H) / 100)];
+    [x, y, w, h] = [
+      Math.round((x * W) / 100),
+      Math.round((y * H) / 100),
+      Math.round((w * W) / 100),
+      Math.round((h * H) / 100),
+    ];
   }
   if (w <= 0 || h <= 0) throw new IiifParamError(`region "${spec}" is empty`);
   if (x >= W || y >= H) throw new IiifParamError(`region "${spec}" lies outside the image`);
@@ -119,7 +128,8 @@ export function iiifSize(spec: string, region: Rect, maxArea: number): { width: 
     }
   } else throw new IiifParamError(`invalid size "${spec}"`);
   if (w < 1 || h < 1) throw new IiifParamError(`size "${spec}" is empty`);
-  if (w > rw || h > rh) throw new IiifParamError(`size "${spec}" is larger than the region (upscaling is not supported)`);
+  if (w > rw || h > rh)
+    throw new IiifParamError(`size "${spec}" is larger than the region (upscaling is not supported)`);
   if (w * h > maxArea) throw new IiifParamError(`size "${spec}" exceeds the maximum area of ${maxArea} pixels`);
   return { width: w, height: h };
 }

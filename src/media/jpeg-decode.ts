@@ -1,16 +1,19 @@
 import { CorruptImageError, UnsupportedImageError } from "./errors";
+import { allocateCoefficients, decodeProgressiveScan, type ProgressiveFrame } from "./jpeg-progressive";
 import { decodeScan, type Component } from "./jpeg-scan";
 import { buildHuffman, ZIGZAG, type Huffman, type Scale } from "./jpeg-tables";
 import type { Raster, Rect } from "./raster";
 
 /**
- * A streaming baseline JPEG decoder in plain TypeScript, written for the 128 MB isolate:
+ * A streaming JPEG decoder in plain TypeScript, written for the 128 MB isolate:
  * - it decodes one MCU row at a time, so memory is the output raster plus a strip, never the whole image;
  * - it scales in the DCT domain by 1/2, 1/4 or 1/8 (each block's IDCT yields 4×4, 2×2 or 1×1 samples, equal to the
  *   box average of the full-size block), so a 12 MP photo viewed at 1/4 costs 0.75 MP of output;
  * - it skips the IDCT of blocks outside the requested region and stops after the region's last row;
  * - corrupt input is a thrown CorruptImageError (a JS exception: nothing leaks, unlike a WASM panic).
- * Progressive and arithmetic-coded JPEGs raise UnsupportedImageError (the caller falls back to a guarded decoder).
+ * Progressive JPEGs keep their coefficients until the last scan (jpeg-progressive.ts), then render the same way.
+ * Lossless, hierarchical, arithmetic-coded, 12-bit and CMYK JPEGs raise UnsupportedImageError (the caller falls
+ * back to photon, within its size guard).
  */
 
 export type { Scale };
@@ -25,6 +28,8 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
   const acTables: (Huffman | null)[] = [null, null, null, null];
   let frame: { width: number; height: number; comps: Component[] } | null = null;
   let restartInterval = 0;
+  let progressive = false;
+  let prog: ProgressiveFrame | null = null;
   let adobeTransform = -1;
   let i = 2;
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) throw new CorruptImageError("not a JPEG (missing SOI)");
@@ -46,7 +51,10 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
       i += 2;
       continue;
     }
-    if (marker === 0xd9) throw new CorruptImageError("corrupt JPEG: end of image before any scan");
+    if (marker === 0xd9) {
+      if (prog && frame) return decodeScan(b, 0, frame, quant, 0, adobeTransform, scale, region, prog);
+      throw new CorruptImageError("corrupt JPEG: end of image before any scan");
+    }
     const len = u16(i + 2);
     const end = i + 2 + len;
     if (len < 2 || end > b.length) throw new CorruptImageError("truncated JPEG segment");
@@ -90,8 +98,10 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
           adobeTransform = b[p + 11];
         break;
       case 0xc0:
-      case 0xc1: {
+      case 0xc1:
+      case 0xc2: {
         if (frame) throw new CorruptImageError("corrupt JPEG: two frame headers");
+        progressive = marker === 0xc2;
         if (b[p] !== 8) throw new UnsupportedImageError(`${b[p]}-bit JPEG`);
         const height = u16(p + 1);
         const width = u16(p + 3);
@@ -127,7 +137,11 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
       case 0xda: {
         if (!frame) throw new CorruptImageError("corrupt JPEG: scan before frame header");
         const ns = b[p];
-        if (ns !== frame.comps.length) throw new UnsupportedImageError("non-interleaved baseline JPEG");
+        if (ns < 1 || ns > frame.comps.length || len < 6 + ns * 2)
+          throw new CorruptImageError("corrupt JPEG: bad scan header");
+        if (!progressive && ns !== frame.comps.length) throw new UnsupportedImageError("non-interleaved baseline JPEG");
+        const [ss, se, a] = [b[p + 1 + ns * 2], b[p + 2 + ns * 2], b[p + 3 + ns * 2]];
+        const scanComps: Component[] = [];
         for (let k = 0; k < ns; k++) {
           const cid = b[p + 1 + k * 2];
           const tables = b[p + 2 + k * 2];
@@ -135,15 +149,24 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
           if (!comp) throw new CorruptImageError("corrupt JPEG: scan names an unknown component");
           comp.dcTable = dcTables[tables >> 4] ?? null;
           comp.acTable = acTables[tables & 15] ?? null;
-          if (!comp.dcTable || !comp.acTable) throw new CorruptImageError("corrupt JPEG: missing Huffman table");
+          // Progressive DC scans use no AC table and AC scans no DC table.
+          const needDc = !progressive || ss === 0;
+          const needAc = !progressive || ss > 0;
+          if ((needDc && !comp.dcTable) || (needAc && !comp.acTable))
+            throw new CorruptImageError("corrupt JPEG: missing Huffman table");
+          scanComps.push(comp);
         }
+        if (new Set(scanComps).size !== ns) throw new CorruptImageError("corrupt JPEG: a scan names a component twice");
         for (const c of frame.comps)
           if (!quant[c.tq]) throw new CorruptImageError("corrupt JPEG: missing quantization table");
-        return decodeScan(b, end, frame, quant, restartInterval, adobeTransform, scale, region);
+        if (!progressive) return decodeScan(b, end, frame, quant, restartInterval, adobeTransform, scale, region);
+        prog ??= allocateCoefficients(frame.width, frame.height, frame.comps);
+        i = decodeProgressiveScan(b, end, prog, { comps: scanComps, ss, se, ah: a >> 4, al: a & 15, restartInterval });
+        continue;
       }
       default:
-        if (marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
-          throw new UnsupportedImageError("progressive or arithmetic-coded JPEG");
+        if (marker >= 0xc3 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+          throw new UnsupportedImageError("lossless, hierarchical or arithmetic-coded JPEG");
     }
     i = end;
   }

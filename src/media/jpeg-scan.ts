@@ -12,6 +12,7 @@ import {
   type Huffman,
   type Scale,
 } from "./jpeg-tables";
+import type { ProgressiveFrame } from "./jpeg-progressive";
 import type { Raster, Rect } from "./raster";
 
 /** A frame component, with the strip of scaled samples of the MCU row being decoded. */
@@ -42,6 +43,7 @@ export function decodeScan(
   adobeTransform: number,
   s: Scale,
   region?: Rect,
+  stored?: ProgressiveFrame,
 ): Raster {
   const { width, height, comps } = frame;
   const hmax = Math.max(...comps.map((c) => c.h));
@@ -148,8 +150,26 @@ export function decodeScan(
     return v < 1 << (len - 1) ? v - (1 << len) + 1 : v;
   };
 
+  let curRow = 0;
   const decodeBlock = (c: Component, bx: number, by: number, render: boolean) => {
     const q = quant[c.tq]!;
+    if (stored) {
+      // A progressive image: its coefficients are already decoded.
+      if (!render) return;
+      const blk = stored.coefs[comps.indexOf(c)];
+      const o = ((curRow * c.v + by) * c.blocksPerLine + bx) * 64;
+      coef.fill(0);
+      let rowMask = 1;
+      for (let z = 0; z < 64; z++) {
+        const v = blk[o + z];
+        if (v) {
+          coef[z] = v * q[z];
+          rowMask |= 1 << (z >> 3);
+        }
+      }
+      transform(c, bx, by, rowMask);
+      return;
+    }
     const t = decodeHuff(c.dcTable!);
     c.pred += receiveExtend(t);
     const ac = c.acTable!;
@@ -206,7 +226,11 @@ export function decodeScan(
       rowMask |= 1 << (z >> 3);
       k++;
     }
-    // Separable scaled IDCT: rows (v) first, only those with coefficients; then columns.
+    transform(c, bx, by, rowMask);
+  };
+
+  /** Separable scaled IDCT of `coef` into the component's strip: rows (v) with coefficients first, then columns. */
+  const transform = (c: Component, bx: number, by: number, rowMask: number) => {
     const ox = bx * n;
     const oy = by * n;
     const sw = c.stripWidth;
@@ -241,10 +265,11 @@ export function decodeScan(
 
   let restartsLeft = restartInterval;
   let expectedRst = 0;
-  for (let row = 0; row <= lastMcuRow; row++) {
+  for (let row = stored ? firstMcuRow : 0; row <= lastMcuRow; row++) {
+    curRow = row;
     const renderRow = row >= firstMcuRow;
     for (let mx = 0; mx < mcusPerLine; mx++) {
-      if (restartInterval) {
+      if (restartInterval && !stored) {
         if (restartsLeft === 0) {
           // Byte-align, then the RSTn marker must be next.
           bits = 0;

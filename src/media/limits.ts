@@ -17,6 +17,8 @@ export const LIMITS = {
   maxOutputPixels: 4 * 1024 * 1024,
   /** WebP encoding needs more of photon's memory (a 4 MP WebP grows it to 66 MiB, a 4 MP JPEG to 50 MiB). */
   maxWebpOutputPixels: 2_500_000,
+  /** Coefficients a progressive JPEG keeps until its last scan (2 bytes each; 36 MiB for 12 MP at 4:2:0). */
+  maxProgressiveBytes: 40 * 1024 * 1024,
   /** Largest image handed to photon's own decoder (formats the streaming decoders do not read): ~47 MiB of WASM. */
   photonDecodePixels: 4 * 1024 * 1024,
   /** After this many photon traps in one isolate, its fallback decoder is no longer used. */

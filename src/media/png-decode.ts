@@ -9,7 +9,8 @@ import type { Raster, Rect } from "./raster";
  * scanlines. Decoding stops after the region's last row. Corrupt input throws CorruptImageError.
  */
 export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
-  if (b.length < 33 || b[0] !== 0x89 || b[1] !== 0x50 || b[2] !== 0x4e || b[3] !== 0x47) throw new CorruptImageError("not a PNG");
+  if (b.length < 33 || b[0] !== 0x89 || b[1] !== 0x50 || b[2] !== 0x4e || b[3] !== 0x47)
+    throw new CorruptImageError("not a PNG");
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let p = 8;
   let width = 0;
@@ -49,7 +50,10 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       for (let ox = 0; ox < r.w; ox++) {
         const sx0 = x0 + ox * scale;
         const sx1 = Math.min(width, sx0 + scale);
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        let a0 = 0,
+          a1 = 0,
+          a2 = 0,
+          a3 = 0;
         for (let sx = sx0; sx < sx1; sx++) {
           const k = sx * 4;
           a0 += line[k];
@@ -82,18 +86,27 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
 
   const expand = (row: Uint8Array, o: Uint8Array) => {
     for (let x = 0; x < width; x++) {
-      let R: number, G: number, B: number, A = 255;
+      let R: number,
+        G: number,
+        B: number,
+        A = 255;
       if (depth === 8 || depth === 16) {
         const step = depth === 16 ? 2 : 1;
         const i = x * channels * step;
         if (ctype === 0) R = G = B = row[i];
-        else if (ctype === 2) (R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]);
+        else if (ctype === 2) ((R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]));
         else if (ctype === 3) {
           const e = row[i];
           ({ R, G, B, A } = paletteEntry(e));
-        } else if (ctype === 4) (R = G = B = row[i]), (A = row[i + step]);
-        else (R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]), (A = row[i + 3 * step]);
-        if (ctype === 0 && trns && trns.length >= 2 && ((row[i] << 8) | (depth === 16 ? row[i + 1] : 0)) === (depth === 16 ? (trns[0] << 8) | trns[1] : trns[1] << 8)) A = 0;
+        } else if (ctype === 4) ((R = G = B = row[i]), (A = row[i + step]));
+        else ((R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]), (A = row[i + 3 * step]));
+        if (
+          ctype === 0 &&
+          trns &&
+          trns.length >= 2 &&
+          ((row[i] << 8) | (depth === 16 ? row[i + 1] : 0)) === (depth === 16 ? (trns[0] << 8) | trns[1] : trns[1] << 8)
+        )
+          A = 0;
       } else {
         // 1, 2, 4 bits: grey or palette only.
         const bit = x * depth;
@@ -111,7 +124,12 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
 
   const paletteEntry = (e: number) => {
     if (!palette || e * 3 + 2 >= palette.length) throw new CorruptImageError("corrupt PNG: palette index out of range");
-    return { R: palette[e * 3], G: palette[e * 3 + 1], B: palette[e * 3 + 2], A: trns && e < trns.length ? trns[e] : 255 };
+    return {
+      R: palette[e * 3],
+      G: palette[e * 3 + 1],
+      B: palette[e * 3 + 2],
+      A: trns && e < trns.length ? trns[e] : 255,
+    };
   };
 
   const onData = (chunk: Uint8Array) => {
@@ -146,7 +164,9 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       if (!channels || !okDepth.includes(depth) || !width || !height) throw new CorruptImageError("corrupt PNG header");
       // Rows are buffered at full width: bound it whatever the caller checked.
       if (width > LIMITS.maxSide || height > LIMITS.maxSide || width * height > LIMITS.maxSourcePixels)
-        throw new ImageTooLargeError(`PNG of ${width}×${height} is too large: the limit is ${LIMITS.maxSide} pixels a side`);
+        throw new ImageTooLargeError(
+          `PNG of ${width}×${height} is too large: the limit is ${LIMITS.maxSide} pixels a side`,
+        );
       rowBytes = Math.ceil((width * channels * depth) / 8) + 1;
       bpp = Math.max(1, (channels * depth) >> 3);
       cur = new Uint8Array(rowBytes);
@@ -155,7 +175,8 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       const sw = Math.ceil(width / scale);
       const sh = Math.ceil(height / scale);
       r = region ?? { x: 0, y: 0, w: sw, h: sh };
-      if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || r.x + r.w > sw || r.y + r.h > sh) throw new RangeError("decode region outside the image");
+      if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || r.x + r.w > sw || r.y + r.h > sh)
+        throw new RangeError("decode region outside the image");
       out = new Uint8Array(r.w * r.h * 4);
       acc = new Float64Array(r.w * 4);
     } else if (type === "PLTE") palette = b.slice(data, data + len);

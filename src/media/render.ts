@@ -25,9 +25,13 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 export function renderRegion(src: SourceImage, crop: Rect, outW: number, outH: number): Raster {
   if (outW < 1 || outH < 1 || crop.w < 1 || crop.h < 1) throw new RangeError("empty region");
   if (outW * outH > LIMITS.maxOutputPixels)
-    throw new ImageTooLargeError(`the result would be ${outW}×${outH} pixels: the limit is ${fmt(LIMITS.maxOutputPixels)} pixels`);
+    throw new ImageTooLargeError(
+      `the result would be ${outW}×${outH} pixels: the limit is ${fmt(LIMITS.maxOutputPixels)} pixels`,
+    );
   if (src.width * src.height > LIMITS.maxSourcePixels)
-    throw new ImageTooLargeError(`image of ${src.width}×${src.height} is too large: the limit is ${fmt(LIMITS.maxSourcePixels)} pixels`);
+    throw new ImageTooLargeError(
+      `image of ${src.width}×${src.height} is too large: the limit is ${fmt(LIMITS.maxSourcePixels)} pixels`,
+    );
   const mime = sniffImageMime(src.bytes);
   if (!mime) throw new CorruptImageError("not an image (unrecognised bytes)");
   // The coarsest scale whose region still has at least the output's pixels in both directions.

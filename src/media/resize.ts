@@ -54,7 +54,10 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
       const row = y * w * 4;
       const orow = y * ow * 4;
       for (let o = 0; o < outLen; o++) {
-        let r = 0, g = 0, b = 0, a = 0;
+        let r = 0,
+          g = 0,
+          b = 0,
+          a = 0;
         const s = starts[o];
         for (let k = 0; k < counts[o]; k++) {
           const f = wt[o * maxTaps + k];

@@ -26,7 +26,11 @@ dziRoutes.get("/dzi/:file", async (c) => {
     `<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="jpg" Overlap="${DZI_OVERLAP}" TileSize="${DZI_TILE}">` +
     `<Size Width="${img.width}" Height="${img.height}"/></Image>\n`;
   return new Response(xml, {
-    headers: { "content-type": "application/xml", "access-control-allow-origin": "*", "cache-control": signed ? "private, max-age=3600" : REVALIDATE },
+    headers: {
+      "content-type": "application/xml",
+      "access-control-allow-origin": "*",
+      "cache-control": signed ? "private, max-age=3600" : REVALIDATE,
+    },
   });
 });
 
@@ -40,7 +44,14 @@ dziRoutes.get("/dzi/:base/:level/:tile", async (c) => {
   const level = Number(lm[0]);
   const t = dziTile(img.width, img.height, DZI_TILE, DZI_OVERLAP, level, Number(tm[1]), Number(tm[2]));
   if (!t) throw notFound("No such tile.");
-  const key = derivedKey(img.sha256, "dzi", { x: t.crop.x, y: t.crop.y, w: t.crop.w, h: t.crop.h, ow: t.width, oh: t.height });
+  const key = derivedKey(img.sha256, "dzi", {
+    x: t.crop.x,
+    y: t.crop.y,
+    w: t.crop.w,
+    h: t.crop.h,
+    ow: t.width,
+    oh: t.height,
+  });
   const res = await serveDerived(c, key, signed ? IMMUTABLE : REVALIDATE, async () => ({
     bytes: await renderImage(c.env, img, t.crop, t.width, t.height, "jpg", QUALITY),
     contentType: "image/jpeg",

@@ -20,14 +20,17 @@ filesRoutes.get("/files/images/:id/original/:name", async (c) => {
   const { img, signed } = await authorizeSignedPath(c, parseImageId(c.req.param("id")));
   const etag = `"${img.sha256}"`;
   const exp = Number(new URL(c.req.url).searchParams.get("exp"));
-  const maxAge = signed ? Math.max(0, Math.min(SIGNATURE_TTL_SECONDS + SIGNATURE_WINDOW_SECONDS, exp - Math.floor(Date.now() / 1000))) : 0;
+  const maxAge = signed
+    ? Math.max(0, Math.min(SIGNATURE_TTL_SECONDS + SIGNATURE_WINDOW_SECONDS, exp - Math.floor(Date.now() / 1000)))
+    : 0;
   const headers: Record<string, string> = {
     etag,
     "cache-control": signed ? `private, max-age=${maxAge}` : REVALIDATE,
     "accept-ranges": "bytes",
   };
   const inm = c.req.header("if-none-match");
-  if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return new Response(null, { status: 304, headers });
+  if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*"))
+    return new Response(null, { status: 304, headers });
 
   const head = await c.env.BUCKET.head(img.r2Key);
   if (!head) throw notFound("The image's bytes are missing.");
@@ -42,11 +45,17 @@ filesRoutes.get("/files/images/:id/original/:name", async (c) => {
   headers["content-type"] = img.mime;
   headers["content-disposition"] = `inline; filename*=UTF-8''${encodeURIComponent(img.originalName)}`;
   if (useRange && range) {
-    const obj = await c.env.BUCKET.get(img.r2Key, { range: { offset: range.start, length: range.end - range.start + 1 } });
+    const obj = await c.env.BUCKET.get(img.r2Key, {
+      range: { offset: range.start, length: range.end - range.start + 1 },
+    });
     if (!obj) throw notFound("The image's bytes are missing.");
     return new Response(obj.body, {
       status: 206,
-      headers: { ...headers, "content-range": `bytes ${range.start}-${range.end}/${size}`, "content-length": String(range.end - range.start + 1) },
+      headers: {
+        ...headers,
+        "content-range": `bytes ${range.start}-${range.end}/${size}`,
+        "content-length": String(range.end - range.start + 1),
+      },
     });
   }
   const obj = await c.env.BUCKET.get(img.r2Key);
@@ -60,9 +69,22 @@ filesRoutes.get("/files/images/:id/:file", async (c) => {
   const size = m[1] as DerivedSize;
   const { img, signed } = await authorizeSignedPath(c, parseImageId(c.req.param("id")));
   const out = fitWithin(img.width, img.height, DERIVED_SIZES[size]);
-  const key = derivedKey(img.sha256, "fit", { max: DERIVED_SIZES[size], ow: out.width, oh: out.height, q: DERIVED_QUALITY });
+  const key = derivedKey(img.sha256, "fit", {
+    max: DERIVED_SIZES[size],
+    ow: out.width,
+    oh: out.height,
+    q: DERIVED_QUALITY,
+  });
   return serveDerived(c, key, signed ? IMMUTABLE : REVALIDATE, async () => ({
-    bytes: await renderImage(c.env, img, { x: 0, y: 0, w: img.width, h: img.height }, out.width, out.height, "jpg", DERIVED_QUALITY),
+    bytes: await renderImage(
+      c.env,
+      img,
+      { x: 0, y: 0, w: img.width, h: img.height },
+      out.width,
+      out.height,
+      "jpg",
+      DERIVED_QUALITY,
+    ),
     contentType: "image/jpeg",
   }));
 });
@@ -86,7 +108,8 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   } else {
     start = Number(m[1]);
     end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
-    if (m[2] && Number(m[2]) < start) throw new ApiError("BAD_REQUEST", `Malformed Range header "${header.slice(0, 60)}"`);
+    if (m[2] && Number(m[2]) < start)
+      throw new ApiError("BAD_REQUEST", `Malformed Range header "${header.slice(0, 60)}"`);
   }
   if (start >= size) return "unsatisfiable";
   return { start, end };

@@ -42,7 +42,11 @@ iiifRoutes.get("/iiif/3/:token/info.json", async (c) => {
     extraFeatures: ["regionByPct", "sizeByPct", "sizeByConfinedWh"],
   };
   return new Response(JSON.stringify(body), {
-    headers: { "content-type": LD_JSON, "access-control-allow-origin": "*", "cache-control": signed ? "private, max-age=3600" : REVALIDATE },
+    headers: {
+      "content-type": LD_JSON,
+      "access-control-allow-origin": "*",
+      "cache-control": signed ? "private, max-age=3600" : REVALIDATE,
+    },
   });
 });
 
@@ -52,7 +56,8 @@ iiifRoutes.get("/iiif/3/:token/:region/:size/:rotation/:file", async (c) => {
   const { region: regionSpec, size: sizeSpec, rotation, file } = c.req.param();
   const fm = /^(default|color|gray)\.(jpg|png|webp)$/.exec(file);
   // Parameters are checked before access so that malformed requests fail the same way for everyone.
-  if (!fm) throw badRequest(`invalid quality/format "${file.slice(0, 40)}": expected (default|color|gray).(jpg|png|webp)`);
+  if (!fm)
+    throw badRequest(`invalid quality/format "${file.slice(0, 40)}": expected (default|color|gray).(jpg|png|webp)`);
   if (rotation !== "0") throw badRequest(`invalid rotation "${rotation.slice(0, 20)}": only 0 is supported`);
   const { img, signed } = await authorizePathToken(c, "iiif", c.req.param("token"));
   let region, size;
@@ -65,7 +70,16 @@ iiifRoutes.get("/iiif/3/:token/:region/:size/:rotation/:file", async (c) => {
   }
   const format = fm[2] as OutputFormat;
   const gray = fm[1] === "gray";
-  const key = derivedKey(img.sha256, "iiif", { x: region.x, y: region.y, w: region.w, h: region.h, ow: size.width, oh: size.height, f: format, g: gray ? 1 : 0 });
+  const key = derivedKey(img.sha256, "iiif", {
+    x: region.x,
+    y: region.y,
+    w: region.w,
+    h: region.h,
+    ow: size.width,
+    oh: size.height,
+    f: format,
+    g: gray ? 1 : 0,
+  });
   const res = await serveDerived(c, key, signed ? IMMUTABLE : REVALIDATE, async () => ({
     bytes: await renderImage(c.env, img, region, size.width, size.height, format, QUALITY, { gray }),
     contentType: CONTENT_TYPES[format],

@@ -87,9 +87,20 @@ imageOpsRoutes.openapi(
     const q = c.req.valid("query");
     const img = await readableImage(serviceCtx(c), id);
     const crop = remoCrop(img.width, img.height, q);
-    if (!crop) throw badRequest(`The crop is empty: source_x/source_y must lie inside the ${img.width}×${img.height} image and source_width/source_height be at least 1.`);
+    if (!crop)
+      throw badRequest(
+        `The crop is empty: source_x/source_y must lie inside the ${img.width}×${img.height} image and source_width/source_height be at least 1.`,
+      );
     const out = scaledSize(crop, q.downscale);
-    const key = derivedKey(img.sha256, "downsample", { x: crop.x, y: crop.y, w: crop.w, h: crop.h, ow: out.width, oh: out.height, q: q.quality });
+    const key = derivedKey(img.sha256, "downsample", {
+      x: crop.x,
+      y: crop.y,
+      w: crop.w,
+      h: crop.h,
+      ow: out.width,
+      oh: out.height,
+      q: q.quality,
+    });
     return serveDerived(c, key, REVALIDATE, async () => ({
       bytes: await renderImage(c.env, img, crop, out.width, out.height, "jpg", q.quality),
       contentType: "image/jpeg",
@@ -120,7 +131,10 @@ imageOpsRoutes.openapi(
     const { id } = c.req.valid("param");
     const img = await readableImage(serviceCtx(c), id);
     const exp = expiryFor();
-    const [iiifSig, dziSig] = await Promise.all([signScope(c.env, `iiif:${id}`, exp), signScope(c.env, `dzi:${id}`, exp)]);
+    const [iiifSig, dziSig] = await Promise.all([
+      signScope(c.env, `iiif:${id}`, exp),
+      signScope(c.env, `dzi:${id}`, exp),
+    ]);
     return c.json(
       {
         iiif: `/iiif/3/${id}~${exp}~${iiifSig}/info.json`,

@@ -26,7 +26,10 @@ export async function authorizePathToken(c: Context<AppEnv>, scope: "iiif" | "dz
   const parts = token.split("~");
   const imageId = parseImageId(parts[0]);
   let verdict: "ok" | "expired" | "invalid" | "absent" = "absent";
-  if (parts.length === 3) verdict = /^\d{1,12}$/.test(parts[1]) ? await verifyScope(c.env, `${scope}:${imageId}`, Number(parts[1]), parts[2]) : "invalid";
+  if (parts.length === 3)
+    verdict = /^\d{1,12}$/.test(parts[1])
+      ? await verifyScope(c.env, `${scope}:${imageId}`, Number(parts[1]), parts[2])
+      : "invalid";
   else if (parts.length !== 1) verdict = "invalid";
   return { ...(await authorizeImageBytes(c, imageId, verdict)), token };
 }

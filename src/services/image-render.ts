@@ -18,7 +18,8 @@ export const CONTENT_TYPES: Record<OutputFormat, string> = { jpg: "image/jpeg", 
 export function mediaError(e: unknown): unknown {
   if (e instanceof ImageTooLargeError) return new ApiError("PAYLOAD_TOO_LARGE", e.message);
   if (e instanceof CorruptImageError) return new ApiError("UNPROCESSABLE", e.message);
-  if (e instanceof UnsupportedImageError) return new ApiError("UNSUPPORTED_MEDIA_TYPE", `unsupported image: ${e.message}`);
+  if (e instanceof UnsupportedImageError)
+    return new ApiError("UNSUPPORTED_MEDIA_TYPE", `unsupported image: ${e.message}`);
   // A trap inside photon (it should only ever see valid rasters): fail this request, keep the isolate.
   if (e instanceof WebAssembly.RuntimeError) return new ApiError("UNPROCESSABLE", "the image could not be processed");
   return e;
@@ -42,7 +43,9 @@ export async function renderImage(
   try {
     const limit = format === "webp" ? LIMITS.maxWebpOutputPixels : LIMITS.maxOutputPixels;
     if (outW * outH > limit)
-      throw new ImageTooLargeError(`the result would be ${outW}×${outH} pixels: the limit is ${limit.toLocaleString("en-US")} pixels${format === "webp" ? " for WebP" : ""}`);
+      throw new ImageTooLargeError(
+        `the result would be ${outW}×${outH} pixels: the limit is ${limit.toLocaleString("en-US")} pixels${format === "webp" ? " for WebP" : ""}`,
+      );
     // No await between decode and encode: rasters never live while another request runs in this isolate, so
     // concurrent requests add up only their compressed inputs.
     if (img.pyramidStatus === "ready") {
@@ -98,7 +101,11 @@ export async function serveDerived(
   const headers: Record<string, string> = { etag, "cache-control": cacheControl };
   if (etagMatches(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   const hit = await getDerived(c.env.CACHE, key);
-  if (hit) return new Response(hit.bytes, { status: 200, headers: { ...headers, "content-type": hit.contentType, "x-cache": "hit" } });
+  if (hit)
+    return new Response(hit.bytes, {
+      status: 200,
+      headers: { ...headers, "content-type": hit.contentType, "x-cache": "hit" },
+    });
   const made = await produce();
   try {
     await putDerived(c.env.CACHE, key, made);
@@ -106,5 +113,8 @@ export async function serveDerived(
     // A full or unavailable KV must not fail a request whose bytes are ready.
     log("warn", c.var.requestId, "derived image not cached", { key, error: String(e) });
   }
-  return new Response(made.bytes, { status: 200, headers: { ...headers, "content-type": made.contentType, "x-cache": "miss" } });
+  return new Response(made.bytes, {
+    status: 200,
+    headers: { ...headers, "content-type": made.contentType, "x-cache": "miss" },
+  });
 }

@@ -10,9 +10,13 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 /** Refuses, from the stored header size alone, an image too large for any decode. */
 export function assertDecodable(width: number, height: number) {
   if (width > LIMITS.maxSide || height > LIMITS.maxSide)
-    throw new ImageTooLargeError(`image of ${width}×${height} is too large to decode: the limit is ${fmt(LIMITS.maxSide)} pixels a side`);
+    throw new ImageTooLargeError(
+      `image of ${width}×${height} is too large to decode: the limit is ${fmt(LIMITS.maxSide)} pixels a side`,
+    );
   if (width * height > LIMITS.maxSourcePixels)
-    throw new ImageTooLargeError(`image of ${width}×${height} is too large to decode: the limit is ${fmt(LIMITS.maxSourcePixels)} pixels`);
+    throw new ImageTooLargeError(
+      `image of ${width}×${height} is too large to decode: the limit is ${fmt(LIMITS.maxSourcePixels)} pixels`,
+    );
 }
 
 /**
@@ -25,7 +29,9 @@ export async function loadSource(env: Env, img: Pick<ImageRow, "r2Key" | "width"
   if (!obj) throw new CorruptImageError("the image's bytes are missing from storage");
   if (obj.size > LIMITS.maxSourceBytes) {
     await obj.body.cancel();
-    throw new ImageTooLargeError(`image file of ${fmt(obj.size)} bytes is too large to decode: the limit is ${fmt(LIMITS.maxSourceBytes)} bytes`);
+    throw new ImageTooLargeError(
+      `image file of ${fmt(obj.size)} bytes is too large to decode: the limit is ${fmt(LIMITS.maxSourceBytes)} bytes`,
+    );
   }
   const bytes = new Uint8Array(await obj.arrayBuffer());
   const info = probeImage(bytes.subarray(0, Math.min(bytes.length, 256 * 1024)));

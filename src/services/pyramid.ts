@@ -17,7 +17,8 @@ import type { ImageRow } from "./image-access";
 export { CHUNK, pyramidLevels, type PyramidManifest };
 
 export const pyramidPrefix = (img: Pick<ImageRow, "r2Key">) => `derived/${img.r2Key}/pyramid`;
-const chunkKey = (img: Pick<ImageRow, "r2Key">, level: number, cx: number, cy: number) => `${pyramidPrefix(img)}/${level}/${cx}_${cy}.jpg`;
+const chunkKey = (img: Pick<ImageRow, "r2Key">, level: number, cx: number, cy: number) =>
+  `${pyramidPrefix(img)}/${level}/${cx}_${cy}.jpg`;
 const manifestKey = (img: Pick<ImageRow, "r2Key">) => `${pyramidPrefix(img)}/manifest.json`;
 
 export async function readManifest(env: Env, img: Pick<ImageRow, "r2Key">): Promise<PyramidManifest | null> {
@@ -27,7 +28,10 @@ export async function readManifest(env: Env, img: Pick<ImageRow, "r2Key">): Prom
 }
 
 async function setStatus(env: Env, imageId: number, status: string, levels: number | null = null) {
-  await createDb(env.DB).update(images).set({ pyramidStatus: status, pyramidLevels: levels }).where(eq(images.id, imageId));
+  await createDb(env.DB)
+    .update(images)
+    .set({ pyramidStatus: status, pyramidLevels: levels })
+    .where(eq(images.id, imageId));
 }
 
 /**
@@ -52,12 +56,21 @@ export async function buildPyramid(env: Env, imageId: number): Promise<void> {
     }
     throw e;
   }
-  await env.BUCKET.put(manifestKey(img), JSON.stringify(manifest), { httpMetadata: { contentType: "application/json" } });
+  await env.BUCKET.put(manifestKey(img), JSON.stringify(manifest), {
+    httpMetadata: { contentType: "application/json" },
+  });
   await setStatus(env, img.id, "ready", manifest.levels);
 }
 
 /** Fetches the chunks `crop` needs; the returned function decodes them into the outW × outH raster. */
-export function fetchFromPyramid(env: Env, img: ImageRow, m: PyramidManifest, crop: Rect, outW: number, outH: number): Promise<() => Raster> {
+export function fetchFromPyramid(
+  env: Env,
+  img: ImageRow,
+  m: PyramidManifest,
+  crop: Rect,
+  outW: number,
+  outH: number,
+): Promise<() => Raster> {
   return renderFromChunks(m, crop, outW, outH, async (level, cx, cy) => {
     const obj = await env.BUCKET.get(chunkKey(img, level, cx, cy));
     return obj ? new Uint8Array(await obj.arrayBuffer()) : null;

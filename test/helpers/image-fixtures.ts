@@ -18,7 +18,7 @@ export function pattern(width: number, height: number): Uint8Array {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 4;
-      const grid = (x >> 5) % 2 ^ (y >> 5) % 2;
+      const grid = ((x >> 5) % 2) ^ ((y >> 5) % 2);
       d[i] = (x * 255) / width;
       d[i + 1] = (y * 255) / height;
       d[i + 2] = grid ? 200 : 40;
