@@ -156,6 +156,28 @@ describe("downsample", () => {
     expect(await imageInfo(top)).toMatchObject({ width: 300, height: 10 });
   });
 
+  it("serves progressive JPEGs and PNGs through the same streaming path (photon never decodes them)", async () => {
+    const user = await createUser();
+    const d = await createDataset(user);
+    const { env } = await import("cloudflare:test");
+    const { photonDecodeCount } = await import("../src/media/encode");
+    const before = photonDecodeCount();
+    for (const [name, mime] of [
+      ["media-progressive.jpg", "image/jpeg"],
+      ["media-palette.png", "image/png"],
+    ]) {
+      const bytes = new Uint8Array(await (await env.FIXTURES.fetch(`http://fixtures/local/${name}`)).arrayBuffer());
+      const img = await insertImage(d.id, { bytes, width: 203, height: 147, mime });
+      const res = await call(
+        "GET",
+        ds(img.id, "source_x=3&source_y=4&source_width=200&source_height=140&downscale=0.25"),
+        { key: user.key },
+      );
+      expect(await imageInfo(res)).toMatchObject({ mime: "image/jpeg", width: 50, height: 35 });
+    }
+    expect(photonDecodeCount()).toBe(before);
+  });
+
   it("answers 413 with the limit for a PNG claiming 100,000 × 100,000", async () => {
     const user = await createUser();
     const d = await createDataset(user);

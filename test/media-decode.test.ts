@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { photonTrapCount } from "../src/media/encode";
+import { photonDecodeCount, photonTrapCount } from "../src/media/encode";
 import { CorruptImageError, UnsupportedImageError } from "../src/media/errors";
 import { decodeJpeg } from "../src/media/jpeg-decode";
 import { decodePng } from "../src/media/png-decode";
@@ -114,8 +114,10 @@ describe("streaming decoders", () => {
   it("leave interlaced PNGs to the guarded photon fallback", async () => {
     const inter = await local("media-interlaced.png");
     expect(() => decodePng(inter)).toThrow(UnsupportedImageError);
+    const before = photonDecodeCount();
     const half = renderRegion({ bytes: inter, width: 203, height: 147 }, { x: 0, y: 0, w: 203, h: 147 }, 101, 73);
     expect([half.width, half.height]).toEqual([101, 73]);
+    expect(photonDecodeCount()).toBe(before + 1);
   });
 
   it("throw CorruptImageError (never anything else) on every truncation of a JPEG and a PNG", async () => {

@@ -14,9 +14,15 @@ import type { Raster } from "./raster";
 export type OutputFormat = "jpg" | "png" | "webp";
 
 let photonTraps = 0;
+let photonDecodes = 0;
 
 export function photonTrapCount(): number {
   return photonTraps;
+}
+
+/** How many images photon's own decoder has been handed in this isolate (the fallback formats only). */
+export function photonDecodeCount(): number {
+  return photonDecodes;
 }
 
 export function encodeRaster(r: Raster, format: OutputFormat, quality = 90): Uint8Array {
@@ -60,6 +66,7 @@ export function photonDecode(bytes: Uint8Array, width: number, height: number): 
   if (photonTraps >= LIMITS.maxPhotonTraps)
     throw new CorruptImageError("this image format cannot be decoded right now");
   let img: PhotonImage | undefined;
+  photonDecodes++;
   try {
     img = PhotonImage.new_from_byteslice(bytes);
     const w = img.get_width();
