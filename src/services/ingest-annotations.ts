@@ -16,8 +16,8 @@ import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progre
 import { loadItem } from "./ingest-item";
 import { loadSession } from "./upload-sessions";
 
-/** Annotation files are parsed whole (JSON and XML need it); this bounds the text a Worker holds. */
-export const MAX_ANNOTATION_FILE = 64 * 1024 * 1024;
+/** Annotation files are parsed whole (JSON.parse, XML): the text plus its parsed form must fit in 128 MB. 32 MiB of COCO is ~300,000 boxes. */
+export const MAX_ANNOTATION_FILE = 32 * 1024 * 1024;
 
 class NotRecognised extends Error {}
 

@@ -60,6 +60,14 @@ async function expandPrefixes(env: Env, sid: string): Promise<void> {
     .bind(sid)
     .all<{ id: number; name: string }>();
   for (const p of prefixes.results) {
+    // A retried expansion starts over: what an earlier attempt inserted for this prefix goes first (a NOT EXISTS
+    // per key would be quadratic on 100,000 keys).
+    // substr, not LIKE: D1 caps LIKE patterns at 50 bytes, and keys are longer.
+    await env.DB.prepare(
+      "DELETE FROM upload_items WHERE session_id = ? AND source = 'local' AND status = 'pending' AND id > ? AND substr(name, -1) != '/' AND substr(name, 1, ?) = ?",
+    )
+      .bind(sid, p.id, p.name.length, p.name)
+      .run();
     let cursor: string | undefined;
     let n = 0;
     do {
@@ -69,8 +77,7 @@ async function expandPrefixes(env: Env, sid: string): Promise<void> {
       for (let i = 0; i < keys.length; i += 500) {
         await runBatch(env.DB, [
           sql`INSERT INTO upload_items (session_id, source, name, size)
-            SELECT ${sid}, 'local', j.value ->> 'k', j.value ->> 's' FROM json_each(${JSON.stringify(keys.slice(i, i + 500))}) j
-            WHERE NOT EXISTS (SELECT 1 FROM upload_items u WHERE u.session_id = ${sid} AND u.source = 'local' AND u.name = j.value ->> 'k')`,
+            SELECT ${sid}, 'local', j.value ->> 'k', j.value ->> 's' FROM json_each(${JSON.stringify(keys.slice(i, i + 500))}) j`,
         ]);
       }
       cursor = page.truncated && n < MAX_PREFIX_KEYS ? page.cursor : undefined;
