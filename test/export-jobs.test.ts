@@ -111,6 +111,14 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
     await waitForJob(c.job.id, u.key);
   });
 
+  it("answers Remo's 404 for a task/format pair without an exporter, before queueing anything", async () => {
+    const u = await createUser();
+    const ic = await seedSet(u, { task: "image_classification", images: [{ name: "c.jpg", width: 8, height: 8, classes: ["Cat"] }] });
+    await expectError(post(exportsUrl(ic.setId, "annotation_format=yolo"), {}, u.key), 404, "Exporter for Image classification task in format yolo not implemented");
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE user_id = ?").bind(u.id).first<{ n: number }>();
+    expect(rows!.n).toBe(0);
+  });
+
   it("answers 404 for another user's job and set, 400 for bad parameters and ids", async () => {
     const owner = await createUser();
     const other = await createUser();
@@ -129,6 +137,26 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
 });
 
 describe("signed export downloads", () => {
+  it("serves the whole file for a malformed or multi-part Range, answers HEAD without a body, 404s a signed path to no export", async () => {
+    const u = await createUser();
+    const s = await seedFixtureSet(u);
+    const { job } = await expectStatus(post(exportsUrl(s.setId, "annotation_format=csv"), {}, u.key), 202);
+    const done = await waitForJob(job.id, u.key);
+    const whole = await (await call("GET", done.download_url)).text();
+    for (const range of ["bytes=abc", "bytes=0-1,5-6", "items=0-5", "bytes=9-2"]) {
+      const res = await call("GET", done.download_url, { headers: { range } });
+      expect(res.status, range).toBe(200);
+      expect(await res.text()).toBe(whole);
+    }
+    const head = await call("HEAD", done.download_url);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(whole.length));
+    expect(await head.text()).toBe("");
+    const future = Math.floor(Date.now() / 1000) + 600;
+    await expectError(call("GET", await signPath(env, "/files/exports/abc/x.csv", future)), 404);
+    await expectError(call("GET", await signPath(env, downloadPath(job.id, "other-name.csv"), future)), 404);
+  });
+
   it("refuses an expired link (403), a bad signature (403), no signature (403) and a swept file (404)", async () => {
     const u = await createUser();
     const s = await seedFixtureSet(u);

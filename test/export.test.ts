@@ -300,6 +300,8 @@ describe("GET export: bad input and access", () => {
     await expectError(get(exportUrl(s.setId, "export_classes=nope"), u.key), 400, /export_classes/);
     await expectError(get(exportUrl(s.setId, "class_encoding=Klingon"), u.key), 400, /class_encoding can be: autodetect, WordNet or GoogleKnowledgeGraph/);
     await expectError(get(`/api/v1/ui/annotation-sets/abc/export/`, u.key), 400);
+    await expectError(get(`/api/v1/ui/annotation-sets/0/export-count/`, u.key), 400);
+    await expectError(get(`/api/v1/ui/annotation-sets/-3/export-tags/`, u.key), 400);
   });
 
   it("answers Remo's 404 for a task/format pair without an exporter", async () => {

@@ -36,7 +36,7 @@ exportRoutes.openapi(
     const params = parseExportParams(c.req.query());
     const set = await readableSet(ctx, c.req.valid("param").id);
     const file = exportFile(c.env.DB, await planExport(c.env.DB, set, params));
-    return new Response(toReadableStream(file.body), {
+    return new Response(await toReadableStream(file.body), {
       headers: { "content-type": file.contentType, "content-disposition": file.disposition, "cache-control": "no-store" },
     }) as never;
   },
@@ -57,7 +57,7 @@ exportRoutes.openapi(
     const set = await readableSet(ctx, c.req.valid("param").id);
     const tagIds = await resolveTagIds(c.env.DB, parseTagFilter(c.req.query("filter_by_tags")));
     const pages = exportPages(c.env.DB, { datasetId: set.datasetId, setId: set.id, withoutAnnotations: false, tagIds }, { tagsOnly: true });
-    return new Response(toReadableStream(encodeChunks(exportTagsCsv(pages))), {
+    return new Response(await toReadableStream(encodeChunks(exportTagsCsv(pages))), {
       headers: { "content-type": "text/csv", "content-disposition": 'attachment; filename="tags.csv"', "cache-control": "no-store" },
     }) as never;
   },

@@ -127,15 +127,19 @@ export function exportFile(d1: D1Database, plan: ExportPlan, onPage?: PageOption
 
 /**
  * A pull-driven stream: the next chunk (and so the next D1 page) is produced only when the client has taken the
- * previous one, so a slow reader holds the export back instead of the Worker buffering it.
+ * previous one, so a slow reader holds the export back instead of the Worker buffering it. The first chunk is
+ * produced before the response starts, so a failure on the first page is still an error status, not a 200 with
+ * a truncated body.
  */
-export function toReadableStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+export async function toReadableStream(body: AsyncIterable<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
   const it = body[Symbol.asyncIterator]();
+  let first: IteratorResult<Uint8Array> | null = await it.next();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const r = await it.next();
+          const r = first ?? (await it.next());
+          first = null;
           if (r.done) controller.close();
           else controller.enqueue(r.value);
         } catch (e) {
