@@ -166,6 +166,23 @@ describe("IIIF Image API 3.0", () => {
     await expectStatus(call("GET", `/iiif/3/${img.id}/info.json`, { key: other.key }), 200);
   });
 
+  it("the byte routes are described in the OpenAPI document", async () => {
+    const doc = await (await get("/openapi.json")).json<any>();
+    for (const path of [
+      "/iiif/3/{token}/info.json",
+      "/iiif/3/{token}/{region}/{size}/{rotation}/{file}",
+      "/dzi/{file}",
+      "/dzi/{base}/{level}/{tile}",
+      "/files/images/{id}/original/{name}",
+      "/files/images/{id}/{size}.jpg",
+    ]) {
+      expect(doc.paths[path]?.get?.responses?.["200"], path).toBeTruthy();
+    }
+    expect(doc.paths["/api/v1/ui/images/{id}/downsample"].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["source_x", "source_y", "source_width", "source_height", "downscale", "quality"]),
+    );
+  });
+
   it("a repeated tile is a KV hit with the same ETag, and If-None-Match gives 304", async () => {
     // Tests share pixels (and so cache keys): this tile is asked for nowhere else.
     const { base } = await setup();

@@ -149,6 +149,72 @@ imageOpsRoutes.openapi(
 
 /** Everything of issue 6, mounted with one line in app.ts: the API routes above and the byte routes. */
 export const imageRoutes = createRouter();
+
+// The byte routes are plain Hono handlers (binary bodies, signatures in paths); documented here.
+const bytes = (description: string, type: string) => ({
+  description,
+  content: { [type]: { schema: z.string().openapi({ format: "binary" }) } },
+});
+const byteErrors = {
+  400: errorResponses[400],
+  403: errorResponses[403],
+  404: errorResponses[404],
+  413: errorResponses[400],
+  422: errorResponses[400],
+};
+const pathParam = (name: string) => ({
+  name,
+  in: "path" as const,
+  required: true,
+  schema: { type: "string" as const },
+});
+for (const [path, summary, body, params] of [
+  [
+    "/files/images/{id}/original/{name}",
+    "The original bytes (signed `?exp=&sig=` or a key): ETag = sha256, Range, 304",
+    bytes("The original", "application/octet-stream"),
+    ["id", "name"],
+  ],
+  [
+    "/files/images/{id}/{size}.jpg",
+    "view / preview / thumbnail: JPEG, longest side 2048 / 512 / 256, cached in KV",
+    bytes("The JPEG", "image/jpeg"),
+    ["id", "size"],
+  ],
+  [
+    "/iiif/3/{token}/info.json",
+    "IIIF Image API 3.0 level 1 image information; token = `{id}~{exp}~{sig}` or a bare id with a key",
+    { description: "info.json", content: { "application/ld+json": { schema: z.object({}).passthrough() } } },
+    ["token"],
+  ],
+  [
+    "/iiif/3/{token}/{region}/{size}/{rotation}/{file}",
+    "IIIF image request: region full|square|x,y,w,h|pct:…, size max|w,|,h|pct:n|w,h|!w,h, rotation 0, file (default|color|gray).(jpg|png|webp)",
+    bytes("The image", "image/jpeg"),
+    ["token", "region", "size", "rotation", "file"],
+  ],
+  [
+    "/dzi/{file}",
+    "Deep Zoom descriptor: `{token}.dzi`",
+    { description: "DZI XML", content: { "application/xml": { schema: z.string() } } },
+    ["file"],
+  ],
+  [
+    "/dzi/{base}/{level}/{tile}",
+    "Deep Zoom tile: `{token}_files/{level}/{col}_{row}.jpg`",
+    bytes("The tile", "image/jpeg"),
+    ["base", "level", "tile"],
+  ],
+] as const) {
+  imageRoutes.openAPIRegistry.registerPath({
+    method: "get",
+    path,
+    tags: ["image bytes"],
+    summary,
+    parameters: params.map(pathParam),
+    responses: { 200: body, 304: { description: "Not modified (If-None-Match)" }, ...byteErrors },
+  });
+}
 imageRoutes.route("/", imageOpsRoutes);
 imageRoutes.route("/", filesRoutes);
 imageRoutes.route("/", iiifRoutes);
