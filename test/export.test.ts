@@ -106,6 +106,26 @@ describe("GET export: Remo JSON", () => {
   });
 });
 
+describe("GET export: a consistent view", () => {
+  it("leaves out images added after the export was planned, so COCO's two passes agree", async () => {
+    const { exportFile, planExport } = await import("../src/services/export-stream");
+    const { parseExportParams } = await import("../src/services/export-params");
+    const { insertImage } = await import("./helpers/factories");
+    const { env } = await import("cloudflare:test");
+    const u = await createUser();
+    const s = await seedFixtureSet(u, "Fixture set");
+    const set = { id: s.setId, name: s.setName, task: "object_detection" as const, datasetId: s.datasetId, ownerId: u.id };
+    const plan = await planExport(env.DB, set, parseExportParams({ annotation_format: "coco", export_without_annotations: "true" }));
+    await insertImage(s.datasetId, { name: "late.jpg" });
+    let text = "";
+    for await (const c of exportFile(env.DB, plan).body) text += new TextDecoder().decode(c);
+    const coco = JSON.parse(text);
+    expect(coco.images.map((i: { file_name: string }) => i.file_name)).not.toContain("late.jpg");
+    expect(coco.images).toHaveLength(7);
+    expect(JSON.parse(await body(await get(exportUrl(s.setId, "annotation_format=coco&export_without_annotations=true"), u.key))).images).toHaveLength(8);
+  });
+});
+
 describe("GET export: CSV", () => {
   it("reproduces the fixture's own Remo CSV export byte for byte", async () => {
     const u = await createUser();

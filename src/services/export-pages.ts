@@ -15,6 +15,11 @@ export interface ExportScope {
   withoutAnnotations: boolean;
   /** Tag ids an image must have one of; [] = nothing matches; null = no filter. */
   tagIds: number[] | null;
+  /**
+   * The dataset's highest image id when the export was planned: images added later are left out of every pass,
+   * so COCO's two passes (and a retried job's regenerated prefix) see the same images.
+   */
+  maxImageId?: number;
 }
 
 export interface PageOptions {
@@ -44,11 +49,20 @@ function scopeWhere(scope: ExportScope): { sql: string; binds: unknown[] } {
       " OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.set_id = ?2 AND ac.image_id = i.id)" +
       " OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = ?2 AND t.image_id = i.id))";
   }
+  if (scope.maxImageId !== undefined) {
+    binds.push(scope.maxImageId);
+    sql += ` AND i.id <= ?${binds.length}`;
+  }
   if (scope.tagIds) {
-    sql += " AND EXISTS (SELECT 1 FROM image_tags ft WHERE ft.set_id = ?2 AND ft.image_id = i.id AND ft.tag_id IN (SELECT value FROM json_each(?3)))";
+    sql += ` AND EXISTS (SELECT 1 FROM image_tags ft WHERE ft.set_id = ?2 AND ft.image_id = i.id AND ft.tag_id IN (SELECT value FROM json_each(?${binds.length + 1})))`;
     binds.push(JSON.stringify(scope.tagIds));
   }
   return { sql, binds };
+}
+
+export async function maxImageId(d1: D1Database, datasetId: number): Promise<number> {
+  const row = await d1.prepare("SELECT max(id) AS m FROM images WHERE dataset_id = ?1").bind(datasetId).first<{ m: number | null }>();
+  return row?.m ?? 0;
 }
 
 /** Tag names (already lower-cased) to ids; names are compared case-insensitively. */

@@ -13,7 +13,7 @@ import { parseTask, taskName, type TaskType } from "../lib/task";
 import { readableDataset } from "./access";
 import type { ServiceCtx } from "./context";
 import { exporterExists, type ExportParams } from "./export-params";
-import { exportPages, resolveTagIds, type ExportScope, type PageOptions } from "./export-pages";
+import { exportPages, maxImageId, resolveTagIds, type ExportScope, type PageOptions } from "./export-pages";
 
 export interface ExportSet {
   id: number;
@@ -54,11 +54,11 @@ export async function planExport(d1: D1Database, set: ExportSet, params: ExportP
   if (!exporterExists(set.task, params.format)) {
     throw new ApiError("NOT_FOUND", `Exporter for ${taskName(set.task)} task in format ${params.format} not implemented`);
   }
-  const [classNames, tagIds] = await Promise.all([setClassNames(d1, set.id), resolveTagIds(d1, params.filterByTags)]);
+  const [classNames, tagIds, maxId] = await Promise.all([setClassNames(d1, set.id), resolveTagIds(d1, params.filterByTags), maxImageId(d1, set.datasetId)]);
   return {
     set,
     classNames,
-    scope: { datasetId: set.datasetId, setId: set.id, withoutAnnotations: params.withoutAnnotations, tagIds },
+    scope: { datasetId: set.datasetId, setId: set.id, withoutAnnotations: params.withoutAnnotations, tagIds, maxImageId: maxId },
     params,
   };
 }
