@@ -21,6 +21,8 @@ export interface UploadState {
   parts: { partNumber: number; etag: string }[];
   /** CRC-32 of the bytes those parts hold, to check a regenerated prefix is the same before resuming after it. */
   prefixCrc: number;
+  /** The image id bound the first attempt exported up to; retries keep it so they regenerate the same bytes. */
+  maxImageId?: number;
 }
 
 async function saveState(env: Env, jobId: number, state: UploadState | null) {
@@ -52,6 +54,8 @@ export async function runExportJob(env: Env, jobId: number, opts: { partSize?: n
   const set = await jobSet(env, params.setId);
   if (!set) return failJob(env, jobId, "The annotation set no longer exists.");
   const plan = await planExport(env.DB, set, params);
+  const saved = job.state ? (JSON.parse(job.state) as UploadState) : null;
+  if (saved?.maxImageId !== undefined) plan.scope.maxImageId = saved.maxImageId;
   const total = (await countExportImages(env.DB, plan.scope)) * exportPasses(params);
   await env.DB.prepare(
     "UPDATE jobs SET status = 'running', progress_total = ?2, progress_done = 0, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
@@ -73,7 +77,7 @@ export async function runExportJob(env: Env, jobId: number, opts: { partSize?: n
   const key = `exports/${jobId}/${file.fileName}`;
   const partSize = opts.partSize ?? EXPORT_PART_SIZE;
 
-  let state = job.state ? (JSON.parse(job.state) as UploadState) : null;
+  let state = saved;
   if (state && (state.key !== key || state.partSize !== partSize)) {
     await env.BUCKET.resumeMultipartUpload(state.key, state.uploadId).abort().catch(() => {});
     state = null;
@@ -83,7 +87,7 @@ export async function runExportJob(env: Env, jobId: number, opts: { partSize?: n
     upload = env.BUCKET.resumeMultipartUpload(key, state.uploadId);
   } else {
     upload = await env.BUCKET.createMultipartUpload(key, { httpMetadata: { contentType: file.contentType, contentDisposition: file.disposition } });
-    state = { key, uploadId: upload.uploadId, partSize, parts: [], prefixCrc: 0 };
+    state = { key, uploadId: upload.uploadId, partSize, parts: [], prefixCrc: 0, maxImageId: plan.scope.maxImageId };
     await saveState(env, jobId, state);
   }
 
