@@ -35,6 +35,30 @@ function gif(n: number): Uint8Array {
   return b;
 }
 
+function tarOf(files: Record<string, Uint8Array>): Uint8Array {
+  const enc = new TextEncoder();
+  const blocks: Uint8Array[] = [];
+  for (const [name, data] of Object.entries(files)) {
+    const h = new Uint8Array(512);
+    h.set(enc.encode(name), 0);
+    h.set(enc.encode("0000644\0"), 100);
+    h.set(enc.encode(data.length.toString(8).padStart(11, "0") + "\0"), 124);
+    h[156] = 48;
+    h.set(enc.encode("ustar\0"), 257);
+    h.set(enc.encode("00"), 263);
+    h.fill(32, 148, 156);
+    h.set(enc.encode(h.reduce((a, b) => a + b, 0).toString(8).padStart(6, "0") + "\0 "), 148);
+    const body = new Uint8Array(Math.ceil(data.length / 512) * 512);
+    body.set(data);
+    blocks.push(h, body);
+  }
+  blocks.push(new Uint8Array(1024));
+  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of blocks) out.set(b, o), (o += b.length);
+  return out;
+}
+
 describe("ingest queue consumer", () => {
   it("a retried item message adds nothing twice (images, dataset counters, session counters)", async () => {
     const imgs = await Promise.all(FIXTURE_IMAGES.slice(0, 3).map((n) => fixture(`images/${n}`)));
@@ -92,4 +116,22 @@ describe("ingest queue consumer", () => {
     expect(tasks).toEqual({ tasks_total: 2, tasks_done: 2 });
     expect((await datasetImages(ds.id)).length).toBe(n);
   }, 90_000);
+
+  it("big tar and tar.gz archives resume in follow-up messages (by byte offset, by entry index)", async () => {
+    const n = ZIP_ENTRIES_PER_MESSAGE + 30;
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < n; i++) files[`t/g${i}.gif`] = gif(i + 1000);
+    const tar = tarOf(files);
+    const tgz = new Uint8Array(await new Response(new Blob([tar]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    for (const [name, bytes] of [["many.tar", tar], ["many.tgz", tgz]] as const) {
+      const u = await createUser();
+      const ds = await createDataset(u);
+      const r = await expectStatus(uploadMultipart(u.key, ds.id, [{ name, bytes }], { complete: "true" }), 200);
+      const s = await waitForSession(u.key, r.session_id, 60_000);
+      expect(s.status, `${name} ${JSON.stringify(s.errors)}`).toBe("done");
+      expect(s.images.successful, name).toBe(n);
+      const tasks = await env.DB.prepare("SELECT tasks_total, tasks_done FROM upload_sessions WHERE id = ?").bind(r.session_id).first<any>();
+      expect(tasks, name).toEqual({ tasks_total: 2, tasks_done: 2 });
+    }
+  }, 120_000);
 });

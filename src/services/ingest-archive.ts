@@ -59,12 +59,28 @@ export async function processZip(ctx: EntryContext, key: string, size: number, f
   return null;
 }
 
-/** Tar entries in order; links, traversal and absolute names refused one by one. */
-export async function processTar(ctx: EntryContext, stream: ReadableStream<Uint8Array>): Promise<void> {
+/**
+ * Tar entries in order; links, traversal and absolute names refused one by one. After a message's budget the walk
+ * stops at an entry boundary and returns where to resume: the entry's byte offset (`resume: "offset"`, plain tar,
+ * read again from there by range) or its index (`resume: "index"`, gzip: inflated again, earlier entries skipped
+ * unread). Null when the archive is finished.
+ */
+export async function processTar(
+  ctx: EntryContext,
+  stream: ReadableStream<Uint8Array>,
+  opts: { resume: "offset" | "index"; base: number; skip: number } = { resume: "offset", base: 0, skip: 0 },
+): Promise<number | null> {
   let n = 0;
+  let handled = 0;
+  let bytes = 0;
   for await (const entry of tarEntries(stream)) {
     n++;
+    if (n <= opts.skip) continue;
     if (n > DEFAULT_LIMITS.maxEntries) throw new ArchiveError(`too many entries (> ${DEFAULT_LIMITS.maxEntries})`);
+    if (handled >= ZIP_ENTRIES_PER_MESSAGE || bytes >= ZIP_BYTES_PER_MESSAGE) {
+      await ctx.images.flush();
+      return opts.resume === "offset" ? opts.base + entry.offset : n - 1;
+    }
     if (entry.type === "directory" || entry.type === "other") continue;
     const bad = entryNameProblem(entry.name) ?? (entry.type === "symlink" || entry.type === "hardlink" ? "link" : null);
     if (bad) {
@@ -72,16 +88,20 @@ export async function processTar(ctx: EntryContext, stream: ReadableStream<Uint8
       continue;
     }
     if (isSystemFile(entry.name)) continue;
-    await handleEntry(ctx, entry.name, `${n}/${entry.name.replace(/[^\w.-]+/g, "_").slice(-80)}`, entry.chunks());
+    handled++;
+    bytes += entry.size;
+    const at = opts.resume === "offset" ? opts.base + entry.offset : n;
+    await handleEntry(ctx, entry.name, `t${at}/${entry.name.replace(/[^\w.-]+/g, "_").slice(-80)}`, entry.chunks());
   }
   await ctx.images.flush();
+  return null;
 }
 
 /**
  * gzip: inflated as a stream with the ratio and total caps enforced on the bytes that come out; a tar inside is
  * walked, anything else is the one file the gzip holds (named after the archive without `.gz`).
  */
-export async function processGzip(ctx: EntryContext, body: ReadableStream<Uint8Array>): Promise<void> {
+export async function processGzip(ctx: EntryContext, body: ReadableStream<Uint8Array>, skip = 0): Promise<number | null> {
   let compressed = 0;
   const inflated = body
     .pipeThrough(counter((n) => (compressed = n)))
@@ -106,8 +126,9 @@ export async function processGzip(ctx: EntryContext, body: ReadableStream<Uint8A
     },
     cancel: () => reader.cancel(),
   });
-  if (archiveKind(head) === "tar") return processTar(ctx, rest);
+  if (archiveKind(head) === "tar") return processTar(ctx, rest, { resume: "index", base: 0, skip });
   const inner = ctx.archiveName.replace(/\.tgz$/i, ".tar").replace(/\.gz$/i, "") || "file";
   await handleEntry(ctx, inner.replace(/^.*[\\/]/, ""), `gz/${inner.replace(/[^\w.-]+/g, "_").slice(-80)}`, iterate(rest));
   await ctx.images.flush();
+  return null;
 }

@@ -8,7 +8,8 @@ import { BlobTooLarge, BlobWriter, readRange, stagingKey } from "../storage/blob
 import { imageFromObject, ImageBatch } from "./image-ingest";
 import { processGzip, processTar, processZip } from "./ingest-archive";
 import { ANNOTATION_EXTENSIONS, depthOf, warnIgnoredAnnotation, type EntryContext } from "./ingest-entries";
-import { finishTask, sessionError } from "./ingest-progress";
+import { addTasksStatement, finishTask, sessionError } from "./ingest-progress";
+import { enqueue } from "../storage/queues";
 import { sniffImageMime } from "../media/probe";
 import { countUploaded, loadSession, type UploadKind } from "./upload-sessions";
 
@@ -128,15 +129,20 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
     // Entries are stored at their content address even when the archive itself is a linked bucket object.
     const ctx: EntryContext = { env, target, images, annotationsWanted, archiveName: item.name.replace(/^.*\//, ""), itemId: item.id, depth: depthOf(item.url) };
     try {
-      if (kind === "zip") {
-        const next = await processZip(ctx, key, size, msg.from);
-        if (next !== null) return finishTask(env, sid, taskKey);
-      } else if (kind === "tar" || kind === "gzip") {
-        const obj = await env.BUCKET.get(key);
+      let next: number | null = null;
+      if (kind === "zip") next = await processZip(ctx, key, size, msg.from);
+      else if (kind === "tar" || kind === "gzip") {
+        // Plain tar resumes by byte offset (ranged read); gzip has no random access, so it resumes by entry index.
+        const obj = await env.BUCKET.get(key, kind === "tar" && msg.from ? { range: { offset: msg.from } } : undefined);
         if (!obj) throw new ArchiveError("archive object is gone");
-        if (kind === "tar") await processTar(ctx, obj.body as ReadableStream<Uint8Array>);
-        else await processGzip(ctx, obj.body as ReadableStream<Uint8Array>);
+        const body = obj.body as ReadableStream<Uint8Array>;
+        next = kind === "tar" ? await processTar(ctx, body, { resume: "offset", base: msg.from, skip: 0 }) : await processGzip(ctx, body, msg.from);
+        if (next !== null) {
+          await runBatch(env.DB, [addTasksStatement(sid, 1)]);
+          await enqueue(env.INGEST, { type: "ingest-item", sessionId: sid, itemId: item.id, from: next });
+        }
       } else throw new ArchiveError(`${kind} archives are not supported (use zip, tar, tar.gz or gz)`);
+      if (next !== null) return finishTask(env, sid, taskKey);
     } catch (e) {
       if (!(e instanceof ArchiveError) && !(e instanceof TypeError)) throw e;
       await images.flush().catch(() => {});

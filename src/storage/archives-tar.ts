@@ -5,6 +5,8 @@ export interface TarEntry {
   size: number;
   /** file | directory | symlink | hardlink | other */
   type: "file" | "directory" | "symlink" | "hardlink" | "other";
+  /** Byte offset (in the tar stream) where this entry's headers begin: a reader can resume there. */
+  offset: number;
   /** The entry's bytes; must be drained (or left: the reader skips what was not read) before the next entry. */
   chunks(): AsyncGenerator<Uint8Array>;
 }
@@ -38,8 +40,10 @@ export async function* tarEntries(stream: ReadableStream<Uint8Array>): AsyncGene
   const r = new ByteReader(stream);
   let longName: string | null = null;
   let pax: Record<string, string> = {};
+  let start = 0;
   try {
     for (;;) {
+      if (longName === null && !Object.keys(pax).length) start = r.consumed;
       const h = await r.exact(512);
       if (h.length === 0) return;
       if (h.length < 512) throw new ArchiveError("truncated tar header");
@@ -67,6 +71,7 @@ export async function* tarEntries(stream: ReadableStream<Uint8Array>): AsyncGene
         name,
         size,
         type,
+        offset: start,
         async *chunks() {
           while (left > 0) {
             const c = await r.some(Math.min(left, 1 << 20));
