@@ -9,7 +9,8 @@ import { call, expectError, expectStatus, get, post } from "./helpers/api";
 import { createUser, type TestUser } from "./helpers/factories";
 import { seedFixtureSet, seedSet } from "./helpers/seed-annotations";
 
-const exportsUrl = (setId: number, query = "") => `/api/v1/ui/annotation-sets/${setId}/exports/${query ? `?${query}` : ""}`;
+const exportsUrl = (setId: number, query = "") =>
+  `/api/v1/ui/annotation-sets/${setId}/exports/${query ? `?${query}` : ""}`;
 
 async function waitForJob(id: number, key: string, until = (j: any) => j.status === "done" || j.status === "failed") {
   const deadline = Date.now() + 20_000;
@@ -22,9 +23,26 @@ async function waitForJob(id: number, key: string, until = (j: any) => j.status 
 }
 
 /** A job row as POST .../exports/ writes it, without queueing it: for driving runExportJob by hand. */
-async function insertJob(user: TestUser, setId: number, datasetId: number, params: Record<string, unknown>, state: unknown = null) {
-  const full = { setId, format: "csv", coordinates: "pixel", fullPath: false, exportTags: false, withoutAnnotations: false, filterByTags: null, ...params };
-  const row = await env.DB.prepare("INSERT INTO jobs (user_id, dataset_id, kind, params, state) VALUES (?, ?, 'export', ?, ?) RETURNING id")
+async function insertJob(
+  user: TestUser,
+  setId: number,
+  datasetId: number,
+  params: Record<string, unknown>,
+  state: unknown = null,
+) {
+  const full = {
+    setId,
+    format: "csv",
+    coordinates: "pixel",
+    fullPath: false,
+    exportTags: false,
+    withoutAnnotations: false,
+    filterByTags: null,
+    ...params,
+  };
+  const row = await env.DB.prepare(
+    "INSERT INTO jobs (user_id, dataset_id, kind, params, state) VALUES (?, ?, 'export', ?, ?) RETURNING id",
+  )
     .bind(user.id, datasetId, JSON.stringify(full), state === null ? null : JSON.stringify(state))
     .first<{ id: number }>();
   return row!.id;
@@ -42,7 +60,13 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
     const u = await createUser();
     const s = await seedFixtureSet(u, "Fixture set");
     const { job } = await expectStatus(post(exportsUrl(s.setId, "annotation_format=coco"), {}, u.key), 202);
-    expect(job).toMatchObject({ kind: "export", status: "queued", progress: { done: 0, total: 0 }, download_url: null, error: null });
+    expect(job).toMatchObject({
+      kind: "export",
+      status: "queued",
+      progress: { done: 0, total: 0 },
+      download_url: null,
+      error: null,
+    });
     const done = await waitForJob(job.id, u.key);
     expect(done.status, JSON.stringify(done)).toBe("done");
     expect(done.progress).toEqual({ done: 14, total: 14 }); // COCO reads the 7 images twice
@@ -56,7 +80,9 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
     expect(file.headers.get("content-disposition")).toBe('attachment; filename="Fixture set.json"');
     expect(file.headers.get("accept-ranges")).toBe("bytes");
     const viaJob = await file.text();
-    const viaGet = await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=coco`, u.key)).text();
+    const viaGet = await (
+      await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=coco`, u.key)
+    ).text();
     expect(viaJob).toBe(viaGet);
     expect(done.size).toBe(new TextEncoder().encode(viaGet).length);
   });
@@ -64,14 +90,23 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
   it("takes its parameters from a JSON body too, and runs zips (export_tags) through the same path", async () => {
     const u = await createUser();
     const s = await seedFixtureSet(u);
-    const { job } = await expectStatus(post(exportsUrl(s.setId), { annotation_format: "csv", export_tags: true, filter_by_tags: ["train"] }, u.key), 202);
+    const { job } = await expectStatus(
+      post(exportsUrl(s.setId), { annotation_format: "csv", export_tags: true, filter_by_tags: ["train"] }, u.key),
+      202,
+    );
     const done = await waitForJob(job.id, u.key);
     expect(done.status).toBe("done");
     expect(done.file_name).toBe("annotations.zip");
     const bytes = new Uint8Array(await (await call("GET", done.download_url)).arrayBuffer());
     const { unzipSync, strFromU8 } = await import("fflate");
     const files = unzipSync(bytes);
-    expect(strFromU8(files["tags.csv"]).trim().split("\n").slice(1).every((l) => l.endsWith(",train"))).toBe(true);
+    expect(
+      strFromU8(files["tags.csv"])
+        .trim()
+        .split("\n")
+        .slice(1)
+        .every((l) => l.endsWith(",train")),
+    ).toBe(true);
   });
 
   it("serves byte ranges of the file (206, suffix ranges, 416 past the end)", async () => {
@@ -105,7 +140,9 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
     expect(a.job.id).toBe(b.job.id);
     const c = await expectStatus(post(exportsUrl(s.setId, "annotation_format=csv"), {}, u.key), 202);
     expect(c.job.id).not.toBe(a.job.id);
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE user_id = ?").bind(u.id).first<{ n: number }>();
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE user_id = ?")
+      .bind(u.id)
+      .first<{ n: number }>();
     expect(rows!.n).toBe(2);
     await waitForJob(a.job.id, u.key);
     await waitForJob(c.job.id, u.key);
@@ -113,9 +150,18 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
 
   it("answers Remo's 404 for a task/format pair without an exporter, before queueing anything", async () => {
     const u = await createUser();
-    const ic = await seedSet(u, { task: "image_classification", images: [{ name: "c.jpg", width: 8, height: 8, classes: ["Cat"] }] });
-    await expectError(post(exportsUrl(ic.setId, "annotation_format=yolo"), {}, u.key), 404, "Exporter for Image classification task in format yolo not implemented");
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE user_id = ?").bind(u.id).first<{ n: number }>();
+    const ic = await seedSet(u, {
+      task: "image_classification",
+      images: [{ name: "c.jpg", width: 8, height: 8, classes: ["Cat"] }],
+    });
+    await expectError(
+      post(exportsUrl(ic.setId, "annotation_format=yolo"), {}, u.key),
+      404,
+      "Exporter for Image classification task in format yolo not implemented",
+    );
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE user_id = ?")
+      .bind(u.id)
+      .first<{ n: number }>();
     expect(rows!.n).toBe(0);
   });
 
@@ -129,9 +175,24 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
     await expectError(get(`/api/v1/jobs/nope`, owner.key), 400);
     await expectError(get(`/api/v1/jobs/${job.id}`), 401);
     await expectError(post(exportsUrl(s.setId), {}, other.key), 404);
-    await expectError(post(exportsUrl(s.setId, "annotation_format=pdf"), {}, owner.key), 400, /^Exporter parameter annotation_format can be/);
-    await expectError(post(exportsUrl(s.setId), { full_path: "yes" }, owner.key), 400, /^Exporter parameter full_path can be: true or false$/);
-    await expectError(call("POST", exportsUrl(s.setId), { key: owner.key, body: "{oops", headers: { "content-type": "application/json" } }), 400);
+    await expectError(
+      post(exportsUrl(s.setId, "annotation_format=pdf"), {}, owner.key),
+      400,
+      /^Exporter parameter annotation_format can be/,
+    );
+    await expectError(
+      post(exportsUrl(s.setId), { full_path: "yes" }, owner.key),
+      400,
+      /^Exporter parameter full_path can be: true or false$/,
+    );
+    await expectError(
+      call("POST", exportsUrl(s.setId), {
+        key: owner.key,
+        body: "{oops",
+        headers: { "content-type": "application/json" },
+      }),
+      400,
+    );
     await waitForJob(job.id, owner.key);
   });
 });
@@ -171,7 +232,9 @@ describe("signed export downloads", () => {
     await expectError(call("GET", done.download_url.replace(`/exports/${job.id}/`, `/exports/${job.id + 1}/`)), 403);
 
     // The sweep deletes expired files; the job stays, without a link.
-    await env.DB.prepare("UPDATE jobs SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), job.id).run();
+    await env.DB.prepare("UPDATE jobs SET expires_at = ? WHERE id = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), job.id)
+      .run();
     const key = `exports/${job.id}/${done.file_name}`;
     expect(await env.BUCKET.head(key)).not.toBeNull();
     const result = await queue("remo-exports", { type: "expire-exports" });
@@ -196,7 +259,9 @@ describe("export job: R2 multipart resume and failure", () => {
           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999) " +
           "SELECT ?1, printf('a-rather-long-image-file-name-used-by-the-part-tests-%05d.jpg', i), 'sha' || i, 'images/x' || i, 'image/jpeg', 1, 640, 480 FROM n",
       ).bind(s.datasetId),
-      env.DB.prepare("INSERT INTO annotations (set_id, image_id, status, object_count) SELECT ?1, id, 1, 65 FROM images WHERE dataset_id = ?2").bind(s.setId, s.datasetId),
+      env.DB.prepare(
+        "INSERT INTO annotations (set_id, image_id, status, object_count) SELECT ?1, id, 1, 65 FROM images WHERE dataset_id = ?2",
+      ).bind(s.setId, s.datasetId),
       env.DB.prepare(
         "INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates) " +
           "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 64) " +
@@ -214,10 +279,14 @@ describe("export job: R2 multipart resume and failure", () => {
     const s = await bigSet(u);
     const jobId = await insertJob(u, s.setId, s.datasetId, {});
     await runExportJob(env as never, jobId, { partSize: PART });
-    const job = await env.DB.prepare("SELECT status, result_key, result_size, state FROM jobs WHERE id = ?").bind(jobId).first<any>();
+    const job = await env.DB.prepare("SELECT status, result_key, result_size, state FROM jobs WHERE id = ?")
+      .bind(jobId)
+      .first<any>();
     expect(job.status).toBe("done");
     expect(job.state).toBeNull();
-    const expected = await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)).text();
+    const expected = await (
+      await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)
+    ).text();
     expect(expected.length).toBeGreaterThan(2 * PART);
     const obj = await env.BUCKET.get(job.result_key);
     expect(await obj!.text()).toBe(expected);
@@ -228,7 +297,9 @@ describe("export job: R2 multipart resume and failure", () => {
     const u = await createUser();
     const s = await bigSet(u);
     const partSize = PART;
-    const expected = new TextEncoder().encode(await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)).text());
+    const expected = new TextEncoder().encode(
+      await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)).text(),
+    );
     // A first attempt that finished two parts, then died. Its first part holds bytes marked 'X' with the CRC the
     // real bytes have: if the retry re-uploaded part 1, the marks would be gone.
     const jobId = await insertJob(u, s.setId, s.datasetId, {});
@@ -239,7 +310,16 @@ describe("export job: R2 multipart resume and failure", () => {
     const p2 = await upload.uploadPart(2, expected.slice(partSize, 2 * partSize));
     const prefixCrc = crc32(expected.subarray(0, 2 * partSize));
     await env.DB.prepare("UPDATE jobs SET status = 'running', state = ? WHERE id = ?")
-      .bind(JSON.stringify({ key, uploadId: upload.uploadId, partSize, parts: [p1, p2].map((p) => ({ partNumber: p.partNumber, etag: p.etag })), prefixCrc }), jobId)
+      .bind(
+        JSON.stringify({
+          key,
+          uploadId: upload.uploadId,
+          partSize,
+          parts: [p1, p2].map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+          prefixCrc,
+        }),
+        jobId,
+      )
       .run();
 
     await runExportJob(env as never, jobId, { partSize });
@@ -261,13 +341,24 @@ describe("export job: R2 multipart resume and failure", () => {
     const stale = new Uint8Array(partSize).fill(65);
     const p1 = await upload.uploadPart(1, stale);
     await env.DB.prepare("UPDATE jobs SET status = 'running', state = ? WHERE id = ?")
-      .bind(JSON.stringify({ key, uploadId: upload.uploadId, partSize, parts: [{ partNumber: 1, etag: p1.etag }], prefixCrc: crc32(stale) }), jobId)
+      .bind(
+        JSON.stringify({
+          key,
+          uploadId: upload.uploadId,
+          partSize,
+          parts: [{ partNumber: 1, etag: p1.etag }],
+          prefixCrc: crc32(stale),
+        }),
+        jobId,
+      )
       .run();
     await expect(runExportJob(env as never, jobId, { partSize })).rejects.toThrow(/changed/);
     expect((await env.DB.prepare("SELECT state FROM jobs WHERE id = ?").bind(jobId).first<any>()).state).toBeNull();
     await runExportJob(env as never, jobId, { partSize });
     const job = await env.DB.prepare("SELECT status, result_key FROM jobs WHERE id = ?").bind(jobId).first<any>();
-    const expected = await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)).text();
+    const expected = await (
+      await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)
+    ).text();
     expect(await (await env.BUCKET.get(job.result_key))!.text()).toBe(expected);
   });
 
@@ -292,7 +383,10 @@ describe("export job: R2 multipart resume and failure", () => {
 
   it("fails a job whose set was deleted, instead of retrying forever", async () => {
     const u = await createUser();
-    const s = await seedSet(u, { task: "object_detection", images: [{ name: "a.jpg", width: 5, height: 5, objects: [{ coordinates: [0, 0, 1, 1], classes: ["A"] }] }] });
+    const s = await seedSet(u, {
+      task: "object_detection",
+      images: [{ name: "a.jpg", width: 5, height: 5, objects: [{ coordinates: [0, 0, 1, 1], classes: ["A"] }] }],
+    });
     const jobId = await insertJob(u, s.setId, s.datasetId, {});
     await env.DB.prepare("DELETE FROM annotation_sets WHERE id = ?").bind(s.setId).run();
     await runExportJob(env as never, jobId);

@@ -19,18 +19,26 @@ type Boxes = Map<string, string[]>;
 
 function boxesOf(images: SeedImage[], lower = false): Boxes {
   return new Map(
-    images.map((i) => [i.name, (i.objects ?? []).map((o) => `${lower ? o.classes.join(";").toLowerCase() : o.classes.join(";")}:${o.coordinates.join(",")}`).sort()]),
+    images.map((i) => [
+      i.name,
+      (i.objects ?? [])
+        .map((o) => `${lower ? o.classes.join(";").toLowerCase() : o.classes.join(";")}:${o.coordinates.join(",")}`)
+        .sort(),
+    ]),
   );
 }
 
 function boxesFromRecords(records: ImportRecord[], lower = false): Boxes {
   const out: Boxes = new Map();
   for (const r of records) {
-    const name = Object.keys(FIXTURE_SIZES).find((n) => n === r.fileName || n.replace(/\.jpg$/, "") === r.fileName) ?? r.fileName;
+    const name =
+      Object.keys(FIXTURE_SIZES).find((n) => n === r.fileName || n.replace(/\.jpg$/, "") === r.fileName) ?? r.fileName;
     const [w, h] = FIXTURE_SIZES[name] ?? [1, 1];
     const list = out.get(name) ?? [];
     for (const o of r.objects) {
-      const c = o.relative ? o.coordinates.map((v, i) => Math.round(v * (i % 2 ? h : w))) : o.coordinates.map((v) => Math.round(v));
+      const c = o.relative
+        ? o.coordinates.map((v, i) => Math.round(v * (i % 2 ? h : w)))
+        : o.coordinates.map((v) => Math.round(v));
       list.push(`${lower ? o.classes.join(";").toLowerCase() : o.classes.join(";")}:${c.join(",")}`);
     }
     out.set(name, list.sort());
@@ -44,14 +52,21 @@ async function download(user: TestUser, setId: number, query: string): Promise<R
   return res;
 }
 
-const zip = async (res: Response) => Object.fromEntries(Object.entries(unzipSync(new Uint8Array(await res.arrayBuffer()))).map(([k, v]) => [k, strFromU8(v)]));
+const zip = async (res: Response) =>
+  Object.fromEntries(
+    Object.entries(unzipSync(new Uint8Array(await res.arrayBuffer()))).map(([k, v]) => [k, strFromU8(v)]),
+  );
 
 describe("export → import round trip (fixture dataset)", () => {
   it("CSV, in pixels and in percent, with and without full_path, parses back to the same boxes and classes", async () => {
     const u = await createUser();
     const s = await seedFixtureSet(u);
     const expected = boxesOf(await fixtureImages());
-    for (const q of ["annotation_format=csv", "annotation_format=csv&export_coordinates=percent", "annotation_format=csv&full_path=true"]) {
+    for (const q of [
+      "annotation_format=csv",
+      "annotation_format=csv&export_coordinates=percent",
+      "annotation_format=csv&full_path=true",
+    ]) {
       const parsed = parsePlainCsv(await (await download(u, s.setId, q)).text(), "object_detection");
       expect(parsed, q).not.toBeNull();
       expect(parsed!.warnings).toEqual([]);
@@ -62,7 +77,10 @@ describe("export → import round trip (fixture dataset)", () => {
   it("COCO parses back to the same boxes and (lower-cased) classes", async () => {
     const u = await createUser();
     const s = await seedFixtureSet(u);
-    const parsed = await parseCoco(await (await download(u, s.setId, "annotation_format=coco")).text(), "object_detection");
+    const parsed = await parseCoco(
+      await (await download(u, s.setId, "annotation_format=coco")).text(),
+      "object_detection",
+    );
     expect(parsed).not.toBeNull();
     expect(boxesFromRecords(parsed!.records, true)).toEqual(boxesOf(await fixtureImages(), true));
   });
@@ -87,7 +105,10 @@ describe("export → import round trip (fixture dataset)", () => {
     const u = await createUser();
     const s = await seedFixtureSet(u);
     const expected = new Map((await fixtureImages()).filter((i) => i.tags!.length).map((i) => [i.name, i.tags]));
-    for (const files of [await zip(await download(u, s.setId, "annotation_format=json&export_tags=true")), { "tags.csv": await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export-tags/`, u.key)).text() }]) {
+    for (const files of [
+      await zip(await download(u, s.setId, "annotation_format=json&export_tags=true")),
+      { "tags.csv": await (await get(`/api/v1/ui/annotation-sets/${s.setId}/export-tags/`, u.key)).text() },
+    ]) {
       const parsed = parseTagsCsv(files["tags.csv"]);
       expect(parsed).not.toBeNull();
       expect(new Map(parsed!.records.map((r) => [r.fileName, r.tags]))).toEqual(expected);
@@ -103,17 +124,44 @@ describe("export → import round trip (fixture dataset)", () => {
         { name: "c2.jpg", width: 10, height: 10, classes: ["Dog"] },
       ],
     });
-    const csv = parsePlainCsv(await (await download(u, ic.setId, "annotation_format=csv")).text(), "image_classification")!;
-    expect(csv.records.map((r) => [r.fileName, r.classes])).toEqual([["c1.jpg", ["Cat", "Pet"]], ["c2.jpg", ["Dog"]]]);
+    const csv = parsePlainCsv(
+      await (await download(u, ic.setId, "annotation_format=csv")).text(),
+      "image_classification",
+    )!;
+    expect(csv.records.map((r) => [r.fileName, r.classes])).toEqual([
+      ["c1.jpg", ["Cat", "Pet"]],
+      ["c2.jpg", ["Dog"]],
+    ]);
     const voc = await zip(await download(u, ic.setId, "annotation_format=voc"));
-    expect(Object.values(voc).map((x) => parseVoc(x, "image_classification")!.records[0].classes)).toEqual([["Cat", "Pet"], ["Dog"]]);
+    expect(Object.values(voc).map((x) => parseVoc(x, "image_classification")!.records[0].classes)).toEqual([
+      ["Cat", "Pet"],
+      ["Dog"],
+    ]);
 
     const polygon = [10, 10, 50, 10, 30, 40];
-    const seg = await seedSet(u, { task: "instance_segmentation", images: [{ name: "s.jpg", width: 100, height: 50, objects: [{ kind: "polygon", coordinates: polygon, classes: ["Zebra"] }] }] });
-    const coco = await parseCoco(await (await download(u, seg.setId, "annotation_format=coco")).text(), "instance_segmentation");
+    const seg = await seedSet(u, {
+      task: "instance_segmentation",
+      images: [
+        {
+          name: "s.jpg",
+          width: 100,
+          height: 50,
+          objects: [{ kind: "polygon", coordinates: polygon, classes: ["Zebra"] }],
+        },
+      ],
+    });
+    const coco = await parseCoco(
+      await (await download(u, seg.setId, "annotation_format=coco")).text(),
+      "instance_segmentation",
+    );
     expect(coco!.records[0].objects).toMatchObject([{ kind: "polygon", coordinates: polygon, classes: ["zebra"] }]);
     const yolo = await zip(await download(u, seg.setId, "annotation_format=yolo"));
-    const rec = parseYoloLabels("labels/s.txt", yolo["labels/s.txt"], parseYoloClasses("classes.txt", yolo["classes.txt"]), "instance_segmentation")!.records[0];
+    const rec = parseYoloLabels(
+      "labels/s.txt",
+      yolo["labels/s.txt"],
+      parseYoloClasses("classes.txt", yolo["classes.txt"]),
+      "instance_segmentation",
+    )!.records[0];
     expect(rec.objects[0].classes).toEqual(["Zebra"]);
     expect(rec.objects[0].coordinates.map((v, i) => Math.round(v * (i % 2 ? 50 : 100)))).toEqual(polygon);
   });

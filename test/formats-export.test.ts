@@ -21,10 +21,10 @@ async function text(parts: AsyncIterable<string>): Promise<string> {
 async function bytes(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const list: Uint8Array[] = [];
   let n = 0;
-  for await (const c of chunks) list.push(c), (n += c.length);
+  for await (const c of chunks) (list.push(c), (n += c.length));
   const out = new Uint8Array(n);
   let o = 0;
-  for (const c of list) out.set(c, o), (o += c.length);
+  for (const c of list) (out.set(c, o), (o += c.length));
   return out;
 }
 
@@ -55,7 +55,9 @@ describe("Python-compatible rendering", () => {
   });
 
   it("renders json.dumps(indent=2, sort_keys=True, ensure_ascii=True)", () => {
-    expect(pyJson({ b: [], a: {}, c: [1, "x", null, true] })).toBe('{\n  "a": {},\n  "b": [],\n  "c": [\n    1,\n    "x",\n    null,\n    true\n  ]\n}');
+    expect(pyJson({ b: [], a: {}, c: [1, "x", null, true] })).toBe(
+      '{\n  "a": {},\n  "b": [],\n  "c": [\n    1,\n    "x",\n    null,\n    true\n  ]\n}',
+    );
     expect(pyString('é\u0001"\\\n😀\u007f')).toBe('"\\u00e9\\u0001\\"\\\\\\n\\ud83d\\ude00\\u007f"');
     expect(pyJson(0.25)).toBe("0.25");
   });
@@ -85,7 +87,9 @@ describe("exporters over pages", () => {
     const passes: string[] = [];
     const open = (pass: "annotations" | "images") => {
       passes.push(pass);
-      return pagesOf([img(1, { objects: [{ id: 5, kind: "bbox", coordinates: [0, 0, 10, 10], classes: ["Mystery"] }] })]);
+      return pagesOf([
+        img(1, { objects: [{ id: 5, kind: "bbox", coordinates: [0, 0, 10, 10], classes: ["Mystery"] }] }),
+      ]);
     };
     const coco = JSON.parse(await text(exportCoco(open, ["Car"], OD)));
     expect(passes).toEqual(["annotations", "images"]);
@@ -124,7 +128,13 @@ describe("streaming zip writer", () => {
     async function* big() {
       for (let i = 0; i < 2000; i++) yield new TextEncoder().encode(`row ${i},some repeated text\n`);
     }
-    const zip = await bytes(zipStream([{ name: "big.csv", data: big() }, { name: "small.txt", data: "hi" }, { name: "naïve/ünï.txt", data: new Uint8Array([1, 2, 3]) }]));
+    const zip = await bytes(
+      zipStream([
+        { name: "big.csv", data: big() },
+        { name: "small.txt", data: "hi" },
+        { name: "naïve/ünï.txt", data: new Uint8Array([1, 2, 3]) },
+      ]),
+    );
     const files = unzipSync(zip);
     expect(Object.keys(files)).toEqual(["big.csv", "small.txt", "naïve/ünï.txt"]);
     expect(strFromU8(files["big.csv"]).split("\n")).toHaveLength(2001);

@@ -1,4 +1,5 @@
 /** The 80 standard COCO categories (2017 ids, which skip some numbers) with their supercategories. */
+// prettier-ignore
 const STANDARD: [number, string, string][] = [
   [1, "person", "person"], [2, "bicycle", "vehicle"], [3, "car", "vehicle"], [4, "motorcycle", "vehicle"],
   [5, "airplane", "vehicle"], [6, "bus", "vehicle"], [7, "train", "vehicle"], [8, "truck", "vehicle"],

@@ -15,7 +15,11 @@ const LICENCES = [{ id: "", name: "", url: "" }];
  * the data is read twice (annotations, then image rows) rather than held, and `categories` comes from the set's
  * class list (plus any class met in the data that the list lacked), never from a pass over the data.
  */
-export async function* exportCoco(open: (pass: CocoPass) => ExportPages, classNames: string[], opts: ExportOptions): AsyncGenerator<string> {
+export async function* exportCoco(
+  open: (pass: CocoPass) => ExportPages,
+  classNames: string[],
+  opts: ExportOptions,
+): AsyncGenerator<string> {
   const categories = new CocoCategories(classNames);
   const percent = opts.coordinates === "percent";
   let first = true;
@@ -60,14 +64,23 @@ function imageAnnotations(
   opts: ExportOptions,
   nextId: () => number,
 ): Record<string, unknown>[] {
-  const empty = (categoryId: number, id: number) => ({ area: 0, bbox: [], category_id: categoryId, id, image_id: img.id, iscrowd: 0, segmentation: [] });
+  const empty = (categoryId: number, id: number) => ({
+    area: 0,
+    bbox: [],
+    category_id: categoryId,
+    id,
+    image_id: img.id,
+    iscrowd: 0,
+    segmentation: [],
+  });
   if (!isAnnotated(img)) return [empty(0, 0)];
   if (opts.task === "image_classification") {
     // Not in Remo's COCO (detection and segmentation only): image-level classes as box-less annotations.
     return img.classes.map((c) => empty(categories.idOf(c), nextId()));
   }
   // Width and height from pixel differences, so a percent box is not off by a float rounding (0.3 - 0.1).
-  const span = (a: number, b: number, size: number) => (percent ? (b - a) / (size || 1) : Math.trunc(b) - Math.trunc(a));
+  const span = (a: number, b: number, size: number) =>
+    percent ? (b - a) / (size || 1) : Math.trunc(b) - Math.trunc(a);
   const n = (v: number) => (percent ? new Raw(pyFloat(v)) : v);
   const x = (v: number) => coord(v, img.width, percent);
   const y = (v: number) => coord(v, img.height, percent);

@@ -20,7 +20,12 @@ export async function* exportCsv(pages: ExportPages, opts: ExportOptions): Async
     for (const img of page) {
       const name = csvField(exportedName(img, opts.fullPath));
       if (!isAnnotated(img)) {
-        s += opts.task === "image_classification" ? `${name},\n` : opts.task === "instance_segmentation" ? `${name},,\n` : `${name},,,,,\n`;
+        s +=
+          opts.task === "image_classification"
+            ? `${name},\n`
+            : opts.task === "instance_segmentation"
+              ? `${name},,\n`
+              : `${name},,,,,\n`;
         continue;
       }
       const x = (v: number) => coordText(v, img.width, percent);

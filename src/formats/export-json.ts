@@ -31,7 +31,10 @@ export function remoJsonElement(img: ExportImage, opts: ExportOptions): Record<s
 
 /** [xmin, ymin, xmax, ymax] of a flat point list. */
 export function extent(c: number[]): [number, number, number, number] {
-  let xmin = Infinity, ymin = Infinity, xmax = -Infinity, ymax = -Infinity;
+  let xmin = Infinity,
+    ymin = Infinity,
+    xmax = -Infinity,
+    ymax = -Infinity;
   for (let i = 0; i + 1 < c.length; i += 2) {
     if (c[i] < xmin) xmin = c[i];
     if (c[i] > xmax) xmax = c[i];

@@ -33,7 +33,15 @@ export function coordText(v: number, size: number, percent: boolean): string {
 
 // Python's ensure_ascii: everything outside printable ASCII becomes \uXXXX.
 const ESCAPE = /[\\"]|[^ -~]/g;
-const SHORT: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+const SHORT: Record<string, string> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\b": "\\b",
+  "\f": "\\f",
+};
 
 export function pyString(s: string): string {
   return `"${s.replace(ESCAPE, (ch) => SHORT[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
@@ -70,7 +78,8 @@ export function pyJson(value: unknown, level = 0): string {
     .sort();
   if (!keys.length) return "{}";
   let s = "{";
-  for (let i = 0; i < keys.length; i++) s += (i ? "," : "") + inner + pyString(keys[i]) + ": " + pyJson(obj[keys[i]], level + 2);
+  for (let i = 0; i < keys.length; i++)
+    s += (i ? "," : "") + inner + pyString(keys[i]) + ": " + pyJson(obj[keys[i]], level + 2);
   return s + pad(level) + "}";
 }
 

@@ -32,6 +32,7 @@ export function vocXml(img: ExportImage, opts: ExportOptions): string {
 /** Pascal VOC (native, API.md): one `Annotations/<stem>.xml` per image, pixel boxes. */
 export async function* vocEntries(pages: ExportPages, opts: ExportOptions): AsyncGenerator<ZipEntry> {
   for await (const page of pages) {
-    for (const img of page) yield { name: `Annotations/${labelStem(exportedName(img, opts.fullPath))}.xml`, data: vocXml(img, opts) };
+    for (const img of page)
+      yield { name: `Annotations/${labelStem(exportedName(img, opts.fullPath))}.xml`, data: vocXml(img, opts) };
   }
 }

@@ -34,7 +34,11 @@ class ClassIndex {
  * YOLO (native, API.md): zip entries `labels/<stem>.txt` (`class cx cy w h`, normalised; for segmentation
  * `class x1 y1 x2 y2 ...`), then `classes.txt`. An object's first class is its YOLO class.
  */
-export async function* yoloEntries(pages: ExportPages, classNames: string[], opts: ExportOptions): AsyncGenerator<ZipEntry> {
+export async function* yoloEntries(
+  pages: ExportPages,
+  classNames: string[],
+  opts: ExportOptions,
+): AsyncGenerator<ZipEntry> {
   const classes = new ClassIndex(classNames);
   for await (const page of pages) {
     for (const img of page) {

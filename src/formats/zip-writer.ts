@@ -113,7 +113,10 @@ async function* deflateRaw(data: AsyncIterable<Uint8Array>, seen: (c: Uint8Array
   await pump;
 }
 
-export async function* zipStream(entries: AsyncIterable<ZipEntry> | Iterable<ZipEntry>, now = new Date()): AsyncGenerator<Uint8Array> {
+export async function* zipStream(
+  entries: AsyncIterable<ZipEntry> | Iterable<ZipEntry>,
+  now = new Date(),
+): AsyncGenerator<Uint8Array> {
   const enc = new TextEncoder();
   const [time, date] = dosDateTime(now);
   const central = new Bytes();
@@ -121,7 +124,8 @@ export async function* zipStream(entries: AsyncIterable<ZipEntry> | Iterable<Zip
   let count = 0;
   for await (const entry of entries) {
     const name = enc.encode(entry.name);
-    const store = typeof entry.data !== "object" || entry.data instanceof Uint8Array ? byteLength(entry.data) < STORE_BELOW : false;
+    const store =
+      typeof entry.data !== "object" || entry.data instanceof Uint8Array ? byteLength(entry.data) < STORE_BELOW : false;
     const method = store ? 0 : 8;
     const local = new Bytes();
     local.u32(0x04034b50);

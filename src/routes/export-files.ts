@@ -33,7 +33,15 @@ exportFileRoutes.on(["GET", "HEAD"], "/files/exports/:jobId/:name", async (c) =>
   const range = parseRange(c.req.header("range"), head.size);
   if (range === "unsatisfiable") {
     headers.set("content-range", `bytes */${head.size}`);
-    return c.json({ error: "Range Not Satisfiable", errors: ["Range Not Satisfiable"], detail: "Range Not Satisfiable", request_id: c.var.requestId }, { status: 416, headers: Object.fromEntries(headers) });
+    return c.json(
+      {
+        error: "Range Not Satisfiable",
+        errors: ["Range Not Satisfiable"],
+        detail: "Range Not Satisfiable",
+        request_id: c.var.requestId,
+      },
+      { status: 416, headers: Object.fromEntries(headers) },
+    );
   }
   if (c.req.method === "HEAD") {
     headers.set("content-length", String(head.size));

@@ -29,7 +29,10 @@ exportRoutes.openapi(
     security,
     summary: "Export a set (Remo JSON, COCO, CSV; YOLO and VOC zips), streamed from paged reads",
     request: { params: IdPath, query: ExportQuery },
-    responses: { 200: fileResponse(["application/json", "text/csv", "application/zip"], "The export"), ...errorResponses },
+    responses: {
+      200: fileResponse(["application/json", "text/csv", "application/zip"], "The export"),
+      ...errorResponses,
+    },
   }),
   async (c) => {
     const ctx = serviceCtx(c);
@@ -37,7 +40,11 @@ exportRoutes.openapi(
     const set = await readableSet(ctx, c.req.valid("param").id);
     const file = exportFile(c.env.DB, await planExport(c.env.DB, set, params));
     return new Response(await toReadableStream(file.body), {
-      headers: { "content-type": file.contentType, "content-disposition": file.disposition, "cache-control": "no-store" },
+      headers: {
+        "content-type": file.contentType,
+        "content-disposition": file.disposition,
+        "cache-control": "no-store",
+      },
     }) as never;
   },
 );
@@ -56,9 +63,17 @@ exportRoutes.openapi(
     const ctx = serviceCtx(c);
     const set = await readableSet(ctx, c.req.valid("param").id);
     const tagIds = await resolveTagIds(c.env.DB, parseTagFilter(c.req.query("filter_by_tags")));
-    const pages = exportPages(c.env.DB, { datasetId: set.datasetId, setId: set.id, withoutAnnotations: false, tagIds }, { tagsOnly: true });
+    const pages = exportPages(
+      c.env.DB,
+      { datasetId: set.datasetId, setId: set.id, withoutAnnotations: false, tagIds },
+      { tagsOnly: true },
+    );
     return new Response(await toReadableStream(encodeChunks(exportTagsCsv(pages))), {
-      headers: { "content-type": "text/csv", "content-disposition": 'attachment; filename="tags.csv"', "cache-control": "no-store" },
+      headers: {
+        "content-type": "text/csv",
+        "content-disposition": 'attachment; filename="tags.csv"',
+        "cache-control": "no-store",
+      },
     }) as never;
   },
 );
@@ -77,7 +92,12 @@ exportRoutes.openapi(
     const ctx = serviceCtx(c);
     const set = await readableSet(ctx, c.req.valid("param").id);
     const tagIds = await resolveTagIds(c.env.DB, parseTagFilter(c.req.query("filter_by_tags")));
-    const count = await countExportImages(c.env.DB, { datasetId: set.datasetId, setId: set.id, withoutAnnotations: false, tagIds });
+    const count = await countExportImages(c.env.DB, {
+      datasetId: set.datasetId,
+      setId: set.id,
+      withoutAnnotations: false,
+      tagIds,
+    });
     return c.json({ count }, 200);
   },
 );
@@ -91,7 +111,10 @@ exportRoutes.openapi(
     summary: "Export a set of any size in the background: 202 {job}; identical running requests share one job",
     description: "Parameters as for GET .../export/, in the query string or a JSON body. Poll GET /api/v1/jobs/{id}.",
     request: { params: IdPath, query: ExportQuery },
-    responses: { 202: jsonContent(JobCreated, "The job (new, or the identical one already running)"), ...errorResponses },
+    responses: {
+      202: jsonContent(JobCreated, "The job (new, or the identical one already running)"),
+      ...errorResponses,
+    },
   }),
   async (c) => {
     const ctx = serviceCtx(c);

@@ -21,8 +21,14 @@ export function parseRange(header: string | null | undefined, size: number): Byt
 }
 
 /** The finished export behind a signed download path, or null (unknown job, other name, or already swept). */
-export async function exportObjectKey(env: Env, jobId: number, name: string): Promise<{ key: string; name: string; type: string } | null> {
-  const job = await env.DB.prepare("SELECT status, result_key, result_name, result_type FROM jobs WHERE id = ?1 AND kind = 'export'")
+export async function exportObjectKey(
+  env: Env,
+  jobId: number,
+  name: string,
+): Promise<{ key: string; name: string; type: string } | null> {
+  const job = await env.DB.prepare(
+    "SELECT status, result_key, result_name, result_type FROM jobs WHERE id = ?1 AND kind = 'export'",
+  )
     .bind(jobId)
     .first<{ status: string; result_key: string | null; result_name: string | null; result_type: string | null }>();
   if (!job || job.status !== "done" || !job.result_key || job.result_name !== name) return null;

@@ -61,7 +61,9 @@ export async function jobView(env: Pick<Env, "SIGNING_SECRET">, job: JobRow) {
 
 /** Another user's job is a 404, the same answer as a missing one. */
 export async function getJob(ctx: ServiceCtx, id: number): Promise<JobRow> {
-  const job = await ctx.env.DB.prepare("SELECT * FROM jobs WHERE id = ?1 AND user_id = ?2").bind(id, ctx.user.id).first<JobRow>();
+  const job = await ctx.env.DB.prepare("SELECT * FROM jobs WHERE id = ?1 AND user_id = ?2")
+    .bind(id, ctx.user.id)
+    .first<JobRow>();
   if (!job) throw new ApiError("NOT_FOUND", "Not found.");
   return job;
 }
@@ -70,10 +72,17 @@ export async function getJob(ctx: ServiceCtx, id: number): Promise<JobRow> {
  * Queues an export of a set. Identical requests (same user, set and parameters) while one is queued or running
  * share it: the insert is conditional in one statement, so two racing requests cannot both create a job.
  */
-export async function createExportJob(ctx: ServiceCtx, setId: number, params: ExportParams): Promise<{ job: JobRow; created: boolean }> {
+export async function createExportJob(
+  ctx: ServiceCtx,
+  setId: number,
+  params: ExportParams,
+): Promise<{ job: JobRow; created: boolean }> {
   const set = await readableSet(ctx, setId);
   if (!exporterExists(set.task, params.format)) {
-    throw new ApiError("NOT_FOUND", `Exporter for ${taskName(set.task)} task in format ${params.format} not implemented`);
+    throw new ApiError(
+      "NOT_FOUND",
+      `Exporter for ${taskName(set.task)} task in format ${params.format} not implemented`,
+    );
   }
   const jobParams: ExportJobParams = { setId, ...params };
   const dedupeKey = `export:${ctx.user.id}:${setId}:${JSON.stringify(params)}`;
@@ -84,7 +93,9 @@ export async function createExportJob(ctx: ServiceCtx, setId: number, params: Ex
     .bind(ctx.user.id, set.datasetId, JSON.stringify(jobParams), dedupeKey)
     .first<JobRow>();
   if (!inserted) {
-    const running = await ctx.env.DB.prepare("SELECT * FROM jobs WHERE dedupe_key = ?1 AND status IN ('queued', 'running') ORDER BY id LIMIT 1")
+    const running = await ctx.env.DB.prepare(
+      "SELECT * FROM jobs WHERE dedupe_key = ?1 AND status IN ('queued', 'running') ORDER BY id LIMIT 1",
+    )
       .bind(dedupeKey)
       .first<JobRow>();
     if (running) return { job: running, created: false };
@@ -100,7 +111,9 @@ export async function createExportJob(ctx: ServiceCtx, setId: number, params: Ex
 }
 
 export async function failJob(env: Env, jobId: number, message: string) {
-  await env.DB.prepare("UPDATE jobs SET status = 'failed', error = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
+  await env.DB.prepare(
+    "UPDATE jobs SET status = 'failed', error = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+  )
     .bind(jobId, message)
     .run();
 }
@@ -111,9 +124,13 @@ export async function failExportJob(env: Env, jobId: number): Promise<void> {
   if (!job || job.status === "done") return;
   if (job.state) {
     const s = JSON.parse(job.state) as UploadState;
-    await env.BUCKET.resumeMultipartUpload(s.key, s.uploadId).abort().catch(() => {});
+    await env.BUCKET.resumeMultipartUpload(s.key, s.uploadId)
+      .abort()
+      .catch(() => {});
   }
-  await env.DB.prepare("UPDATE jobs SET status = 'failed', state = NULL, error = COALESCE(error, ?2), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
+  await env.DB.prepare(
+    "UPDATE jobs SET status = 'failed', state = NULL, error = COALESCE(error, ?2), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+  )
     .bind(jobId, "The export failed after several attempts.")
     .run();
 }
@@ -123,13 +140,17 @@ export async function expireExports(env: Env, now = new Date()): Promise<number>
   let deleted = 0;
   for (let round = 0; round < 50; round++) {
     const rows = (
-      await env.DB.prepare("SELECT id, result_key FROM jobs WHERE kind = 'export' AND result_key IS NOT NULL AND expires_at < ?1 ORDER BY expires_at LIMIT 100")
+      await env.DB.prepare(
+        "SELECT id, result_key FROM jobs WHERE kind = 'export' AND result_key IS NOT NULL AND expires_at < ?1 ORDER BY expires_at LIMIT 100",
+      )
         .bind(now.toISOString())
         .all<{ id: number; result_key: string }>()
     ).results;
     if (!rows.length) break;
     await env.BUCKET.delete(rows.map((r) => r.result_key));
-    await env.DB.prepare("UPDATE jobs SET result_key = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id IN (SELECT value FROM json_each(?1))")
+    await env.DB.prepare(
+      "UPDATE jobs SET result_key = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id IN (SELECT value FROM json_each(?1))",
+    )
       .bind(JSON.stringify(rows.map((r) => r.id)))
       .run();
     deleted += rows.length;

@@ -61,26 +61,39 @@ function scopeWhere(scope: ExportScope): { sql: string; binds: unknown[] } {
 }
 
 export async function maxImageId(d1: D1Database, datasetId: number): Promise<number> {
-  const row = await d1.prepare("SELECT max(id) AS m FROM images WHERE dataset_id = ?1").bind(datasetId).first<{ m: number | null }>();
+  const row = await d1
+    .prepare("SELECT max(id) AS m FROM images WHERE dataset_id = ?1")
+    .bind(datasetId)
+    .first<{ m: number | null }>();
   return row?.m ?? 0;
 }
 
 /** Tag names (already lower-cased) to ids; names are compared case-insensitively. */
 export async function resolveTagIds(d1: D1Database, names: string[] | null): Promise<number[] | null> {
   if (!names) return null;
-  const r = await d1.prepare("SELECT id FROM tags WHERE lower(name) IN (SELECT value FROM json_each(?1)) ORDER BY id").bind(JSON.stringify(names)).all<{ id: number }>();
+  const r = await d1
+    .prepare("SELECT id FROM tags WHERE lower(name) IN (SELECT value FROM json_each(?1)) ORDER BY id")
+    .bind(JSON.stringify(names))
+    .all<{ id: number }>();
   return r.results.map((t) => t.id);
 }
 
 export async function countExportImages(d1: D1Database, scope: ExportScope): Promise<number> {
   if (scope.tagIds && !scope.tagIds.length) return 0;
   const w = scopeWhere(scope);
-  const row = await d1.prepare(`SELECT count(*) AS n FROM images i WHERE ${w.sql}`).bind(...w.binds).first<{ n: number }>();
+  const row = await d1
+    .prepare(`SELECT count(*) AS n FROM images i WHERE ${w.sql}`)
+    .bind(...w.binds)
+    .first<{ n: number }>();
   return row?.n ?? 0;
 }
 
 /** The set's pages, in image id order, read as the consumer asks for them (nothing is read ahead). */
-export async function* exportPages(d1: D1Database, scope: ExportScope, opts: PageOptions = {}): AsyncGenerator<ExportImage[]> {
+export async function* exportPages(
+  d1: D1Database,
+  scope: ExportScope,
+  opts: PageOptions = {},
+): AsyncGenerator<ExportImage[]> {
   if (scope.tagIds && !scope.tagIds.length) return;
   const w = scopeWhere(scope);
   const cursorAt = w.binds.length + 1;
@@ -93,7 +106,8 @@ export async function* exportPages(d1: D1Database, scope: ExportScope, opts: Pag
     const rows = (await imagesStmt.bind(...w.binds, cursor).all<ImageRow>()).results;
     if (!rows.length) return;
     // The object cap may cut a page short; the cursor then resumes after its last image.
-    const page = opts.annotations === false ? rows.map(toImage) : await loadAnnotations(d1, scope.setId, rows, !!opts.tagsOnly);
+    const page =
+      opts.annotations === false ? rows.map(toImage) : await loadAnnotations(d1, scope.setId, rows, !!opts.tagsOnly);
     cursor = page[page.length - 1].id;
     await opts.onPage?.(page.length);
     yield page;
@@ -121,7 +135,12 @@ interface ObjectRow {
   coordinates: string;
 }
 
-async function loadAnnotations(d1: D1Database, setId: number, rows: ImageRow[], tagsOnly: boolean): Promise<ExportImage[]> {
+async function loadAnnotations(
+  d1: D1Database,
+  setId: number,
+  rows: ImageRow[],
+  tagsOnly: boolean,
+): Promise<ExportImage[]> {
   let ids = rows.map((r) => r.id);
   let objects: ObjectRow[] = [];
   if (!tagsOnly) {
@@ -144,7 +163,9 @@ async function loadAnnotations(d1: D1Database, setId: number, rows: ImageRow[], 
         ids = ids.slice(0, 1);
         objects = (
           await d1
-            .prepare("SELECT id, image_id, kind, coordinates FROM annotation_objects WHERE set_id = ?1 AND image_id = ?2 ORDER BY position, id")
+            .prepare(
+              "SELECT id, image_id, kind, coordinates FROM annotation_objects WHERE set_id = ?1 AND image_id = ?2 ORDER BY position, id",
+            )
             .bind(setId, ids[0])
             .all<ObjectRow>()
         ).results;
@@ -168,13 +189,21 @@ async function loadAnnotations(d1: D1Database, setId: number, rows: ImageRow[], 
         .bind(setId, idsJson),
     );
   }
-  const [tagRows, classRows] = (await d1.batch(stmts)) as [D1Result<{ image_id: number; name: string }>, D1Result<{ image_id: number; object_id: number | null; name: string }>?];
+  const [tagRows, classRows] = (await d1.batch(stmts)) as [
+    D1Result<{ image_id: number; name: string }>,
+    D1Result<{ image_id: number; object_id: number | null; name: string }>?,
+  ];
 
   const page = rows.slice(0, ids.length).map(toImage);
   const byId = new Map(page.map((p) => [p.id, p]));
   const objById = new Map<number, ExportObject>();
   for (const o of objects) {
-    const obj: ExportObject = { id: o.id, kind: o.kind === "polygon" ? "polygon" : "bbox", coordinates: JSON.parse(o.coordinates), classes: [] };
+    const obj: ExportObject = {
+      id: o.id,
+      kind: o.kind === "polygon" ? "polygon" : "bbox",
+      coordinates: JSON.parse(o.coordinates),
+      classes: [],
+    };
     objById.set(o.id, obj);
     byId.get(o.image_id)?.objects.push(obj);
   }

@@ -23,10 +23,17 @@ function choices(values: readonly string[]): string {
 }
 
 function invalid(name: string, values: readonly string[]) {
-  return badRequest(`Exporter parameter ${name} can be: ${choices(values)}`, [{ path: name, message: `can be: ${choices(values)}` }]);
+  return badRequest(`Exporter parameter ${name} can be: ${choices(values)}`, [
+    { path: name, message: `can be: ${choices(values)}` },
+  ]);
 }
 
-function oneOf<T extends string>(q: Record<string, string | undefined>, name: string, values: readonly T[], dflt: T): T {
+function oneOf<T extends string>(
+  q: Record<string, string | undefined>,
+  name: string,
+  values: readonly T[],
+  dflt: T,
+): T {
   const v = q[name];
   if (v === undefined || v === "") return dflt;
   if (!(values as readonly string[]).includes(v)) throw invalid(name, values);
@@ -43,7 +50,14 @@ function bool(q: Record<string, string | undefined>, name: string, dflt: boolean
 
 export function parseTagFilter(raw: string | undefined): string[] | null {
   if (raw === undefined) return null;
-  const tags = [...new Set(raw.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+  const tags = [
+    ...new Set(
+      raw
+        .split(",")
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ].sort();
   return tags.length ? tags : null;
 }
 
@@ -74,4 +88,3 @@ export function exporterExists(task: TaskType, format: ExportFormat): boolean {
   if (format === "voc") return task !== "instance_segmentation";
   return true;
 }
-

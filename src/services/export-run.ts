@@ -38,7 +38,13 @@ async function jobSet(env: Env, setId: number): Promise<ExportSet | null> {
     .bind(setId)
     .first<{ id: number; name: string; task: string; dataset_id: number; owner_id: number }>();
   if (!row) return null;
-  return { id: row.id, name: row.name, task: parseTask(row.task) ?? "object_detection", datasetId: row.dataset_id, ownerId: row.owner_id };
+  return {
+    id: row.id,
+    name: row.name,
+    task: parseTask(row.task) ?? "object_detection",
+    datasetId: row.dataset_id,
+    ownerId: row.owner_id,
+  };
 }
 
 /**
@@ -69,7 +75,9 @@ export async function runExportJob(env: Env, jobId: number, opts: { partSize?: n
     done += n;
     if (Date.now() - lastWrite < PROGRESS_EVERY_MS) return;
     lastWrite = Date.now();
-    await env.DB.prepare("UPDATE jobs SET progress_done = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")
+    await env.DB.prepare(
+      "UPDATE jobs SET progress_done = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+    )
       .bind(jobId, Math.min(done, total))
       .run();
   };
@@ -79,14 +87,18 @@ export async function runExportJob(env: Env, jobId: number, opts: { partSize?: n
 
   let state = saved;
   if (state && (state.key !== key || state.partSize !== partSize)) {
-    await env.BUCKET.resumeMultipartUpload(state.key, state.uploadId).abort().catch(() => {});
+    await env.BUCKET.resumeMultipartUpload(state.key, state.uploadId)
+      .abort()
+      .catch(() => {});
     state = null;
   }
   let upload: R2MultipartUpload;
   if (state) {
     upload = env.BUCKET.resumeMultipartUpload(key, state.uploadId);
   } else {
-    upload = await env.BUCKET.createMultipartUpload(key, { httpMetadata: { contentType: file.contentType, contentDisposition: file.disposition } });
+    upload = await env.BUCKET.createMultipartUpload(key, {
+      httpMetadata: { contentType: file.contentType, contentDisposition: file.disposition },
+    });
     state = { key, uploadId: upload.uploadId, partSize, parts: [], prefixCrc: 0, maxImageId: plan.scope.maxImageId };
     await saveState(env, jobId, state);
   }
@@ -146,4 +158,3 @@ export async function runExportJob(env: Env, jobId: number, opts: { partSize?: n
     .bind(jobId, key, obj.size ?? size, file.fileName, file.contentType, expiresAt)
     .run();
 }
-

@@ -38,13 +38,21 @@ export async function readableSet(ctx: ServiceCtx, setId: number): Promise<Expor
     .first<{ id: number; name: string; task: string; dataset_id: number }>();
   if (!row) throw notFound();
   const ds = await readableDataset(ctx, row.dataset_id);
-  return { id: row.id, name: row.name, task: parseTask(row.task) ?? "object_detection", datasetId: row.dataset_id, ownerId: ds.ownerId };
+  return {
+    id: row.id,
+    name: row.name,
+    task: parseTask(row.task) ?? "object_detection",
+    datasetId: row.dataset_id,
+    ownerId: ds.ownerId,
+  };
 }
 
 /** The set's class list, in the set's order: COCO categories and YOLO indices come from it, not from the data. */
 export async function setClassNames(d1: D1Database, setId: number): Promise<string[]> {
   const r = await d1
-    .prepare("SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ?1 ORDER BY sc.position, c.id")
+    .prepare(
+      "SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ?1 ORDER BY sc.position, c.id",
+    )
     .bind(setId)
     .all<{ name: string }>();
   return r.results.map((c) => c.name);
@@ -52,13 +60,26 @@ export async function setClassNames(d1: D1Database, setId: number): Promise<stri
 
 export async function planExport(d1: D1Database, set: ExportSet, params: ExportParams): Promise<ExportPlan> {
   if (!exporterExists(set.task, params.format)) {
-    throw new ApiError("NOT_FOUND", `Exporter for ${taskName(set.task)} task in format ${params.format} not implemented`);
+    throw new ApiError(
+      "NOT_FOUND",
+      `Exporter for ${taskName(set.task)} task in format ${params.format} not implemented`,
+    );
   }
-  const [classNames, tagIds, maxId] = await Promise.all([setClassNames(d1, set.id), resolveTagIds(d1, params.filterByTags), maxImageId(d1, set.datasetId)]);
+  const [classNames, tagIds, maxId] = await Promise.all([
+    setClassNames(d1, set.id),
+    resolveTagIds(d1, params.filterByTags),
+    maxImageId(d1, set.datasetId),
+  ]);
   return {
     set,
     classNames,
-    scope: { datasetId: set.datasetId, setId: set.id, withoutAnnotations: params.withoutAnnotations, tagIds, maxImageId: maxId },
+    scope: {
+      datasetId: set.datasetId,
+      setId: set.id,
+      withoutAnnotations: params.withoutAnnotations,
+      tagIds,
+      maxImageId: maxId,
+    },
     params,
   };
 }
@@ -89,7 +110,10 @@ export function exportFile(d1: D1Database, plan: ExportPlan, onPage?: PageOption
   const { params, set, scope, classNames } = plan;
   const opts: ExportOptions = { task: set.task, coordinates: params.coordinates, fullPath: params.fullPath };
   const pages = (o: PageOptions = {}) => exportPages(d1, scope, { ...o, onPage });
-  const tagsEntry = (): ZipEntry => ({ name: "tags.csv", data: encodeChunks(exportTagsCsv(pages({ tagsOnly: true }))) });
+  const tagsEntry = (): ZipEntry => ({
+    name: "tags.csv",
+    data: encodeChunks(exportTagsCsv(pages({ tagsOnly: true }))),
+  });
 
   if (params.format === "yolo" || params.format === "voc") {
     const format = params.format;
@@ -99,7 +123,12 @@ export function exportFile(d1: D1Database, plan: ExportPlan, onPage?: PageOption
       if (params.exportTags) yield tagsEntry();
     };
     const fileName = params.exportTags ? "annotations.zip" : `${safeEntryName(set.name)}_${format}.zip`;
-    return { body: zipStream(entries()), fileName, contentType: "application/zip", disposition: contentDisposition(fileName, true) };
+    return {
+      body: zipStream(entries()),
+      fileName,
+      contentType: "application/zip",
+      disposition: contentDisposition(fileName, true),
+    };
   }
 
   const ext = params.format === "csv" ? "csv" : "json";
@@ -122,7 +151,12 @@ export function exportFile(d1: D1Database, plan: ExportPlan, onPage?: PageOption
     yield { name: safeEntryName(single), data: encodeChunks(text) };
     yield tagsEntry();
   };
-  return { body: zipStream(entries()), fileName: "annotations.zip", contentType: "application/zip", disposition: contentDisposition("annotations.zip", true) };
+  return {
+    body: zipStream(entries()),
+    fileName: "annotations.zip",
+    contentType: "application/zip",
+    disposition: contentDisposition("annotations.zip", true),
+  };
 }
 
 /**

@@ -60,11 +60,14 @@ export async function seedSet(
   for (const img of opts.images) {
     const { id } = await insertImage(datasetId, { name: img.name, width: img.width, height: img.height });
     imageIds.set(img.name, id);
-    if (img.linkedKey) await env.DB.prepare("UPDATE images SET linked = 1, r2_key = ? WHERE id = ?").bind(img.linkedKey, id).run();
+    if (img.linkedKey)
+      await env.DB.prepare("UPDATE images SET linked = 1, r2_key = ? WHERE id = ?").bind(img.linkedKey, id).run();
     const objects = img.objects ?? [];
     const classes = img.classes ?? [];
     if (objects.length || classes.length) {
-      const ann = await env.DB.prepare("INSERT INTO annotations (set_id, image_id, status, object_count) VALUES (?, ?, 1, ?) RETURNING id")
+      const ann = await env.DB.prepare(
+        "INSERT INTO annotations (set_id, image_id, status, object_count) VALUES (?, ?, 1, ?) RETURNING id",
+      )
         .bind(setId, id, objects.length)
         .first<{ id: number }>();
       for (let k = 0; k < objects.length; k++) {
@@ -75,19 +78,25 @@ export async function seedSet(
           .bind(ann!.id, setId, id, k + 1, `OBJ ${k + 1}`, o.kind ?? "bbox", JSON.stringify(o.coordinates))
           .first<{ id: number }>();
         for (const c of o.classes) {
-          await env.DB.prepare("INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, ?, ?, ?, ?)")
+          await env.DB.prepare(
+            "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, ?, ?, ?, ?)",
+          )
             .bind(ann!.id, obj!.id, setId, id, await idOf("classes", c))
             .run();
         }
       }
       for (const c of classes) {
-        await env.DB.prepare("INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, NULL, ?, ?, ?)")
+        await env.DB.prepare(
+          "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, NULL, ?, ?, ?)",
+        )
           .bind(ann!.id, setId, id, await idOf("classes", c))
           .run();
       }
     }
     for (const t of img.tags ?? []) {
-      await env.DB.prepare("INSERT INTO image_tags (set_id, image_id, tag_id) VALUES (?, ?, ?)").bind(setId, id, await idOf("tags", t)).run();
+      await env.DB.prepare("INSERT INTO image_tags (set_id, image_id, tag_id) VALUES (?, ?, ?)")
+        .bind(setId, id, await idOf("tags", t))
+        .run();
     }
   }
   return { datasetId, setId, setName, imageIds };
