@@ -159,6 +159,22 @@ describe("bad input: files", () => {
   });
 });
 
+describe("bad input: bucket keys", () => {
+  it("a local_files key that does not exist, and a prefix with nothing under it, are session errors", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const key = `nowhere/${crypto.randomUUID()}.jpg`;
+    const prefix = `empty/${crypto.randomUUID()}/`;
+    const r = await expectStatus(post(`/api/dataset/${ds.id}/upload/`, { local_files: [key, prefix], complete: true }, u.key), 200);
+    const s = await waitForSession(u.key, r.session_id);
+    expect(s.status).toBe("failed");
+    expect(s.errors).toEqual([
+      { type: "file", value: prefix, error: `${prefix}: no objects under this prefix` },
+      { type: "file", value: key, error: `${key}: no such object in the bucket` },
+    ]);
+  });
+});
+
 describe("bad input: URLs", () => {
   it("refuses private, loopback, link-local and metadata addresses without fetching them", async () => {
     const spy = stubInternet({}, { "internal.example.com": "10.0.0.5", "v6.example.com": "fd00::1" });
