@@ -91,7 +91,10 @@ export async function finishSession(env: Env, db: Db, sid: string): Promise<void
       status = CASE WHEN EXISTS (SELECT 1 FROM upload_events WHERE session_id = ${sid} AND level = 'error') THEN 'failed' ELSE 'done' END,
       substatus = 'Finished', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
     WHERE id = ${sid} AND status = 'in progress' RETURNING id`);
-  if (done.length) await clearStaging(env, sid);
+  if (!done.length) return;
+  // Bookkeeping rows (one per task) only matter while the session runs.
+  await env.DB.prepare("DELETE FROM upload_events WHERE session_id = ? AND level = 'note'").bind(sid).run();
+  await clearStaging(env, sid);
 }
 
 /** Terminal failure (dead letter, fatal planning error): the reason is a session error. */
