@@ -1,4 +1,4 @@
-import type { ExportImage, ExportObject } from "../formats/export-types";
+import type { ExportImage } from "../formats/export-types";
 
 /**
  * Keyset pagination of one set's export over D1, by image id: each page is at most IMAGE_PAGE images and (but
@@ -128,12 +128,13 @@ function toImage(r: ImageRow): ExportImage {
   };
 }
 
-interface ObjectRow {
-  id: number;
-  image_id: number;
-  kind: string;
-  coordinates: string;
-}
+/** [id, image_id, kind, coordinates JSON, classes JSON]: positional (`raw()`), so no key is repeated per row. */
+type ObjectRow = [number, number, string, string, string];
+
+// An object with its class names in one row: half the rows the two tables would send, and no join in JS.
+const OBJECT_COLUMNS =
+  "SELECT o.id, o.image_id, o.kind, o.coordinates, (SELECT json_group_array(name) FROM (SELECT c.name FROM annotation_classes ac " +
+  "JOIN classes c ON c.id = ac.class_id WHERE ac.object_id = o.id ORDER BY ac.id)) FROM annotation_objects o";
 
 async function loadAnnotations(
   d1: D1Database,
@@ -144,31 +145,25 @@ async function loadAnnotations(
   let ids = rows.map((r) => r.id);
   let objects: ObjectRow[] = [];
   if (!tagsOnly) {
-    objects = (
-      await d1
-        .prepare(
-          `SELECT id, image_id, kind, coordinates FROM annotation_objects WHERE set_id = ?1 AND image_id IN (SELECT value FROM json_each(?2)) ORDER BY image_id, position, id LIMIT ${OBJECT_PAGE + 1}`,
-        )
-        .bind(setId, JSON.stringify(ids))
-        .all<ObjectRow>()
-    ).results;
+    objects = await d1
+      .prepare(
+        `${OBJECT_COLUMNS} WHERE o.set_id = ?1 AND o.image_id IN (SELECT value FROM json_each(?2)) ORDER BY o.image_id, o.position, o.id LIMIT ${OBJECT_PAGE + 1}`,
+      )
+      .bind(setId, JSON.stringify(ids))
+      .raw<ObjectRow>();
     if (objects.length > OBJECT_PAGE) {
       // Cut the page before the image the cap split; an image that alone passes the cap is read whole.
-      const split = objects[OBJECT_PAGE].image_id;
+      const split = objects[OBJECT_PAGE][1];
       const keep = ids.indexOf(split);
       if (keep > 0) {
         ids = ids.slice(0, keep);
-        objects = objects.filter((o) => o.image_id < split);
+        objects = objects.filter((o) => o[1] < split);
       } else {
         ids = ids.slice(0, 1);
-        objects = (
-          await d1
-            .prepare(
-              "SELECT id, image_id, kind, coordinates FROM annotation_objects WHERE set_id = ?1 AND image_id = ?2 ORDER BY position, id",
-            )
-            .bind(setId, ids[0])
-            .all<ObjectRow>()
-        ).results;
+        objects = await d1
+          .prepare(`${OBJECT_COLUMNS} WHERE o.set_id = ?1 AND o.image_id = ?2 ORDER BY o.position, o.id`)
+          .bind(setId, ids[0])
+          .raw<ObjectRow>();
       }
     }
   }
@@ -181,40 +176,34 @@ async function loadAnnotations(
       .bind(setId, idsJson),
   ];
   if (!tagsOnly) {
+    // Image-level (classification) classes: the links without an object.
     stmts.push(
       d1
         .prepare(
-          "SELECT ac.image_id, ac.object_id, c.name FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ?1 AND ac.image_id IN (SELECT value FROM json_each(?2)) ORDER BY ac.id",
+          "SELECT ac.image_id, c.name FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ?1 AND ac.image_id IN (SELECT value FROM json_each(?2)) AND ac.object_id IS NULL ORDER BY ac.id",
         )
         .bind(setId, idsJson),
     );
   }
   const [tagRows, classRows] = (await d1.batch(stmts)) as [
     D1Result<{ image_id: number; name: string }>,
-    D1Result<{ image_id: number; object_id: number | null; name: string }>?,
+    D1Result<{ image_id: number; name: string }>?,
   ];
 
   const page = rows.slice(0, ids.length).map(toImage);
   const byId = new Map(page.map((p) => [p.id, p]));
-  const objById = new Map<number, ExportObject>();
-  for (const o of objects) {
-    const obj: ExportObject = {
-      id: o.id,
-      kind: o.kind === "polygon" ? "polygon" : "bbox",
-      coordinates: JSON.parse(o.coordinates),
-      classes: [],
-    };
-    objById.set(o.id, obj);
-    byId.get(o.image_id)?.objects.push(obj);
+  for (const [id, imageId, kind, coordinates, classes] of objects) {
+    byId.get(imageId)?.objects.push({
+      id,
+      kind: kind === "polygon" ? "polygon" : "bbox",
+      coordinates: JSON.parse(coordinates),
+      classes: JSON.parse(classes),
+    });
   }
   for (const t of tagRows.results) byId.get(t.image_id)?.tags.push(t.name);
   for (const c of classRows?.results ?? []) {
-    if (c.object_id === null) {
-      const img = byId.get(c.image_id);
-      if (img && !img.classes.includes(c.name)) img.classes.push(c.name);
-    } else {
-      objById.get(c.object_id)?.classes.push(c.name);
-    }
+    const img = byId.get(c.image_id);
+    if (img && !img.classes.includes(c.name)) img.classes.push(c.name);
   }
   return page;
 }
