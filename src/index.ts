@@ -12,6 +12,7 @@ export default {
   // Hourly sweep: blobs no image points at any more (and, once exports land, expired export files).
   scheduled: async (_controller, env) => {
     await enqueue(env.INGEST, { type: "gc-blobs" });
+    await enqueue(env.INGEST, { type: "expire-uploads" });
     await enqueue(env.EXPORTS, { type: "expire-exports" });
   },
 } satisfies ExportedHandler<Env, JobMessage>;

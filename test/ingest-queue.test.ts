@@ -134,4 +134,22 @@ describe("ingest queue consumer", () => {
       expect(tasks, name).toEqual({ tasks_total: 2, tasks_done: 2 });
     }
   }, 120_000);
+
+  it("the cron sweep fails sessions never completed within 7 days and deletes their staged bytes; recent ones stay", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const jpeg = await fixture(`images/${FIXTURE_IMAGES[0]}`);
+    const old = (await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: jpeg }]), 200)).session_id;
+    const fresh = (await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "b.jpg", bytes: jpeg }]), 200)).session_id;
+    await env.DB.prepare("UPDATE upload_sessions SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").bind(old).run();
+    const staged = await env.DB.prepare("SELECT r2_key FROM upload_items WHERE session_id = ?").bind(old).first<{ r2_key: string }>();
+    expect(await env.BUCKET.head(staged!.r2_key)).not.toBeNull();
+    const r = await deliver("remo-ingest", { type: "expire-uploads" });
+    expect(r.explicitAcks).toHaveLength(1);
+    const s = await expectStatus(get(`/api/v1/ui/uploads/${old}/status/`, u.key), 200);
+    expect(s.status).toBe("failed");
+    expect(s.errors).toEqual([{ type: "error", error: "Upload session was never completed and expired after 7 days" }]);
+    expect(await env.BUCKET.head(staged!.r2_key)).toBeNull();
+    expect((await expectStatus(get(`/api/v1/ui/uploads/${fresh}/status/`, u.key), 200)).status).toBe("not complete");
+  });
 });

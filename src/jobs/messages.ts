@@ -9,6 +9,7 @@ export const GcBlobsMessage = z.object({ type: z.literal("gc-blobs") });
 export const IngestSessionMessage = z.object({ type: z.literal("ingest-session"), sessionId: z.string() });
 export const IngestItemMessage = z.object({ type: z.literal("ingest-item"), sessionId: z.string(), itemId: z.number().int(), from: z.number().int().default(0) });
 export const IngestAnnotationsMessage = z.object({ type: z.literal("ingest-annotations"), sessionId: z.string(), itemId: z.number().int() });
+export const ExpireUploadsMessage = z.object({ type: z.literal("expire-uploads") });
 
 // Exports (issue 5): one message per export job; the sweep of expired export files (cron).
 export const ExportMessage = z.object({ type: z.literal("export"), jobId: z.number().int() });
@@ -17,7 +18,7 @@ export const ExpireExportsMessage = z.object({ type: z.literal("expire-exports")
 // Images (issue 6): build one image's deep-zoom pyramid in R2.
 export const BuildPyramidMessage = z.object({ type: z.literal("build-pyramid"), imageId: z.number().int() });
 
-export const JobMessage = z.discriminatedUnion("type", [BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, GcBlobsMessage]);
+export const JobMessage = z.discriminatedUnion("type", [BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobType = JobMessage["type"];
 export type MessageOf<T extends JobType> = Extract<JobMessage, { type: T }>;

@@ -5,6 +5,7 @@ import { ingestAnnotations } from "./ingest-annotations";
 import { ingestItem, loadItem } from "./ingest-item";
 import { eventStatement, failSession } from "./ingest-progress";
 import { planSession } from "./ingest-session";
+import { expireAbandonedSessions } from "./upload-expiry";
 
 type Msg = { sessionId: string; itemId?: number };
 
@@ -37,6 +38,9 @@ export async function ingestDeadLetter(env: Env, msg: Msg, what: string): Promis
 }
 
 export const ingestHandlers = {
+  "expire-uploads": {
+    run: (_msg: unknown, env: Env) => expireAbandonedSessions(env),
+  },
   "ingest-session": {
     run: (msg: { sessionId: string }, env: Env) => remembering(env, msg, "planning the upload", () => planSession(env, msg.sessionId)),
     deadLetter: (msg: { sessionId: string }, env: Env) => ingestDeadLetter(env, msg, "planning the upload"),
