@@ -19,7 +19,13 @@ let seeded;
 const server = await startServer({
   port: 8791,
   beforeStart: (d1File) => {
-    seeded = seedLargeSet(d1File, { images: COCO_IMAGES, objectsPerImage: 0, classes: 0, tags: 0, datasetName: "COCO target" });
+    seeded = seedLargeSet(d1File, {
+      images: COCO_IMAGES,
+      objectsPerImage: 0,
+      classes: 0,
+      tags: 0,
+      datasetName: "COCO target",
+    });
   },
 });
 const auth = { authorization: `Token ${seeded.key}` };
@@ -30,7 +36,11 @@ async function req(p, init = {}) {
   if (!r.ok) throw new Error(`${init.method ?? "GET"} ${p}: ${r.status} ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
 }
-const json = (body) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const json = (body) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
 
 async function waitDone(sid, timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
@@ -38,8 +48,17 @@ async function waitDone(sid, timeoutMs = 300_000) {
     const s = await req(`/api/v1/ui/uploads/${sid}/status/`);
     if (s.status === "done" || s.status === "failed") return s;
     if (Date.now() > deadline) {
-      console.error(server.log().split("\n").filter((l) => /error|fail|exceed|limit/i.test(l)).slice(-20).join("\n"));
-      throw new Error(`session ${sid} still ${s.status} (${s.substatus}) after ${timeoutMs / 1000} s: ${s.images.successful} images`);
+      console.error(
+        server
+          .log()
+          .split("\n")
+          .filter((l) => /error|fail|exceed|limit/i.test(l))
+          .slice(-20)
+          .join("\n"),
+      );
+      throw new Error(
+        `session ${sid} still ${s.status} (${s.substatus}) after ${timeoutMs / 1000} s: ${s.images.successful} images`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -47,18 +66,33 @@ async function waitDone(sid, timeoutMs = 300_000) {
 
 function cocoFile() {
   const categories = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, name: `class ${i}` }));
-  const images = Array.from({ length: COCO_IMAGES }, (_, i) => ({ id: i + 1, file_name: `img_${String(i).padStart(7, "0")}.jpg`, width: 640, height: 480 }));
+  const images = Array.from({ length: COCO_IMAGES }, (_, i) => ({
+    id: i + 1,
+    file_name: `img_${String(i).padStart(7, "0")}.jpg`,
+    width: 640,
+    height: 480,
+  }));
   const annotations = Array.from({ length: COCO_BOXES }, (_, k) => {
     const img = k % COCO_IMAGES;
     const j = Math.floor(k / COCO_IMAGES);
-    return { id: k + 1, image_id: img + 1, category_id: (k % 20) + 1, bbox: [(j * 37) % 600, (j * 23) % 440, 30 + j, 20 + j], area: 600, segmentation: [], iscrowd: 0 };
+    return {
+      id: k + 1,
+      image_id: img + 1,
+      category_id: (k % 20) + 1,
+      bbox: [(j * 37) % 600, (j * 23) % 440, 30 + j, 20 + j],
+      area: 600,
+      segmentation: [],
+      iscrowd: 0,
+    };
   });
   return JSON.stringify({ images, categories, annotations });
 }
 
 /** n distinct JPEGs: a fixture with a COM segment carrying the index right after SOI. */
 function jpegZip(n) {
-  const base = new Uint8Array(readFileSync(path.join(ROOT, "../shared/fixtures/remo-object-detection/images/001a809ad40a2f84.jpg")));
+  const base = new Uint8Array(
+    readFileSync(path.join(ROOT, "../shared/fixtures/remo-object-detection/images/001a809ad40a2f84.jpg")),
+  );
   const files = {};
   for (let i = 0; i < n; i++) {
     const note = new TextEncoder().encode(`bench image ${i}`);
@@ -82,14 +116,22 @@ try {
   const form = new FormData();
   form.append("session_id", sid);
   form.append("files", new Blob([coco]), "instances.json");
-  await req(`/api/dataset/${seeded.datasetId}/upload/?annotation_set_id=${seeded.setId}`, { method: "POST", body: form });
+  await req(`/api/dataset/${seeded.datasetId}/upload/?annotation_set_id=${seeded.setId}`, {
+    method: "POST",
+    body: form,
+  });
   let t = performance.now();
   await req(`/api/v1/ui/uploads/${sid}/complete/`, { method: "POST" });
   const cs = await waitDone(sid);
   const cocoSeconds = (performance.now() - t) / 1000;
-  const stats = (await req(`/api/v1/ui/datasets/${seeded.datasetId}/annotation-sets/`)).results.find((s) => s.id === seeded.setId).statistics;
-  if (cs.status !== "done" || stats.total_annotation_objects !== COCO_BOXES) throw new Error(`COCO import: ${cs.status} ${JSON.stringify(cs.annotations)} ${JSON.stringify(stats)}`);
-  rows.push(`| COCO ${(coco.length / 1e6).toFixed(1)} MB: ${COCO_BOXES.toLocaleString("en")} boxes over ${COCO_IMAGES.toLocaleString("en")} images already in the dataset | ${cocoSeconds.toFixed(1)} s (complete → done) | ${server.workerdPeakMiB().toFixed(0)} MiB |`);
+  const stats = (await req(`/api/v1/ui/datasets/${seeded.datasetId}/annotation-sets/`)).results.find(
+    (s) => s.id === seeded.setId,
+  ).statistics;
+  if (cs.status !== "done" || stats.total_annotation_objects !== COCO_BOXES)
+    throw new Error(`COCO import: ${cs.status} ${JSON.stringify(cs.annotations)} ${JSON.stringify(stats)}`);
+  rows.push(
+    `| COCO ${(coco.length / 1e6).toFixed(1)} MB: ${COCO_BOXES.toLocaleString("en")} boxes over ${COCO_IMAGES.toLocaleString("en")} images already in the dataset | ${cocoSeconds.toFixed(1)} s (complete → done) | ${server.workerdPeakMiB().toFixed(0)} MiB |`,
+  );
 
   // (2) zips of distinct JPEGs through a direct upload (Worker PUT, streamed into R2 multipart).
   for (const n of ZIP_SIZES) {
@@ -97,7 +139,10 @@ try {
     const archive = jpegZip(n);
     const zsid = (await req("/api/v1/ui/uploads/", json({ dataset_id: ds.id }))).session_id;
     const sha = createHash("sha256").update(archive).digest("hex");
-    const plan = await req(`/api/v1/uploads/${zsid}/direct/`, json({ files: [{ name: "photos.zip", size: archive.length, sha256: sha }] }));
+    const plan = await req(
+      `/api/v1/uploads/${zsid}/direct/`,
+      json({ files: [{ name: "photos.zip", size: archive.length, sha256: sha }] }),
+    );
     let tp = performance.now();
     await req(plan.files[0].url, { method: "PUT", body: archive });
     const putSeconds = (performance.now() - tp) / 1000;
@@ -106,7 +151,8 @@ try {
     await req(`/api/v1/ui/uploads/${zsid}/complete/`, { method: "POST" });
     const zs = await waitDone(zsid);
     const secs = (performance.now() - t) / 1000;
-    if (zs.status !== "done" || zs.images.successful !== n) throw new Error(`zip ${n}: ${zs.status} ${JSON.stringify(zs.errors).slice(0, 500)} ${zs.images.successful}`);
+    if (zs.status !== "done" || zs.images.successful !== n)
+      throw new Error(`zip ${n}: ${zs.status} ${JSON.stringify(zs.errors).slice(0, 500)} ${zs.images.successful}`);
     rows.push(
       `| zip of ${n.toLocaleString("en")} JPEGs (${(archive.length / 1048576).toFixed(0)} MiB; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (${(n / secs).toFixed(0)} images/s) | ${peakAfterPut.toFixed(0)} → ${server.workerdPeakMiB().toFixed(0)} MiB |`,
     );

@@ -10,20 +10,36 @@ import { parseYoloClasses, parseYoloLabels } from "../src/formats/import-yolo";
 describe("CSV rows", () => {
   it("handles quotes, doubled quotes, CRLF, a BOM and blank lines", () => {
     const text = '\ufeffa,b\r\n"x, y","say ""hi"""\r\n\r\nlast,\n';
-    expect([...csvRows(text)]).toEqual([["a", "b"], ["x, y", 'say "hi"'], ["last", ""]]);
+    expect([...csvRows(text)]).toEqual([
+      ["a", "b"],
+      ["x, y", 'say "hi"'],
+      ["last", ""],
+    ]);
   });
 });
 
 describe("plain CSV (Remo §4.1, §4.2)", () => {
   it("accepts every header alias, case-insensitively, and ignores unknown columns", () => {
-    const p = parsePlainCsv("Image ID,extra,LABEL NAME,X_1,y min,X Max,Y_2\nimg.jpg,z,Car,1,2,3,4\n", "object_detection")!;
+    const p = parsePlainCsv(
+      "Image ID,extra,LABEL NAME,X_1,y min,X Max,Y_2\nimg.jpg,z,Car,1,2,3,4\n",
+      "object_detection",
+    )!;
     expect(p.records).toEqual([
-      { fileName: "img.jpg", match: "basename", objects: [{ classes: ["Car"], kind: "bbox", coordinates: [1, 2, 3, 4] }], classes: [], tags: [] },
+      {
+        fileName: "img.jpg",
+        match: "basename",
+        objects: [{ classes: ["Car"], kind: "bbox", coordinates: [1, 2, 3, 4] }],
+        classes: [],
+        tags: [],
+      },
     ]);
   });
 
   it("splits ; classes (trimmed), marks fractions relative only when all four are ≤ 1, and non-numbers become 0", () => {
-    const p = parsePlainCsv("file_name,classes,xmin,ymin,xmax,ymax\na.jpg,Car; person;,0.1,0.2,0.5,1\na.jpg,Dog,x,2,300,4\n", "object_detection")!;
+    const p = parsePlainCsv(
+      "file_name,classes,xmin,ymin,xmax,ymax\na.jpg,Car; person;,0.1,0.2,0.5,1\na.jpg,Dog,x,2,300,4\n",
+      "object_detection",
+    )!;
     expect(p.records[0].objects).toEqual([
       { classes: ["Car", "person"], kind: "bbox", coordinates: [0.1, 0.2, 0.5, 1], relative: true },
       { classes: ["Dog"], kind: "bbox", coordinates: [0, 2, 300, 4] },
@@ -37,8 +53,13 @@ describe("plain CSV (Remo §4.1, §4.2)", () => {
   });
 
   it("image classification: two columns, several rows per image merge", () => {
-    const p = parsePlainCsv("file_name,class_name,xmin,ymin,xmax,ymax\n/abs/a.jpg,Cat;Dog,1,2,3,4\n/abs/a.jpg,cat\n", "image_classification")!;
-    expect(p.records).toEqual([{ fileName: "/abs/a.jpg", match: "basename", objects: [], classes: ["Cat", "Dog", "cat"], tags: [] }]);
+    const p = parsePlainCsv(
+      "file_name,class_name,xmin,ymin,xmax,ymax\n/abs/a.jpg,Cat;Dog,1,2,3,4\n/abs/a.jpg,cat\n",
+      "image_classification",
+    )!;
+    expect(p.records).toEqual([
+      { fileName: "/abs/a.jpg", match: "basename", objects: [], classes: ["Cat", "Dog", "cat"], tags: [] },
+    ]);
   });
 });
 
@@ -46,7 +67,12 @@ describe("tags CSV (§4.5)", () => {
   it("needs exactly file_name,tag and collects tags per image", () => {
     expect(parseTagsCsv("File_name,tag\na,b\n")).toBeNull();
     expect(parseTagsCsv("file_name,tag,extra\na,b,c\n")).toBeNull();
-    expect(parseTagsCsv("file_name,tag\na.jpg,train\na.jpg,big\nb.jpg,train\na.jpg,train\n")!.records.map((r) => [r.fileName, r.tags])).toEqual([
+    expect(
+      parseTagsCsv("file_name,tag\na.jpg,train\na.jpg,big\nb.jpg,train\na.jpg,train\n")!.records.map((r) => [
+        r.fileName,
+        r.tags,
+      ]),
+    ).toEqual([
       ["a.jpg", ["train", "big"]],
       ["b.jpg", ["train"]],
     ]);
@@ -54,14 +80,20 @@ describe("tags CSV (§4.5)", () => {
 });
 
 describe("Open Images CSV (§4.6)", () => {
-  const header = "ImageID,Source,LabelName,Confidence,XMin,XMax,YMin,YMax,IsOccluded,IsTruncated,IsGroupOf,IsDepiction,IsInside";
+  const header =
+    "ImageID,Source,LabelName,Confidence,XMin,XMax,YMin,YMax,IsOccluded,IsTruncated,IsGroupOf,IsDepiction,IsInside";
   it("reads relative boxes in XMin, YMin, XMax, YMax order", () => {
-    const p = parseOpenImages(`${header}\n0001eeaf4aed83f9,xclick,/m/0cmf2,1,0.0226,0.9642,0.0710,0.8005,0,0,0,0,0\n`, "object_detection")!;
+    const p = parseOpenImages(
+      `${header}\n0001eeaf4aed83f9,xclick,/m/0cmf2,1,0.0226,0.9642,0.0710,0.8005,0,0,0,0,0\n`,
+      "object_detection",
+    )!;
     expect(p.records).toEqual([
       {
         fileName: "0001eeaf4aed83f9",
         match: "basename",
-        objects: [{ classes: ["/m/0cmf2"], kind: "bbox", coordinates: [0.0226, 0.071, 0.9642, 0.8005], relative: true }],
+        objects: [
+          { classes: ["/m/0cmf2"], kind: "bbox", coordinates: [0.0226, 0.071, 0.9642, 0.8005], relative: true },
+        ],
         classes: [],
         tags: [],
       },
@@ -73,7 +105,9 @@ describe("Open Images CSV (§4.6)", () => {
 });
 
 describe("Pascal VOC (§4.3)", () => {
-  const voc = (name: string) => `<annotation><folder>x</folder><filename>dir/a.jpg</filename><size><width>100</width><height>50</height></size>
+  const voc = (
+    name: string,
+  ) => `<annotation><folder>x</folder><filename>dir/a.jpg</filename><size><width>100</width><height>50</height></size>
     <object><name>${name}</name><bndbox><xmin>1.5</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>
     <object><name>Tree</name><bndbox><xmin>5</xmin><ymin>6</ymin><xmax>7</xmax><ymax>8</ymax></bndbox></object></annotation>`;
   it("detection: one record, a box per object; predefined entities decoded", () => {
@@ -88,7 +122,9 @@ describe("Pascal VOC (§4.3)", () => {
     expect(parseVoc(voc("Cat"), "image_classification")!.records[0].classes).toEqual(["Cat", "Tree"]);
   });
   it("refuses DOCTYPE/ENTITY declarations (no expansion) and is not applicable without size or objects", () => {
-    expect(() => parseVoc(`<!DOCTYPE a SYSTEM "file:///etc/passwd"><annotation/>`, "object_detection")).toThrow(XmlRefused);
+    expect(() => parseVoc(`<!DOCTYPE a SYSTEM "file:///etc/passwd"><annotation/>`, "object_detection")).toThrow(
+      XmlRefused,
+    );
     expect(parseVoc("<annotation><filename>a</filename><object/></annotation>", "object_detection")).toBeNull();
   });
 });
@@ -101,7 +137,13 @@ describe("COCO (§4.4)", () => {
   };
   it("detection: bbox x,y,w,h → corners; unknown category → none; exact file_name match", async () => {
     const p = (await parseCoco(
-      JSON.stringify({ ...base, annotations: [{ id: 1, image_id: 7, category_id: 1, bbox: [1, 2, 10, 20] }, { id: 2, image_id: 7, category_id: 9, bbox: [0, 0, 1, 1] }] }),
+      JSON.stringify({
+        ...base,
+        annotations: [
+          { id: 1, image_id: 7, category_id: 1, bbox: [1, 2, 10, 20] },
+          { id: 2, image_id: 7, category_id: 9, bbox: [0, 0, 1, 1] },
+        ],
+      }),
       "object_detection",
     ))!;
     expect(p.records).toEqual([
@@ -123,7 +165,16 @@ describe("COCO (§4.4)", () => {
       JSON.stringify({
         ...base,
         annotations: [
-          { id: 1, image_id: 7, category_id: 1, segmentation: [[0, 0, 4, 0, 4, 4], [5, 5, 6, 5, 6, 6]], iscrowd: 0 },
+          {
+            id: 1,
+            image_id: 7,
+            category_id: 1,
+            segmentation: [
+              [0, 0, 4, 0, 4, 4],
+              [5, 5, 6, 5, 6, 6],
+            ],
+            iscrowd: 0,
+          },
           { id: 2, image_id: 7, category_id: 1, segmentation: rle, iscrowd: 1 },
           { id: 3, image_id: 7, category_id: 1, segmentation: rle, iscrowd: 0 },
         ],
@@ -138,9 +189,13 @@ describe("COCO (§4.4)", () => {
     expect(p.warnings.map((w) => w.message)).toEqual(["1 crowd annotation(s) skipped"]);
   });
   it("reads a stream too, rejects empty categories, and is not applicable to non-COCO JSON", async () => {
-    const stream = new Blob([JSON.stringify({ ...base, annotations: [{ id: 1, image_id: 7, category_id: 1, bbox: [0, 0, 2, 2] }] })]).stream();
+    const stream = new Blob([
+      JSON.stringify({ ...base, annotations: [{ id: 1, image_id: 7, category_id: 1, bbox: [0, 0, 2, 2] }] }),
+    ]).stream();
     expect((await parseCoco(stream, "object_detection"))!.records).toHaveLength(1);
-    await expect(parseCoco(JSON.stringify({ ...base, categories: [] }), "object_detection")).rejects.toThrow(CocoRefused);
+    await expect(parseCoco(JSON.stringify({ ...base, categories: [] }), "object_detection")).rejects.toThrow(
+      CocoRefused,
+    );
     expect(await parseCoco(JSON.stringify({ hello: 1 }), "object_detection")).toBeNull();
     expect(await parseCoco("{not json", "object_detection")).toBeNull();
   });
@@ -152,7 +207,7 @@ describe("COCO RLE", () => {
       let out = "";
       cnts.forEach((c, i) => {
         let x = i > 2 ? c - cnts[i - 2] : c;
-        for (let more = true; more; ) {
+        for (let more = true; more;) {
           let ch = x & 0x1f;
           x >>= 5;
           more = ch & 0x10 ? x !== -1 : x !== 0;
@@ -172,7 +227,7 @@ describe("COCO RLE", () => {
     const w = 3;
     const mask = new Uint8Array(h * w);
     const set = (x: number, y: number) => (mask[x * h + y] = 1);
-    set(0, 0), set(0, 1), set(0, 2), set(1, 2), set(2, 0);
+    (set(0, 0), set(0, 1), set(0, 2), set(1, 2), set(2, 0));
     const polys = maskToPolygons(mask, h, w);
     expect(polys).toEqual([
       [0, 0, 1, 0, 1, 2, 2, 2, 2, 3, 0, 3],
@@ -191,13 +246,22 @@ describe("YOLO", () => {
     expect(parseYoloClasses("data.yml", "names:\n  0: car\n  1: person\n")).toEqual(["car", "person"]);
   });
   it("turns normalised cx cy w h into relative boxes on the label's base name, polygons for segmentation", () => {
-    const p = parseYoloLabels("labels/train/img1.txt", "1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.1 0.2 0.2\n", ["car", "person"], "object_detection")!;
+    const p = parseYoloLabels(
+      "labels/train/img1.txt",
+      "1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.1 0.2 0.2\n",
+      ["car", "person"],
+      "object_detection",
+    )!;
     expect(p.records[0].fileName).toBe("img1");
     expect(p.records[0].match).toBe("basename");
     expect(p.records[0].objects[0].classes).toEqual(["person"]);
     expect(p.records[0].objects[0].relative).toBe(true);
     p.records[0].objects[0].coordinates.forEach((v, i) => expect(v).toBeCloseTo([0.4, 0.3, 0.6, 0.7][i]));
-    expect(p.records[0].objects[1]).toMatchObject({ classes: ["car"], kind: "bbox", coordinates: [0.1, 0.1, 0.2, 0.2] });
+    expect(p.records[0].objects[1]).toMatchObject({
+      classes: ["car"],
+      kind: "bbox",
+      coordinates: [0.1, 0.1, 0.2, 0.2],
+    });
     const seg = parseYoloLabels("a.txt", "0 0.1 0.1 0.2 0.1 0.2 0.2\n", ["car"], "instance_segmentation")!;
     expect(seg.records[0].objects[0]).toMatchObject({ kind: "polygon", coordinates: [0.1, 0.1, 0.2, 0.1, 0.2, 0.2] });
     expect(parseYoloLabels("a.txt", "car 1 2 3 4\n", [], "object_detection")).toBeNull();

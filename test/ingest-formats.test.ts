@@ -2,7 +2,15 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectStatus } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
-import { fixture, FIXTURE_IMAGES, sessionSetId, setObjects, uploadMultipart, waitForSession, zip } from "./helpers/upload-helpers";
+import {
+  fixture,
+  FIXTURE_IMAGES,
+  sessionSetId,
+  setObjects,
+  uploadMultipart,
+  waitForSession,
+  zip,
+} from "./helpers/upload-helpers";
 
 async function upload(files: { name: string; bytes: Uint8Array | string }[], fields: Record<string, string>) {
   const u = await createUser();
@@ -14,7 +22,9 @@ async function upload(files: { name: string; bytes: Uint8Array | string }[], fie
 
 const classesOf = async (setId: number) =>
   (
-    await env.DB.prepare("SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name")
+    await env.DB.prepare(
+      "SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
+    )
       .bind(setId)
       .all<{ name: string }>()
   ).results.map((r) => r.name);
@@ -29,11 +39,16 @@ describe("annotation formats through an upload", () => {
     });
     const { s, sid } = await upload([{ name: "yolo.zip", bytes: archive }], { annotation_task: "Object detection" });
     expect(s.status, JSON.stringify(s)).toBe("done");
-    const img = await env.DB.prepare("SELECT width, height FROM images WHERE original_name = 'cam1.jpg' AND upload_session_id = ?").bind(sid).first<any>();
+    const img = await env.DB.prepare(
+      "SELECT width, height FROM images WHERE original_name = 'cam1.jpg' AND upload_session_id = ?",
+    )
+      .bind(sid)
+      .first<any>();
     const objs = await setObjects(await sessionSetId(sid));
     const w = img.width;
     const h = img.height;
-    const box = (a: number, b: number, c: number, d: number) => `cam1.jpg|${Math.trunc(a * w)},${Math.trunc(b * h)},${Math.trunc(c * w)},${Math.trunc(d * h)}`;
+    const box = (a: number, b: number, c: number, d: number) =>
+      `cam1.jpg|${Math.trunc(a * w)},${Math.trunc(b * h)},${Math.trunc(c * w)},${Math.trunc(d * h)}`;
     expect(objs).toEqual(
       new Map([
         [box(0.25, 0.25, 0.75, 0.75), ["Person"]],
@@ -49,7 +64,11 @@ describe("annotation formats through an upload", () => {
         { name, bytes: await fixture(`images/${name}`) },
         { name: "a.csv", bytes: `file_name,label,xmin,ymin,xmax,ymax\n${name},c1,1,2,30,40\n${name},zz,5,5,9,9\n` },
       ],
-      { annotation_task: "Object detection", class_encoding_type: "custom", class_encoding_raw_content: "c1,Racing car\nc2,Bus" },
+      {
+        annotation_task: "Object detection",
+        class_encoding_type: "custom",
+        class_encoding_raw_content: "c1,Racing car\nc2,Bus",
+      },
     );
     expect(s.annotations.errors).toEqual([{ filename: "a.csv", errors: ["Label zz not found in decoding list"] }]);
     expect(await classesOf(await sessionSetId(sid))).toEqual(["Racing car"]);
@@ -58,9 +77,17 @@ describe("annotation formats through an upload", () => {
   it("skip_new_classes drops objects whose classes are not in the set", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    const set = await env.DB.prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Fixed', 'object_detection') RETURNING id").bind(ds.id).first<{ id: number }>();
+    const set = await env.DB.prepare(
+      "INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Fixed', 'object_detection') RETURNING id",
+    )
+      .bind(ds.id)
+      .first<{ id: number }>();
     await env.DB.prepare("INSERT OR IGNORE INTO classes (name) VALUES ('Car')").run();
-    await env.DB.prepare("INSERT INTO annotation_set_classes (set_id, class_id) SELECT ?, id FROM classes WHERE name = 'Car'").bind(set!.id).run();
+    await env.DB.prepare(
+      "INSERT INTO annotation_set_classes (set_id, class_id) SELECT ?, id FROM classes WHERE name = 'Car'",
+    )
+      .bind(set!.id)
+      .run();
     const name = FIXTURE_IMAGES[4];
     const r = await expectStatus(
       uploadMultipart(
@@ -68,7 +95,10 @@ describe("annotation formats through an upload", () => {
         ds.id,
         [
           { name, bytes: await fixture(`images/${name}`) },
-          { name: "a.csv", bytes: `file_name,class,xmin,ymin,xmax,ymax\n${name},car,1,2,30,40\n${name},Boat,5,5,9,9\n` },
+          {
+            name: "a.csv",
+            bytes: `file_name,class,xmin,ymin,xmax,ymax\n${name},car,1,2,30,40\n${name},Boat,5,5,9,9\n`,
+          },
         ],
         { complete: "true", skip_new_classes: "true" },
         `?annotation_set_id=${set!.id}`,
@@ -86,7 +116,17 @@ describe("annotation formats through an upload", () => {
     const coco = {
       images: [{ id: 1, file_name: name }],
       categories: [{ id: 1, name: "blob" }],
-      annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: { counts: [6, 2, 2, 2, 4], size: [4, 4] }, iscrowd: 0, area: 4, bbox: [1, 2, 2, 2] }],
+      annotations: [
+        {
+          id: 1,
+          image_id: 1,
+          category_id: 1,
+          segmentation: { counts: [6, 2, 2, 2, 4], size: [4, 4] },
+          iscrowd: 0,
+          area: 4,
+          bbox: [1, 2, 2, 2],
+        },
+      ],
     };
     const { s, sid } = await upload(
       [

@@ -30,7 +30,12 @@ describe("upload sessions: routes and who may use them", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const open = await newSession(u.key, ds.id);
-    const r = await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await fixture(`images/${FIXTURE_IMAGES[0]}`) }], { complete: "true" }), 200);
+    const r = await expectStatus(
+      uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await fixture(`images/${FIXTURE_IMAGES[0]}`) }], {
+        complete: "true",
+      }),
+      200,
+    );
     await waitForSession(u.key, r.session_id);
     const finished = await expectStatus(get("/api/v1/ui/uploads/", u.key), 200);
     expect(finished.results.map((s: any) => s.session_id)).toEqual([r.session_id]);
@@ -43,7 +48,11 @@ describe("upload sessions: routes and who may use them", () => {
     await expectError(post("/api/v1/ui/uploads/", {}, u.key), 400, /dataset_id/);
     await expectError(post("/api/v1/ui/uploads/", { dataset_id: "x" }, u.key), 400, /dataset_id/);
     await expectError(post("/api/v1/ui/uploads/", { dataset_id: 99999999 }, u.key), 404, "Dataset not found");
-    await expectError(get("/api/v1/ui/uploads/no-such-session/status/", u.key), 404, "session_id: no-such-session was not found");
+    await expectError(
+      get("/api/v1/ui/uploads/no-such-session/status/", u.key),
+      404,
+      "session_id: no-such-session was not found",
+    );
     await expectError(get("/api/v1/ui/uploads/", undefined), 401);
   });
 
@@ -54,12 +63,24 @@ describe("upload sessions: routes and who may use them", () => {
     const pub = await createDataset(owner);
     await makePublic(owner, pub.id);
     await expectError(post("/api/v1/ui/uploads/", { dataset_id: priv.id }, other.key), 404, "Dataset not found");
-    await expectError(post("/api/v1/ui/uploads/", { dataset_id: pub.id }, other.key), 403, "Only admin can edit public datasets.");
+    await expectError(
+      post("/api/v1/ui/uploads/", { dataset_id: pub.id }, other.key),
+      403,
+      "Only admin can edit public datasets.",
+    );
     await expectError(post(`/api/dataset/${priv.id}/upload/`, { urls: ["https://example.com/a.jpg"] }, other.key), 404);
-    await expectError(post(`/api/dataset/${pub.id}/upload/`, { urls: ["https://example.com/a.jpg"] }, other.key), 403, "Only admin can edit public datasets.");
+    await expectError(
+      post(`/api/dataset/${pub.id}/upload/`, { urls: ["https://example.com/a.jpg"] }, other.key),
+      403,
+      "Only admin can edit public datasets.",
+    );
     const jpeg = await fixture(`images/${FIXTURE_IMAGES[0]}`);
     await expectError(uploadMultipart(other.key, pub.id, [{ name: "a.jpg", bytes: jpeg }]), 403);
-    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM upload_items i JOIN upload_sessions s ON s.id = i.session_id WHERE s.dataset_id = ?").bind(pub.id).first<any>();
+    const n = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM upload_items i JOIN upload_sessions s ON s.id = i.session_id WHERE s.dataset_id = ?",
+    )
+      .bind(pub.id)
+      .first<any>();
     expect(n.n).toBe(0);
   });
 
@@ -72,8 +93,16 @@ describe("upload sessions: routes and who may use them", () => {
     const notFound = `session_id: ${sid} was not found`;
     await expectError(get(`/api/v1/ui/uploads/${sid}/status/`, other.key), 404, notFound);
     await expectError(post(`/api/v1/ui/uploads/${sid}/complete/`, {}, other.key), 404, notFound);
-    await expectError(post(`/api/dataset/${otherDs.id}/upload/`, { session_id: sid, urls: [] }, other.key), 404, notFound);
-    await expectError(post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "a.jpg", size: 10 }] }, other.key), 404, notFound);
+    await expectError(
+      post(`/api/dataset/${otherDs.id}/upload/`, { session_id: sid, urls: [] }, other.key),
+      404,
+      notFound,
+    );
+    await expectError(
+      post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "a.jpg", size: 10 }] }, other.key),
+      404,
+      notFound,
+    );
     await expectError(call("PUT", `/api/v1/uploads/${sid}/blobs/1/`, { key: other.key, body: "x" }), 404, notFound);
     const mine = await expectStatus(get(`/api/v1/ui/uploads/${sid}/status/`, owner.key), 200);
     expect(mine.status).toBe("not complete");
@@ -86,17 +115,27 @@ describe("upload sessions: routes and who may use them", () => {
     const a = await createDataset(u);
     const b = await createDataset(u);
     const sid = await newSession(u.key, a.id);
-    await expectError(post(`/api/dataset/${b.id}/upload/`, { session_id: sid, urls: [] }, u.key), 400, /another dataset/);
+    await expectError(
+      post(`/api/dataset/${b.id}/upload/`, { session_id: sid, urls: [] }, u.key),
+      400,
+      /another dataset/,
+    );
   });
 
   it("validates the set against the task, and takes an existing set from the query as the SDK sends it", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    const set = await env.DB.prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Mine', 'image_classification') RETURNING id")
+    const set = await env.DB.prepare(
+      "INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Mine', 'image_classification') RETURNING id",
+    )
       .bind(ds.id)
       .first<{ id: number }>();
     await expectError(
-      post(`/api/dataset/${ds.id}/upload/?annotation_set_id=${set!.id}`, { annotation_task: "Object detection", urls: [] }, u.key),
+      post(
+        `/api/dataset/${ds.id}/upload/?annotation_set_id=${set!.id}`,
+        { annotation_task: "Object detection", urls: [] },
+        u.key,
+      ),
       400,
       `Annotation set #${set!.id} task (Image classification) does not match with giving task - Object detection`,
     );
@@ -122,20 +161,31 @@ describe("upload sessions: routes and who may use them", () => {
       .bind(set!.id)
       .all<{ name: string }>();
     expect(classes.results.map((c) => c.name)).toEqual(["Cat", "Dog"]);
-    const sets = await env.DB.prepare("SELECT COUNT(*) AS n FROM annotation_sets WHERE dataset_id = ?").bind(ds.id).first<any>();
+    const sets = await env.DB.prepare("SELECT COUNT(*) AS n FROM annotation_sets WHERE dataset_id = ?")
+      .bind(ds.id)
+      .first<any>();
     expect(sets.n).toBe(1);
   });
 
   it("a task without a set creates '<Task> (N)' when the dataset already has sets", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    await env.DB.prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Object detection', 'object_detection')").bind(ds.id).run();
+    await env.DB.prepare(
+      "INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Object detection', 'object_detection')",
+    )
+      .bind(ds.id)
+      .run();
     const r = await expectStatus(
-      uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await fixture(`images/${FIXTURE_IMAGES[2]}`) }], { complete: "true", annotation_task: "object-detection" }),
+      uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await fixture(`images/${FIXTURE_IMAGES[2]}`) }], {
+        complete: "true",
+        annotation_task: "object-detection",
+      }),
       200,
     );
     await waitForSession(u.key, r.session_id);
-    const names = await env.DB.prepare("SELECT name FROM annotation_sets WHERE dataset_id = ? ORDER BY id").bind(ds.id).all<{ name: string }>();
+    const names = await env.DB.prepare("SELECT name FROM annotation_sets WHERE dataset_id = ? ORDER BY id")
+      .bind(ds.id)
+      .all<{ name: string }>();
     expect(names.results.map((n) => n.name)).toEqual(["Object detection", "Object detection (1)"]);
   });
 });

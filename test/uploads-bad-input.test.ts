@@ -4,7 +4,16 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { outbound } from "../src/services/ingest-item";
 import { call, expectError, expectStatus, post } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
-import { datasetImages, fixture, FIXTURE_IMAGES, newSession, stubInternet, uploadMultipart, waitForSession, zip } from "./helpers/upload-helpers";
+import {
+  datasetImages,
+  fixture,
+  FIXTURE_IMAGES,
+  newSession,
+  stubInternet,
+  uploadMultipart,
+  waitForSession,
+  zip,
+} from "./helpers/upload-helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -14,30 +23,63 @@ afterEach(() => {
 
 const img = (i = 0) => fixture(`images/${FIXTURE_IMAGES[i]}`);
 
-async function uploadAndWait(files: { name: string; bytes: Uint8Array | string }[], fields: Record<string, string> = {}) {
+async function uploadAndWait(
+  files: { name: string; bytes: Uint8Array | string }[],
+  fields: Record<string, string> = {},
+) {
   const u = await createUser();
   const ds = await createDataset(u);
   const r = await expectStatus(uploadMultipart(u.key, ds.id, files, { complete: "true", ...fields }), 200);
   return { u, ds, s: await waitForSession(u.key, r.session_id), sid: r.session_id as string };
 }
 
-const messages = (s: any) => [...s.errors.map((e: any) => e.error), ...s.images.errors.flatMap((e: any) => e.errors), ...s.annotations.errors.flatMap((e: any) => e.errors)];
+const messages = (s: any) => [
+  ...s.errors.map((e: any) => e.error),
+  ...s.images.errors.flatMap((e: any) => e.errors),
+  ...s.annotations.errors.flatMap((e: any) => e.errors),
+];
 
 describe("bad input: the request", () => {
   it("answers 415 with Remo's text for an unsupported content type", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    const body = await expectError(call("POST", `/api/dataset/${ds.id}/upload/`, { key: u.key, body: "hello", headers: { "content-type": "text/plain" } }), 415);
+    const body = await expectError(
+      call("POST", `/api/dataset/${ds.id}/upload/`, {
+        key: u.key,
+        body: "hello",
+        headers: { "content-type": "text/plain" },
+      }),
+      415,
+    );
     expect(body.error).toBe("Not supported payload format: text/plain");
   });
 
   it("answers 400 for a non-integer annotation_set_id, 404 for a set of another dataset, 400 for malformed JSON and unknown tasks", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    await expectError(post(`/api/dataset/${ds.id}/upload/?annotation_set_id=abc`, { urls: [] }, u.key), 400, "Annotation_set_id should be integer value.");
-    await expectError(post(`/api/dataset/${ds.id}/upload/?annotation_set_id=999999`, { urls: [] }, u.key), 404, `Annotation set #999999 was not found in Dataset #${ds.id}`);
-    await expectError(call("POST", `/api/dataset/${ds.id}/upload/`, { key: u.key, body: "{nope", headers: { "content-type": "application/json" } }), 400);
-    await expectError(post(`/api/dataset/${ds.id}/upload/`, { annotation_task: "Pose estimation", urls: [] }, u.key), 400, /annotation_task/);
+    await expectError(
+      post(`/api/dataset/${ds.id}/upload/?annotation_set_id=abc`, { urls: [] }, u.key),
+      400,
+      "Annotation_set_id should be integer value.",
+    );
+    await expectError(
+      post(`/api/dataset/${ds.id}/upload/?annotation_set_id=999999`, { urls: [] }, u.key),
+      404,
+      `Annotation set #999999 was not found in Dataset #${ds.id}`,
+    );
+    await expectError(
+      call("POST", `/api/dataset/${ds.id}/upload/`, {
+        key: u.key,
+        body: "{nope",
+        headers: { "content-type": "application/json" },
+      }),
+      400,
+    );
+    await expectError(
+      post(`/api/dataset/${ds.id}/upload/`, { annotation_task: "Pose estimation", urls: [] }, u.key),
+      400,
+      /annotation_task/,
+    );
     await expectError(post(`/api/dataset/${ds.id}/upload/`, { urls: "not-a-list" }, u.key), 400, /urls/);
   });
 
@@ -46,7 +88,11 @@ describe("bad input: the request", () => {
     const ds = await createDataset(u);
     const req = new Request(`http://remo.test/api/dataset/${ds.id}/upload/`, {
       method: "POST",
-      headers: { authorization: `Token ${u.key}`, "content-type": "multipart/form-data; boundary=x", "content-length": String(101 * 1024 * 1024) },
+      headers: {
+        authorization: `Token ${u.key}`,
+        "content-type": "multipart/form-data; boundary=x",
+        "content-length": String(101 * 1024 * 1024),
+      },
       body: "--x--\r\n",
     });
     const { exports } = await import("cloudflare:workers");
@@ -57,10 +103,16 @@ describe("bad input: the request", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const sid = await newSession(u.key, ds.id);
-    await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await img() }], { session_id: sid }), 200);
+    await expectStatus(
+      uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await img() }], { session_id: sid }),
+      200,
+    );
     await expectStatus(post(`/api/v1/ui/uploads/${sid}/complete/`, {}, u.key), 200);
     await expectError(post(`/api/v1/ui/uploads/${sid}/complete/`, {}, u.key), 404, /already completed/);
-    await expectError(uploadMultipart(u.key, ds.id, [{ name: "b.jpg", bytes: await img(1) }], { session_id: sid }), 409);
+    await expectError(
+      uploadMultipart(u.key, ds.id, [{ name: "b.jpg", bytes: await img(1) }], { session_id: sid }),
+      409,
+    );
     const s = await waitForSession(u.key, sid);
     expect(s.status).toBe("done");
     expect(s.images.successful).toBe(1);
@@ -74,7 +126,9 @@ describe("bad input: files", () => {
       { name: "ok.jpg", bytes: await img() },
     ]);
     expect(s.status).toBe("failed");
-    expect(s.errors).toEqual([{ type: "file", value: "notes.bin", error: "notes.bin: not an image, a supported archive or an annotation file" }]);
+    expect(s.errors).toEqual([
+      { type: "file", value: "notes.bin", error: "notes.bin: not an image, a supported archive or an annotation file" },
+    ]);
     expect((await datasetImages(ds.id)).map((i) => i.original_name)).toEqual(["ok.jpg"]);
   });
 
@@ -110,16 +164,22 @@ describe("bad input: files", () => {
     const zeros = new Uint8Array(20 * 1024 * 1024);
     const ratio = zipSync({ "zeros.bin": zeros }, { level: 9 });
     // Three entries whose central-directory sizes claim 4 GB each (12 GB > the 8 GB cap).
-    const total = zipSync({ "a.jpg": new Uint8Array(10), "b.jpg": new Uint8Array(10), "c.jpg": new Uint8Array(10) }, { level: 0 });
+    const total = zipSync(
+      { "a.jpg": new Uint8Array(10), "b.jpg": new Uint8Array(10), "c.jpg": new Uint8Array(10) },
+      { level: 0 },
+    );
     patchCentralSizes(total, () => 0xf0000000);
     // An entry that says 1 KB but inflates to 9 MB (a small ratio on paper).
     const liar = zipSync({ "liar.csv": new Uint8Array(9 * 1024 * 1024).fill(65) }, { level: 9 });
     patchCentralSizes(liar, () => 1024);
-    const { s } = await uploadAndWait([
-      { name: "ratio.zip", bytes: ratio },
-      { name: "total.zip", bytes: total },
-      { name: "liar.zip", bytes: liar },
-    ], { annotation_task: "Object detection" });
+    const { s } = await uploadAndWait(
+      [
+        { name: "ratio.zip", bytes: ratio },
+        { name: "total.zip", bytes: total },
+        { name: "liar.zip", bytes: liar },
+      ],
+      { annotation_task: "Object detection" },
+    );
     expect(s.status).toBe("failed");
     const errs = s.errors.map((e: any) => e.error).join("\n");
     expect(errs).toMatch(/ratio.zip: compression ratio \d+:1 is over the 100:1 cap/);
@@ -149,7 +209,11 @@ describe("bad input: files", () => {
       { name: "dir/a.jpg", data: a },
       { name: "evil", data: new Uint8Array(0), type: "2", link: "/etc/passwd" },
     ]);
-    const tgz = new Uint8Array(await new Response(new Blob([makeTar([{ name: "b.jpg", data: b }])]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const tgz = new Uint8Array(
+      await new Response(
+        new Blob([makeTar([{ name: "b.jpg", data: b }])]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
     const { s, ds } = await uploadAndWait([
       { name: "a.tar", bytes: tar },
       { name: "b.tar.gz", bytes: tgz },
@@ -165,7 +229,10 @@ describe("bad input: bucket keys", () => {
     const ds = await createDataset(u);
     const key = `nowhere/${crypto.randomUUID()}.jpg`;
     const prefix = `empty/${crypto.randomUUID()}/`;
-    const r = await expectStatus(post(`/api/dataset/${ds.id}/upload/`, { local_files: [key, prefix], complete: true }, u.key), 200);
+    const r = await expectStatus(
+      post(`/api/dataset/${ds.id}/upload/`, { local_files: [key, prefix], complete: true }, u.key),
+      200,
+    );
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status).toBe("failed");
     expect(s.errors).toEqual([
@@ -193,7 +260,8 @@ describe("bad input: URLs", () => {
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status).toBe("failed");
     expect(s.errors.map((e: any) => e.value)).toEqual(urls);
-    for (const e of s.errors) expect(e).toMatchObject({ type: "url", error: expect.stringMatching(/^Failed download from URL, error: /) });
+    for (const e of s.errors)
+      expect(e).toMatchObject({ type: "url", error: expect.stringMatching(/^Failed download from URL, error: /) });
     const fetched = spy.mock.calls.map((c) => String(c[0] instanceof Request ? c[0].url : c[0]));
     expect(fetched.filter((f) => !f.startsWith("https://cloudflare-dns.com/"))).toEqual([]);
   });
@@ -204,8 +272,12 @@ describe("bad input: URLs", () => {
     stubInternet({
       "https://ok.example.com/good.jpg": () => new Response(good),
       "https://ok.example.com/missing.jpg": () => new Response("no", { status: 404 }),
-      "https://ok.example.com/huge.bin": () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) }), { headers: { "content-length": String(2 * 1024 ** 3) } }),
-      "https://ok.example.com/endless.bin": () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(64 * 1024)) })),
+      "https://ok.example.com/huge.bin": () =>
+        new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) }), {
+          headers: { "content-length": String(2 * 1024 ** 3) },
+        }),
+      "https://ok.example.com/endless.bin": () =>
+        new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(64 * 1024)) })),
     });
     // A host that never answers: only the abort signal ends it.
     const slow = "https://slow.example.com/never.jpg";
@@ -218,7 +290,13 @@ describe("bad input: URLs", () => {
     outbound.maxBytes = 1024 * 1024;
     const u = await createUser();
     const ds = await createDataset(u);
-    const urls = ["https://ok.example.com/good.jpg", "https://ok.example.com/missing.jpg", "https://ok.example.com/huge.bin", "https://ok.example.com/endless.bin", slow];
+    const urls = [
+      "https://ok.example.com/good.jpg",
+      "https://ok.example.com/missing.jpg",
+      "https://ok.example.com/huge.bin",
+      "https://ok.example.com/endless.bin",
+      slow,
+    ];
     const r = await expectStatus(post(`/api/dataset/${ds.id}/upload/`, { urls, complete: "True" }, u.key), 200);
     const s = await waitForSession(u.key, r.session_id);
     const byUrl = Object.fromEntries(s.errors.map((e: any) => [e.value, e.error]));
@@ -241,7 +319,12 @@ describe("bad input: annotation files", () => {
     const { s } = await withImage([{ name: "boxes.csv", bytes: "file_name,xmin,ymin\n001a809ad40a2f84.jpg,1,2\n" }]);
     expect(s.status).toBe("failed");
     expect(s.annotations.errors).toEqual([
-      { filename: "boxes.csv", errors: ["Annotation format for Object detection not recognised for file 'boxes.csv'. Please check the documentation to see supported formats."] },
+      {
+        filename: "boxes.csv",
+        errors: [
+          "Annotation format for Object detection not recognised for file 'boxes.csv'. Please check the documentation to see supported formats.",
+        ],
+      },
     ]);
     expect(s.images.successful).toBe(1);
   });
@@ -256,10 +339,16 @@ describe("bad input: annotation files", () => {
       ],
     };
     const { s, sid } = await withImage([{ name: "coco.json", bytes: JSON.stringify(coco) }]);
-    expect(s.annotations.warnings).toEqual([{ filename: "coco.json", warnings: ["1 image_id(s) referenced by annotations are not in images[]: 42"] }]);
+    expect(s.annotations.warnings).toEqual([
+      { filename: "coco.json", warnings: ["1 image_id(s) referenced by annotations are not in images[]: 42"] },
+    ]);
     expect(s.status).toBe("done");
-    const setId = (await env.DB.prepare("SELECT annotation_set_id AS id FROM upload_sessions WHERE id = ?").bind(sid).first<any>()).id;
-    const objs = await env.DB.prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?").bind(setId).all<any>();
+    const setId = (
+      await env.DB.prepare("SELECT annotation_set_id AS id FROM upload_sessions WHERE id = ?").bind(sid).first<any>()
+    ).id;
+    const objs = await env.DB.prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?")
+      .bind(setId)
+      .all<any>();
     expect(objs.results.map((o) => JSON.parse(o.coordinates))).toEqual([[10, 20, 40, 60]]);
 
     const none = { ...coco, annotations: [coco.annotations[1]] };
@@ -274,18 +363,24 @@ describe("bad input: annotation files", () => {
       <object><name>&lol2;</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>`;
     const { s } = await withImage([{ name: "voc.xml", bytes: xml }]);
     expect(s.status).toBe("failed");
-    expect(s.annotations.errors).toEqual([{ filename: "voc.xml", errors: ["voc.xml: XML with DOCTYPE or ENTITY declarations is not accepted"] }]);
+    expect(s.annotations.errors).toEqual([
+      { filename: "voc.xml", errors: ["voc.xml: XML with DOCTYPE or ENTITY declarations is not accepted"] },
+    ]);
     const cls = await env.DB.prepare("SELECT COUNT(*) AS n FROM classes WHERE name LIKE 'Lol%'").first<any>();
     expect(cls.n).toBe(0);
   });
 
   it("annotations for images not in the dataset are listed as Remo does", async () => {
-    const { s } = await withImage([{ name: "a.csv", bytes: "file_name,class_name,xmin,ymin,xmax,ymax\nghost.jpg,Car,1,2,3,4\n" }]);
+    const { s } = await withImage([
+      { name: "a.csv", bytes: "file_name,class_name,xmin,ymin,xmax,ymax\nghost.jpg,Car,1,2,3,4\n" },
+    ]);
     expect(s.status).toBe("failed");
     expect(s.annotations.errors).toEqual([
       {
         filename: "a.csv",
-        errors: ["Annotations without matching image. Annotation file 'a.csv' has annotations for 'ghost.jpg', which can't be found in the dataset."],
+        errors: [
+          "Annotations without matching image. Annotation file 'a.csv' has annotations for 'ghost.jpg', which can't be found in the dataset.",
+        ],
       },
     ]);
     expect(s.annotations).toMatchObject({ total: 1, failed: 1, successful: 0 });
@@ -294,10 +389,19 @@ describe("bad input: annotation files", () => {
   it("annotation files without a task are ignored with a warning", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    const r = await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "a.csv", bytes: "file_name,tag\nx.jpg,a\n" }], { complete: "true" }), 200);
+    const r = await expectStatus(
+      uploadMultipart(u.key, ds.id, [{ name: "a.csv", bytes: "file_name,tag\nx.jpg,a\n" }], { complete: "true" }),
+      200,
+    );
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status).toBe("done");
-    expect(s.warnings).toEqual([{ type: "file", value: "a.csv", warning: "a.csv: annotation file ignored, no annotation task or annotation set was given" }]);
+    expect(s.warnings).toEqual([
+      {
+        type: "file",
+        value: "a.csv",
+        warning: "a.csv: annotation file ignored, no annotation task or annotation set was given",
+      },
+    ]);
   });
 });
 
@@ -305,7 +409,8 @@ describe("bad input: annotation files", () => {
 function patchCentralSizes(z: Uint8Array, size: (i: number) => number) {
   const dv = new DataView(z.buffer, z.byteOffset, z.byteLength);
   let n = 0;
-  for (let i = 0; i + 4 <= z.length; i++) if (dv.getUint32(i, true) === 0x02014b50) dv.setUint32(i + 24, size(n++), true);
+  for (let i = 0; i + 4 <= z.length; i++)
+    if (dv.getUint32(i, true) === 0x02014b50) dv.setUint32(i + 24, size(n++), true);
 }
 
 function makeTar(entries: { name: string; data: Uint8Array; type?: string; link?: string }[]): Uint8Array {
@@ -334,6 +439,6 @@ function makeTar(entries: { name: string; data: Uint8Array; type?: string; link?
   blocks.push(new Uint8Array(1024));
   const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
   let o = 0;
-  for (const b of blocks) out.set(b, o), (o += b.length);
+  for (const b of blocks) (out.set(b, o), (o += b.length));
   return out;
 }

@@ -5,12 +5,17 @@ import { call, expectError, expectStatus, post } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import { completeAndWait, datasetImages, fixture, FIXTURE_IMAGES, newSession } from "./helpers/upload-helpers";
 
-const hex = async (b: Uint8Array) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
+const hex = async (b: Uint8Array) =>
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
 
 describe("SigV4 presigning", () => {
   it("matches AWS's published presigned-URL example (S3, GET, 86400 s)", async () => {
     const url = await presignUrl(
-      { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1" },
+      {
+        accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+        secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        region: "us-east-1",
+      },
       "https://examplebucket.s3.amazonaws.com/test.txt",
       { method: "GET", expiresSeconds: 86400, datetime: "20130524T000000Z" },
     );
@@ -23,7 +28,10 @@ describe("SigV4 presigning", () => {
 
   it("presigns an R2 PUT only when all four R2 settings are present", async () => {
     expect(await presignR2Put({ R2_ACCOUNT_ID: "acc" }, "k")).toBeNull();
-    const url = await presignR2Put({ R2_ACCOUNT_ID: "acc", R2_ACCESS_KEY_ID: "id", R2_SECRET_ACCESS_KEY: "secret", R2_BUCKET_NAME: "b" }, "uploads/s/x y.jpg");
+    const url = await presignR2Put(
+      { R2_ACCOUNT_ID: "acc", R2_ACCESS_KEY_ID: "id", R2_SECRET_ACCESS_KEY: "secret", R2_BUCKET_NAME: "b" },
+      "uploads/s/x y.jpg",
+    );
     const u = new URL(url!);
     expect(u.host).toBe("acc.r2.cloudflarestorage.com");
     expect(u.pathname).toBe("/b/uploads/s/x%20y.jpg");
@@ -42,7 +50,16 @@ describe("direct uploads", () => {
     await env.BUCKET.put(`images/${await hex(b)}`, b);
     const sid = await newSession(u.key, ds.id);
     const plan = await expectStatus(
-      post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "a.jpg", size: a.length }, { name: "b.jpg", size: b.length, sha256: await hex(b) }] }, u.key),
+      post(
+        `/api/v1/uploads/${sid}/direct/`,
+        {
+          files: [
+            { name: "a.jpg", size: a.length },
+            { name: "b.jpg", size: b.length, sha256: await hex(b) },
+          ],
+        },
+        u.key,
+      ),
       200,
     );
     expect(plan.files[1]).toEqual({ name: "b.jpg", status: "exists" });
@@ -61,9 +78,18 @@ describe("direct uploads", () => {
     ]);
     // Already in the dataset under that name: nothing to send and nothing joins the next session.
     const next = await newSession(u.key, ds.id);
-    const again = await expectStatus(post(`/api/v1/uploads/${next}/direct/`, { files: [{ name: "a.jpg", size: a.length, sha256: await hex(a) }] }, u.key), 200);
+    const again = await expectStatus(
+      post(
+        `/api/v1/uploads/${next}/direct/`,
+        { files: [{ name: "a.jpg", size: a.length, sha256: await hex(a) }] },
+        u.key,
+      ),
+      200,
+    );
     expect(again.files).toEqual([{ name: "a.jpg", status: "exists" }]);
-    const items = await env.DB.prepare("SELECT COUNT(*) AS n FROM upload_items WHERE session_id = ?").bind(next).first<any>();
+    const items = await env.DB.prepare("SELECT COUNT(*) AS n FROM upload_items WHERE session_id = ?")
+      .bind(next)
+      .first<any>();
     expect(items.n).toBe(0);
   });
 
@@ -71,12 +97,36 @@ describe("direct uploads", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const sid = await newSession(u.key, ds.id);
-    const plan = await expectStatus(post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "x.bin", size: 10 }, { name: "y.bin", size: 10 }] }, u.key), 200);
+    const plan = await expectStatus(
+      post(
+        `/api/v1/uploads/${sid}/direct/`,
+        {
+          files: [
+            { name: "x.bin", size: 10 },
+            { name: "y.bin", size: 10 },
+          ],
+        },
+        u.key,
+      ),
+      200,
+    );
     await expectError(call("PUT", plan.files[0].url, { key: u.key, body: new Uint8Array(11) }), 413, /announced/);
-    await expectError(call("PUT", plan.files[1].url, { key: u.key, body: new Uint8Array(5) }), 400, /5 bytes, 10 were announced/);
-    await expectError(post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "z", size: 1, sha256: "abc" }] }, u.key), 400, /sha256/);
+    await expectError(
+      call("PUT", plan.files[1].url, { key: u.key, body: new Uint8Array(5) }),
+      400,
+      /5 bytes, 10 were announced/,
+    );
+    await expectError(
+      post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "z", size: 1, sha256: "abc" }] }, u.key),
+      400,
+      /sha256/,
+    );
     await expectError(post(`/api/v1/uploads/${sid}/direct/`, { files: [] }, u.key), 400, /files/);
-    await expectError(post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "big", size: 6 * 1024 ** 3 }] }, u.key), 400, /byte limit/);
+    await expectError(
+      post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "big", size: 6 * 1024 ** 3 }] }, u.key),
+      400,
+      /byte limit/,
+    );
     // Never sent: reported when the session starts.
     const s = await completeAndWait(u.key, sid);
     expect(s.errors.map((e: any) => e.error).sort()).toEqual([

@@ -35,7 +35,10 @@ describe("the fixture through every way in", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const images = Object.entries(await fixtureImages()).map(([name, bytes]) => ({ name, bytes }));
-    const { session_id: sid } = await expectStatus(uploadMultipart(u.key, ds.id, images.slice(0, 4), { annotation_task: "object_detection" }), 200);
+    const { session_id: sid } = await expectStatus(
+      uploadMultipart(u.key, ds.id, images.slice(0, 4), { annotation_task: "object_detection" }),
+      200,
+    );
     await expectStatus(uploadMultipart(u.key, ds.id, images.slice(4), { session_id: sid }), 200);
     await expectStatus(
       uploadMultipart(
@@ -62,7 +65,8 @@ describe("the fixture through every way in", () => {
     const csv = await fixture("annotations/annotations.csv");
     const tags = await fixture("annotations/images_tags.csv");
     stubInternet({
-      "https://data.example.com/set/images.zip": () => new Response(archive, { headers: { "content-length": String(archive.length) } }),
+      "https://data.example.com/set/images.zip": () =>
+        new Response(archive, { headers: { "content-length": String(archive.length) } }),
       "https://data.example.com/set/annotations.csv": () => new Response(csv),
       "https://data.example.com/set/images_tags.csv": () => new Response(tags),
     });
@@ -73,7 +77,11 @@ describe("the fixture through every way in", () => {
         {
           session_id: sid,
           annotation_task: "Object detection",
-          urls: ["https://data.example.com/set/images.zip", "https://data.example.com/set/annotations.csv", "https://data.example.com/set/images_tags.csv"],
+          urls: [
+            "https://data.example.com/set/images.zip",
+            "https://data.example.com/set/annotations.csv",
+            "https://data.example.com/set/images_tags.csv",
+          ],
         },
         u.key,
       ),
@@ -88,14 +96,19 @@ describe("the fixture through every way in", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const prefix = `incoming/${crypto.randomUUID()}/`;
-    for (const [name, bytes] of Object.entries(await fixtureImages())) await env.BUCKET.put(`${prefix}images/${name}`, bytes);
+    for (const [name, bytes] of Object.entries(await fixtureImages()))
+      await env.BUCKET.put(`${prefix}images/${name}`, bytes);
     await env.BUCKET.put(`${prefix}annotations.csv`, await fixture("annotations/annotations.csv"));
     await env.BUCKET.put(`${prefix}images_tags.csv`, await fixture("annotations/images_tags.csv"));
     const sid = await newSession(u.key, ds.id);
     await expectStatus(
       post(
         `/api/dataset/${ds.id}/upload/`,
-        { session_id: sid, annotation_task: "Object detection", local_files: [`${prefix}images/`, `${prefix}annotations.csv`, `/${prefix}images_tags.csv`] },
+        {
+          session_id: sid,
+          annotation_task: "Object detection",
+          local_files: [`${prefix}images/`, `${prefix}annotations.csv`, `/${prefix}images_tags.csv`],
+        },
         u.key,
       ),
       200,
@@ -115,12 +128,17 @@ describe("the fixture through every way in", () => {
     const ds = await createDataset(u);
     const key = `incoming/${crypto.randomUUID()}/uploads/images.zip`;
     await env.BUCKET.put(key, zip(await fixtureImages()));
-    const r = await expectStatus(post(`/api/dataset/${ds.id}/upload/`, { local_files: [key], complete: true }, u.key), 200);
+    const r = await expectStatus(
+      post(`/api/dataset/${ds.id}/upload/`, { local_files: [key], complete: true }, u.key),
+      200,
+    );
     const { waitForSession } = await import("./helpers/upload-helpers");
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status, JSON.stringify(s)).toBe("done");
     const imgs = await datasetImages(ds.id);
-    expect(imgs.map((i) => [i.original_name, i.linked, i.r2_key])).toEqual(imgs.map((i) => [i.original_name, 0, `images/${i.sha256}`]));
+    expect(imgs.map((i) => [i.original_name, i.linked, i.r2_key])).toEqual(
+      imgs.map((i) => [i.original_name, 0, `images/${i.sha256}`]),
+    );
     expect(imgs).toHaveLength(7);
     expect(await env.BUCKET.head(key)).not.toBeNull();
   });
@@ -129,12 +147,18 @@ describe("the fixture through every way in", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const archive = zip(await fixtureImages());
-    const first = await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "images.zip", bytes: archive }], { complete: "true" }), 200);
+    const first = await expectStatus(
+      uploadMultipart(u.key, ds.id, [{ name: "images.zip", bytes: archive }], { complete: "true" }),
+      200,
+    );
     const { waitForSession } = await import("./helpers/upload-helpers");
     expect((await waitForSession(u.key, first.session_id)).status).toBe("done");
     const before = await datasetImages(ds.id);
 
-    const again = await expectStatus(uploadMultipart(u.key, ds.id, [{ name: "images.zip", bytes: archive }], { complete: "true" }), 200);
+    const again = await expectStatus(
+      uploadMultipart(u.key, ds.id, [{ name: "images.zip", bytes: archive }], { complete: "true" }),
+      200,
+    );
     const s = await waitForSession(u.key, again.session_id);
     expect(s.status).toBe("failed");
     expect(s.images).toMatchObject({ total: 7, successful: 0, failed: 7 });
@@ -150,14 +174,24 @@ describe("the fixture through every way in", () => {
     const ds = await createDataset(u);
     const bytes = await fixture(`images/${FIXTURE_IMAGES[0]}`);
     const r = await expectStatus(
-      uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes }, { name: "b.jpg", bytes }], { complete: "true" }),
+      uploadMultipart(
+        u.key,
+        ds.id,
+        [
+          { name: "a.jpg", bytes },
+          { name: "b.jpg", bytes },
+        ],
+        { complete: "true" },
+      ),
       200,
     );
     const { waitForSession } = await import("./helpers/upload-helpers");
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status).toBe("done");
     expect(s.images.successful).toBe(2);
-    expect(s.images.warnings).toEqual([{ filename: "b.jpg", warnings: ["image correctly added, but we found a duplicate within the dataset: a.jpg"] }]);
+    expect(s.images.warnings).toEqual([
+      { filename: "b.jpg", warnings: ["image correctly added, but we found a duplicate within the dataset: a.jpg"] },
+    ]);
     const imgs = await datasetImages(ds.id);
     expect(new Set(imgs.map((i) => i.r2_key)).size).toBe(1);
   });

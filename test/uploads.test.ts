@@ -52,10 +52,18 @@ describe("uploading the Remo object-detection fixture", () => {
     expect(s.dataset).toEqual({ id: ds.id, name: ds.name });
     expect(s.finished_at).toBeTruthy();
     // Staged bytes and per-task bookkeeping go when the session ends; the images stay.
-    const staged = await env.DB.prepare("SELECT r2_key FROM upload_items WHERE session_id = ? AND r2_key LIKE 'uploads/%'").bind(sid).all<{ r2_key: string }>();
+    const staged = await env.DB.prepare(
+      "SELECT r2_key FROM upload_items WHERE session_id = ? AND r2_key LIKE 'uploads/%'",
+    )
+      .bind(sid)
+      .all<{ r2_key: string }>();
     expect(staged.results.length).toBeGreaterThan(0);
     for (const r of staged.results) expect(await env.BUCKET.head(r.r2_key)).toBeNull();
-    const notes = await env.DB.prepare("SELECT COUNT(*) AS n FROM upload_events WHERE session_id = ? AND level = 'note'").bind(sid).first<any>();
+    const notes = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM upload_events WHERE session_id = ? AND level = 'note'",
+    )
+      .bind(sid)
+      .first<any>();
     expect(notes.n).toBe(0);
 
     const imgs = await datasetImages(ds.id);
@@ -65,7 +73,9 @@ describe("uploading the Remo object-detection fixture", () => {
       expect(await env.BUCKET.head(i.r2_key)).not.toBeNull();
       expect(i.width).toBeGreaterThan(0);
     }
-    const counters = await env.DB.prepare("SELECT image_count, size_in_bytes FROM datasets WHERE id = ?").bind(ds.id).first<any>();
+    const counters = await env.DB.prepare("SELECT image_count, size_in_bytes FROM datasets WHERE id = ?")
+      .bind(ds.id)
+      .first<any>();
     expect(counters.image_count).toBe(7);
     expect(counters.size_in_bytes).toBe(imgs.reduce((n, i) => n + i.size, 0));
 

@@ -6,7 +6,14 @@ export class CocoRefused extends Error {}
 
 interface CocoFile {
   images?: { id: number | string; file_name?: string }[];
-  annotations?: { id?: unknown; image_id: number | string; category_id: number | string; bbox?: number[]; segmentation?: unknown; iscrowd?: number }[];
+  annotations?: {
+    id?: unknown;
+    image_id: number | string;
+    category_id: number | string;
+    bbox?: number[];
+    segmentation?: unknown;
+    iscrowd?: number;
+  }[];
   categories?: { id: number | string; name?: string }[];
 }
 
@@ -27,7 +34,10 @@ export function looksLikeCoco(v: unknown): v is CocoFile {
  * (natively, beyond Remo) traced into polygons; crowd annotations skipped with a warning. Images are matched by
  * exact `file_name`. Unknown category ids become class "none", as Remo does. Null when the JSON is not COCO.
  */
-export async function parseCoco(input: string | ReadableStream<Uint8Array>, task: TaskType): Promise<ParsedAnnotationFile | null> {
+export async function parseCoco(
+  input: string | ReadableStream<Uint8Array>,
+  task: TaskType,
+): Promise<ParsedAnnotationFile | null> {
   if (task === "image_classification") return null;
   let data: unknown;
   try {
@@ -69,7 +79,9 @@ export async function parseCoco(input: string | ReadableStream<Uint8Array>, task
     }
     const seg = a.segmentation as unknown;
     if (Array.isArray(seg)) {
-      for (const poly of seg) if (Array.isArray(poly) && poly.length >= 6) rec.objects.push({ classes: cls, kind: "polygon", coordinates: poly as number[] });
+      for (const poly of seg)
+        if (Array.isArray(poly) && poly.length >= 6)
+          rec.objects.push({ classes: cls, kind: "polygon", coordinates: poly as number[] });
     } else if (seg && typeof seg === "object" && "counts" in seg && "size" in seg) {
       const polys = rleToPolygons(seg as { counts: string | number[]; size: [number, number] });
       if (!polys) warnings.push({ fileName, message: "RLE mask too large or malformed: skipped" });
@@ -78,7 +90,9 @@ export async function parseCoco(input: string | ReadableStream<Uint8Array>, task
   }
   if (unknownImages.size) {
     const ids = [...unknownImages].slice(0, 20).join(", ");
-    warnings.push({ message: `${unknownImages.size} image_id(s) referenced by annotations are not in images[]: ${ids}${unknownImages.size > 20 ? ", ..." : ""}` });
+    warnings.push({
+      message: `${unknownImages.size} image_id(s) referenced by annotations are not in images[]: ${ids}${unknownImages.size > 20 ? ", ..." : ""}`,
+    });
   }
   if (crowd) warnings.push({ message: `${crowd} crowd annotation(s) skipped` });
   return { format: "coco", records: [...records.values()], warnings };

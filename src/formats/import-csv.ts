@@ -51,7 +51,18 @@ export function* csvRows(text: string, delimiter = ","): Generator<string[]> {
 
 /** Remo's header aliases (remo-reference §4.1), matched case-insensitively after trimming. */
 const ALIASES = {
-  file_name: ["image", "image_id", "image id", "file_name", "filename", "file", "file name", "file_path", "path", "file path"],
+  file_name: [
+    "image",
+    "image_id",
+    "image id",
+    "file_name",
+    "filename",
+    "file",
+    "file name",
+    "file_path",
+    "path",
+    "file path",
+  ],
   class_name: ["class", "label", "name", "class_name", "class name", "label_name", "label name", "category", "classes"],
   xmin: ["xmin", "x_min", "x min", "x1", "x_1"],
   ymin: ["ymin", "y_min", "y min", "y1", "y_1"],
@@ -113,7 +124,10 @@ export class RecordBuilder {
  */
 export function parsePlainCsv(text: string, task: TaskType): ParsedAnnotationFile | null {
   if (task === "instance_segmentation") return null;
-  const fields: Field[] = task === "object_detection" ? ["file_name", "class_name", "xmin", "ymin", "xmax", "ymax"] : ["file_name", "class_name"];
+  const fields: Field[] =
+    task === "object_detection"
+      ? ["file_name", "class_name", "xmin", "ymin", "xmax", "ymax"]
+      : ["file_name", "class_name"];
   const rows = csvRows(text);
   const first = rows.next();
   if (first.done) return null;

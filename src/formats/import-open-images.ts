@@ -2,7 +2,21 @@ import type { TaskType } from "../lib/task";
 import { csvRows, RecordBuilder } from "./import-csv";
 import type { ParsedAnnotationFile } from "./types";
 
-const REQUIRED = ["ImageID", "Source", "LabelName", "Confidence", "XMin", "XMax", "YMin", "YMax", "IsOccluded", "IsTruncated", "IsGroupOf", "IsDepiction", "IsInside"];
+const REQUIRED = [
+  "ImageID",
+  "Source",
+  "LabelName",
+  "Confidence",
+  "XMin",
+  "XMax",
+  "YMin",
+  "YMax",
+  "IsOccluded",
+  "IsTruncated",
+  "IsGroupOf",
+  "IsDepiction",
+  "IsInside",
+];
 
 /**
  * Open Images box CSV (§4.6), object detection only. `ImageID` has no extension: the writer probes them
@@ -26,7 +40,14 @@ export function parseOpenImages(text: string, task: TaskType): ParsedAnnotationF
       return Number.isFinite(v) ? v : 0;
     });
     const label = col(row, "LabelName").trim();
-    out.get(id).objects.push({ classes: label ? [label] : [], kind: "bbox", coordinates: c, ...(c.every((v) => v <= 1) ? { relative: true } : {}) });
+    out
+      .get(id)
+      .objects.push({
+        classes: label ? [label] : [],
+        kind: "bbox",
+        coordinates: c,
+        ...(c.every((v) => v <= 1) ? { relative: true } : {}),
+      });
   }
   return { format: "open-images", records: out.records(), warnings: [] };
 }

@@ -17,7 +17,10 @@ function decode(s: string): string {
   });
 }
 
-const stripCdata = (s: string) => s.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, (_m, c) => c.replace(/[<&]/g, (x: string) => (x === "<" ? "&lt;" : "&amp;")));
+const stripCdata = (s: string) =>
+  s.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, (_m, c) =>
+    c.replace(/[<&]/g, (x: string) => (x === "<" ? "&lt;" : "&amp;")),
+  );
 
 /** The inner text of each direct-or-nested `<tag>` in `xml` (first level it occurs at). */
 function elements(xml: string, tag: string): string[] {

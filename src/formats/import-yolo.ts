@@ -6,7 +6,11 @@ import type { ImportRecord, ParsedAnnotationFile } from "./types";
  * a `names:` map of index → name). Only that key of the YAML is read.
  */
 export function parseYoloClasses(fileName: string, text: string): string[] {
-  if (!/\.ya?ml$/i.test(fileName)) return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (!/\.ya?ml$/i.test(fileName))
+    return text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
   const unquote = (s: string) => s.trim().replace(/^['"]|['"]$/g, "");
   const inline = /^names\s*:\s*\[(.*)\]\s*$/m.exec(text);
   if (inline) return inline[1].split(",").map(unquote).filter(Boolean);
@@ -29,7 +33,12 @@ export function parseYoloClasses(fileName: string, text: string): string[] {
  * `class x1 y1 x2 y2 ...` (normalised polygon) for segmentation. The image is the file's base name with its
  * extension probed, so matching is "basename"; coordinates are relative (the writer knows the image size).
  */
-export function parseYoloLabels(labelFileName: string, text: string, classNames: string[], task: TaskType): ParsedAnnotationFile | null {
+export function parseYoloLabels(
+  labelFileName: string,
+  text: string,
+  classNames: string[],
+  task: TaskType,
+): ParsedAnnotationFile | null {
   if (task === "image_classification") return null;
   const base = labelFileName.replace(/^.*[\\/]/, "").replace(/\.txt$/i, "");
   const rec: ImportRecord = { fileName: base, match: "basename", objects: [], classes: [], tags: [] };
@@ -44,9 +53,19 @@ export function parseYoloLabels(labelFileName: string, text: string, classNames:
     const c = nums.slice(1);
     if (c.length === 4 && task === "object_detection") {
       const [cx, cy, w, h] = c;
-      rec.objects.push({ classes: [cls], kind: "bbox", coordinates: [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], relative: true });
+      rec.objects.push({
+        classes: [cls],
+        kind: "bbox",
+        coordinates: [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2],
+        relative: true,
+      });
     } else if (c.length >= 6 && c.length % 2 === 0) {
-      rec.objects.push({ classes: [cls], kind: task === "object_detection" ? "bbox" : "polygon", coordinates: task === "object_detection" ? bboxOf(c) : c, relative: true });
+      rec.objects.push({
+        classes: [cls],
+        kind: task === "object_detection" ? "bbox" : "polygon",
+        coordinates: task === "object_detection" ? bboxOf(c) : c,
+        relative: true,
+      });
     } else {
       warnings.push({ fileName: labelFileName, message: `line ${i + 1}: expected class and 4 numbers (or a polygon)` });
     }

@@ -15,7 +15,12 @@ export async function presignUrl(
   url: string,
   opts: { method: "GET" | "PUT"; expiresSeconds: number; datetime?: string; headers?: Record<string, string> },
 ): Promise<string> {
-  const client = new AwsClient({ accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, service: "s3", region: creds.region ?? "auto" });
+  const client = new AwsClient({
+    accessKeyId: creds.accessKeyId,
+    secretAccessKey: creds.secretAccessKey,
+    service: "s3",
+    region: creds.region ?? "auto",
+  });
   const u = new URL(url);
   u.searchParams.set("X-Amz-Expires", String(opts.expiresSeconds));
   const signed = await client.sign(u.toString(), {
@@ -35,8 +40,12 @@ export async function presignR2Put(
   if (!env.R2_ACCOUNT_ID || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY || !env.R2_BUCKET_NAME) return null;
   const path = key.split("/").map(encodeURIComponent).join("/");
   const url = `https://${env.R2_ACCOUNT_ID}.r2.cloudflarestorage.com/${env.R2_BUCKET_NAME}/${path}`;
-  return presignUrl({ accessKeyId: env.R2_ACCESS_KEY_ID, secretAccessKey: env.R2_SECRET_ACCESS_KEY, region: "auto" }, url, {
-    method: "PUT",
-    expiresSeconds,
-  });
+  return presignUrl(
+    { accessKeyId: env.R2_ACCESS_KEY_ID, secretAccessKey: env.R2_SECRET_ACCESS_KEY, region: "auto" },
+    url,
+    {
+      method: "PUT",
+      expiresSeconds,
+    },
+  );
 }

@@ -6,7 +6,14 @@
 
 export class UrlRefused extends Error {}
 
-const BLOCKED_NAMES = [/^localhost$/i, /\.localhost$/i, /\.internal$/i, /\.local$/i, /^metadata$/i, /^metadata\.google\.internal$/i];
+const BLOCKED_NAMES = [
+  /^localhost$/i,
+  /\.localhost$/i,
+  /\.internal$/i,
+  /\.local$/i,
+  /^metadata$/i,
+  /^metadata\.google\.internal$/i,
+];
 
 function parseIpv4(host: string): number[] | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);

@@ -1,6 +1,10 @@
 import { z } from "@hono/zod-openapi";
 
-const FileReport = z.object({ filename: z.string(), errors: z.array(z.string()).optional(), warnings: z.array(z.string()).optional() });
+const FileReport = z.object({
+  filename: z.string(),
+  errors: z.array(z.string()).optional(),
+  warnings: z.array(z.string()).optional(),
+});
 const Counts = z.object({
   pending: z.number().int(),
   total: z.number().int(),
@@ -28,8 +32,16 @@ export const UploadSession = z
   })
   .openapi("UploadSession");
 
-export const CreateSessionBody = z.object({ dataset_id: z.coerce.number().int().positive() }).openapi("CreateUploadSession");
-export const SessionIdPath = z.object({ sid: z.string().min(1).max(100).openapi({ param: { name: "sid", in: "path" } }) });
+export const CreateSessionBody = z
+  .object({ dataset_id: z.coerce.number().int().positive() })
+  .openapi("CreateUploadSession");
+export const SessionIdPath = z.object({
+  sid: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "sid", in: "path" } }),
+});
 export const SessionListQuery = z.object({ show_active: z.string().optional() });
 export const SessionIdBody = z.object({ session_id: z.string() });
 
@@ -43,7 +55,10 @@ export const UploadFields = z
     skip_new_classes: z.union([z.boolean(), z.string()]).optional(),
     class_encoding: z.unknown().optional(),
     urls: z.array(z.string()).optional(),
-    local_files: z.array(z.string()).openapi({ description: "R2 keys, or prefixes ending in `/`, in the project's bucket (linked, not copied)" }).optional(),
+    local_files: z
+      .array(z.string())
+      .openapi({ description: "R2 keys, or prefixes ending in `/`, in the project's bucket (linked, not copied)" })
+      .optional(),
   })
   .openapi("UploadJson");
 
@@ -81,6 +96,14 @@ export const DirectUploadReply = z.object({
 });
 
 export const BlobPath = z.object({
-  sid: z.string().min(1).max(100).openapi({ param: { name: "sid", in: "path" } }),
-  n: z.coerce.number().int().positive().openapi({ param: { name: "n", in: "path" } }),
+  sid: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "sid", in: "path" } }),
+  n: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "n", in: "path" } }),
 });

@@ -56,18 +56,26 @@ export async function imageFromBytes(name: string, bytes: Uint8Array): Promise<P
  * An image already in the bucket (staged upload, direct upload, or a linked key), read in bounded pieces:
  * header and tail by range, SHA-256 streamed. Stored copies go to their content address by a streamed copy.
  */
-export async function imageFromObject(env: Env, name: string, key: string, size: number, linked: boolean): Promise<PendingImage | string> {
+export async function imageFromObject(
+  env: Env,
+  name: string,
+  key: string,
+  size: number,
+  linked: boolean,
+): Promise<PendingImage | string> {
   const head = await readRange(env.BUCKET, key, 0, Math.min(size, PROBE_BYTES));
   const info = probeImage(head);
   if (!info) return sniffImageMime(head) ? "corrupt or truncated image header" : "not an image";
-  const tail = size <= head.length ? head : await readRange(env.BUCKET, key, Math.max(0, size - 4096), Math.min(size, 4096));
+  const tail =
+    size <= head.length ? head : await readRange(env.BUCKET, key, Math.max(0, size - 4096), Math.min(size, 4096));
   const problem = imageProblem(head, tail, info.mime);
   if (problem) return problem;
   const hashed = await hashObject(env.BUCKET, key);
   if (!hashed) return "object disappeared";
   if (linked) return { name: baseName(name), sha256: hashed.sha256, info, size, r2Key: key, linked: true };
   const target = imageKey(hashed.sha256);
-  if (key !== target && !(await env.BUCKET.head(target))) await copyObject(env.BUCKET, key, target, { contentType: info.mime });
+  if (key !== target && !(await env.BUCKET.head(target)))
+    await copyObject(env.BUCKET, key, target, { contentType: info.mime });
   return { name: baseName(name), sha256: hashed.sha256, info, size, r2Key: target, linked: false };
 }
 
@@ -112,7 +120,9 @@ export class ImageBatch {
       )
         .bind(datasetId, JSON.stringify(names))
         .all<{ original_name: string; sha256: string; upload_session_id: string | null }>(),
-      this.env.DB.prepare("SELECT original_name, sha256 FROM images WHERE sha256 IN (SELECT value FROM json_each(?)) AND dataset_id = ?")
+      this.env.DB.prepare(
+        "SELECT original_name, sha256 FROM images WHERE sha256 IN (SELECT value FROM json_each(?)) AND dataset_id = ?",
+      )
         .bind(JSON.stringify(shas), datasetId)
         .all<{ original_name: string; sha256: string }>(),
     ]);
@@ -131,7 +141,9 @@ export class ImageBatch {
         continue; // written by an earlier attempt of this very message
       }
       if (prior || seen.has(img.name)) {
-        statements.push(fileErrorStatements(sid, "images", img.name, "not added (Duplicated image)", `dup:${img.name}:${img.sha256}`));
+        statements.push(
+          fileErrorStatements(sid, "images", img.name, "not added (Duplicated image)", `dup:${img.name}:${img.sha256}`),
+        );
         continue;
       }
       seen.add(img.name);
@@ -168,7 +180,8 @@ export class ImageBatch {
       toStore
         .filter((i) => i.bytes)
         .map(async (i) => {
-          if (!(await this.env.BUCKET.head(i.r2Key))) await this.env.BUCKET.put(i.r2Key, i.bytes!, { httpMetadata: { contentType: i.info.mime } });
+          if (!(await this.env.BUCKET.head(i.r2Key)))
+            await this.env.BUCKET.put(i.r2Key, i.bytes!, { httpMetadata: { contentType: i.info.mime } });
           i.bytes = undefined;
         }),
     );

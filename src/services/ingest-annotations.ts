@@ -32,7 +32,11 @@ export function classEncoder(raw: string | null): ((label: string) => string | n
   }
   if (enc.type !== "custom") return null;
   const map = new Map<string, string>(Object.entries(enc.classes ?? {}));
-  const rows = Array.isArray(enc.raw_content) ? enc.raw_content : typeof enc.raw_content === "string" ? enc.raw_content.split("\n") : [];
+  const rows = Array.isArray(enc.raw_content)
+    ? enc.raw_content
+    : typeof enc.raw_content === "string"
+      ? enc.raw_content.split("\n")
+      : [];
   for (const row of rows) {
     const [label, cls] = row.split(",").map((s) => s.trim());
     if (label && cls) map.set(label, cls);
@@ -41,7 +45,13 @@ export function classEncoder(raw: string | null): ((label: string) => string | n
   return (label) => map.get(label) ?? null;
 }
 
-async function parseFile(env: Env, sid: string, name: string, text: string, task: TaskType): Promise<ParsedAnnotationFile | null> {
+async function parseFile(
+  env: Env,
+  sid: string,
+  name: string,
+  text: string,
+  task: TaskType,
+): Promise<ParsedAnnotationFile | null> {
   const lower = name.toLowerCase();
   if (lower.endsWith(".json")) return parseCoco(text, task);
   if (lower.endsWith(".xml")) return parseVoc(text, task);
@@ -70,7 +80,9 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   if (!item || item.status !== "deferred" || !item.r2_key) return finishTask(env, sid, taskKey);
   const name = baseName(item.name);
   const setRow = s.annotation_set_id
-    ? await env.DB.prepare("SELECT id, task FROM annotation_sets WHERE id = ?").bind(s.annotation_set_id).first<{ id: number; task: string }>()
+    ? await env.DB.prepare("SELECT id, task FROM annotation_sets WHERE id = ?")
+        .bind(s.annotation_set_id)
+        .first<{ id: number; task: string }>()
     : null;
   const task = (setRow?.task as TaskType | undefined) ?? parseTask(s.annotation_task);
   const fail = async (message: string) => {
@@ -95,13 +107,17 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
     if (!parsed) throw new NotRecognised();
   } catch (e) {
     if (e instanceof NotRecognised)
-      return fail(`Annotation format for ${taskName(task)} not recognised for file '${name}'. Please check the documentation to see supported formats.`);
+      return fail(
+        `Annotation format for ${taskName(task)} not recognised for file '${name}'. Please check the documentation to see supported formats.`,
+      );
     if (e instanceof XmlRefused || e instanceof CocoRefused) return fail(`${name}: ${e.message}`);
     throw e;
   }
 
   if (!parsed.records.length && parsed.format !== "tags" && parsed.format !== "yolo")
-    return fail(`Annotation file '${name}' has no usable annotation${parsed.warnings.length ? `: ${parsed.warnings.map((w) => w.message).join("; ")}` : ""}`);
+    return fail(
+      `Annotation file '${name}' has no usable annotation${parsed.warnings.length ? `: ${parsed.warnings.map((w) => w.message).join("; ")}` : ""}`,
+    );
 
   const encode = classEncoder(s.class_encoding);
   const unknownLabels = new Set<string>();
@@ -117,25 +133,52 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
       for (const o of r.objects) o.classes = map(o.classes);
     }
   }
-  const result = await applyImport(db, { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes }, parsed.records);
+  const result = await applyImport(
+    db,
+    { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes },
+    parsed.records,
+  );
 
   const tagsOnly = parsed.format === "tags";
   // Per-row problems are listed under the file; the file itself counts once, as failed if any of them is an error.
-  const annError = (message: string, key: string) => eventStatement(sid, { scope: "annotations", level: "error", filename: name, message, key });
+  const annError = (message: string, key: string) =>
+    eventStatement(sid, { scope: "annotations", level: "error", filename: name, message, key });
   const failed = unknownLabels.size > 0 || (!tagsOnly && result.missing.length > 0);
   const groups = [
-    ...[...unknownLabels].slice(0, 50).map((l) => [annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)]),
-    ...result.missing.slice(0, 100).map((m) =>
-      tagsOnly
-        ? [eventStatement(sid, { scope: "annotations", level: "warning", filename: name, message: `Tags for '${m}', which can't be found in the dataset.`, key: `miss:${item.id}:${m}` })]
-        : [
-            annError(
-              `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
-              `miss:${item.id}:${m}`,
-            ),
-          ],
-    ),
-    ...parsed.warnings.slice(0, 50).map((w, i) => [eventStatement(sid, { scope: "annotations", level: "warning", filename: name, message: w.message, key: `warn:${item.id}:${i}` })]),
+    ...[...unknownLabels]
+      .slice(0, 50)
+      .map((l) => [annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)]),
+    ...result.missing
+      .slice(0, 100)
+      .map((m) =>
+        tagsOnly
+          ? [
+              eventStatement(sid, {
+                scope: "annotations",
+                level: "warning",
+                filename: name,
+                message: `Tags for '${m}', which can't be found in the dataset.`,
+                key: `miss:${item.id}:${m}`,
+              }),
+            ]
+          : [
+              annError(
+                `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
+                `miss:${item.id}:${m}`,
+              ),
+            ],
+      ),
+    ...parsed.warnings
+      .slice(0, 50)
+      .map((w, i) => [
+        eventStatement(sid, {
+          scope: "annotations",
+          level: "warning",
+          filename: name,
+          message: w.message,
+          key: `warn:${item.id}:${i}`,
+        }),
+      ]),
   ];
   for (const g of groups) await runBatch(env.DB, g);
   await runBatch(env.DB, [

@@ -1,4 +1,12 @@
-import { ArchiveError, ByteReader, counter, DEFAULT_LIMITS, entryNameProblem, isSystemFile, archiveKind } from "../storage/archives";
+import {
+  ArchiveError,
+  ByteReader,
+  counter,
+  DEFAULT_LIMITS,
+  entryNameProblem,
+  isSystemFile,
+  archiveKind,
+} from "../storage/archives";
 import { tarEntries } from "../storage/archives-tar";
 import { checkZip, openZipEntry, readZipDirectory } from "../storage/archives-zip";
 import { iterate } from "../storage/archives";
@@ -12,7 +20,14 @@ export const ZIP_ENTRIES_PER_MESSAGE = 400;
 export const ZIP_BYTES_PER_MESSAGE = 256 * 1024 * 1024;
 
 const refuse = (ctx: EntryContext, entry: string, why: string) =>
-  sessionError(ctx.env, ctx.target.sid, "archive", `${ctx.archiveName}/${entry}`, `${ctx.archiveName}: entry ${entry} refused (${why})`, `refused:${ctx.archiveName}/${entry}`);
+  sessionError(
+    ctx.env,
+    ctx.target.sid,
+    "archive",
+    `${ctx.archiveName}/${entry}`,
+    `${ctx.archiveName}: entry ${entry} refused (${why})`,
+    `refused:${ctx.archiveName}/${entry}`,
+  );
 
 /**
  * A zip is read through its central directory (ranged gets), so the whole listing is checked (bombs, traversal,
@@ -27,7 +42,14 @@ export async function processZip(ctx: EntryContext, key: string, size: number, f
     problems = checkZip(entries, DEFAULT_LIMITS, size);
   } catch (e) {
     if (!(e instanceof ArchiveError)) throw e;
-    await sessionError(ctx.env, ctx.target.sid, "archive", ctx.archiveName, `${ctx.archiveName}: ${e.message}`, `archive:${ctx.archiveName}:${ctx.itemId}`);
+    await sessionError(
+      ctx.env,
+      ctx.target.sid,
+      "archive",
+      ctx.archiveName,
+      `${ctx.archiveName}: ${e.message}`,
+      `archive:${ctx.archiveName}:${ctx.itemId}`,
+    );
     return null;
   }
   let bytes = 0;
@@ -52,7 +74,14 @@ export async function processZip(ctx: EntryContext, key: string, size: number, f
     } catch (err) {
       if (!(err instanceof ArchiveError) && !(err instanceof TypeError)) throw err;
       // TypeError: the platform's inflater rejecting corrupt deflate data.
-      await sessionError(ctx.env, ctx.target.sid, "archive", `${ctx.archiveName}/${e.name}`, `${ctx.archiveName}: ${e.name}: ${err.message}`, `entry:${ctx.itemId}:${i}`);
+      await sessionError(
+        ctx.env,
+        ctx.target.sid,
+        "archive",
+        `${ctx.archiveName}/${e.name}`,
+        `${ctx.archiveName}: ${e.name}: ${err.message}`,
+        `entry:${ctx.itemId}:${i}`,
+      );
     }
   }
   await ctx.images.flush();
@@ -101,7 +130,11 @@ export async function processTar(
  * gzip: inflated as a stream with the ratio and total caps enforced on the bytes that come out; a tar inside is
  * walked, anything else is the one file the gzip holds (named after the archive without `.gz`).
  */
-export async function processGzip(ctx: EntryContext, body: ReadableStream<Uint8Array>, skip = 0): Promise<number | null> {
+export async function processGzip(
+  ctx: EntryContext,
+  body: ReadableStream<Uint8Array>,
+  skip = 0,
+): Promise<number | null> {
   let compressed = 0;
   const inflated = body
     .pipeThrough(counter((n) => (compressed = n)))
@@ -128,7 +161,12 @@ export async function processGzip(ctx: EntryContext, body: ReadableStream<Uint8A
   });
   if (archiveKind(head) === "tar") return processTar(ctx, rest, { resume: "index", base: 0, skip });
   const inner = ctx.archiveName.replace(/\.tgz$/i, ".tar").replace(/\.gz$/i, "") || "file";
-  await handleEntry(ctx, inner.replace(/^.*[\\/]/, ""), `gz/${inner.replace(/[^\w.-]+/g, "_").slice(-80)}`, iterate(rest));
+  await handleEntry(
+    ctx,
+    inner.replace(/^.*[\\/]/, ""),
+    `gz/${inner.replace(/[^\w.-]+/g, "_").slice(-80)}`,
+    iterate(rest),
+  );
   await ctx.images.flush();
   return null;
 }

@@ -32,7 +32,12 @@ export const depthOf = (url: string | null) => (url?.startsWith("archive-depth:"
  * are streamed to staging and become their own items (nested archives their own queue message, annotation files
  * wait for the annotation phase). `entryKey` is stable across retries so nothing is extracted twice.
  */
-export async function handleEntry(ctx: EntryContext, entryName: string, entryKey: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+export async function handleEntry(
+  ctx: EntryContext,
+  entryName: string,
+  entryKey: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<void> {
   const it = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headLen = 0;
@@ -62,7 +67,11 @@ export async function handleEntry(ctx: EntryContext, entryName: string, entryKey
       size += c.length;
       if (size > MAX_BUFFERED_IMAGE) {
         await it.return?.();
-        return ctx.images.fail(entryName, `image larger than ${MAX_BUFFERED_IMAGE} bytes inside an archive: upload it on its own`, `big:${label}`);
+        return ctx.images.fail(
+          entryName,
+          `image larger than ${MAX_BUFFERED_IMAGE} bytes inside an archive: upload it on its own`,
+          `big:${label}`,
+        );
       }
       parts.push(c);
     }
@@ -74,7 +83,14 @@ export async function handleEntry(ctx: EntryContext, entryName: string, entryKey
   if (kind) {
     if (ctx.depth + 1 > DEFAULT_LIMITS.maxDepth) {
       await it.return?.();
-      return sessionError(ctx.env, ctx.target.sid, "archive", label, `archive nested deeper than ${DEFAULT_LIMITS.maxDepth} levels: not extracted`, `deep:${label}`);
+      return sessionError(
+        ctx.env,
+        ctx.target.sid,
+        "archive",
+        label,
+        `archive nested deeper than ${DEFAULT_LIMITS.maxDepth} levels: not extracted`,
+        `deep:${label}`,
+      );
     }
     const id = await stageEntry(ctx, entryName, entryKey, rest(), "pending", ctx.depth + 1);
     if (id !== null) {
@@ -93,7 +109,14 @@ export async function handleEntry(ctx: EntryContext, entryName: string, entryKey
     return;
   }
   await it.return?.();
-  await sessionError(ctx.env, ctx.target.sid, "file", label, `${label}: not an image, a supported archive or an annotation file`, `unknown:${label}`);
+  await sessionError(
+    ctx.env,
+    ctx.target.sid,
+    "file",
+    label,
+    `${label}: not an image, a supported archive or an annotation file`,
+    `unknown:${label}`,
+  );
 }
 
 export async function warnIgnoredAnnotation(env: Env, sid: string, name: string): Promise<void> {
@@ -120,7 +143,9 @@ async function stageEntry(
 ): Promise<number | null> {
   const sid = ctx.target.sid;
   const key = `uploads/${sid}/x/${ctx.itemId}/${entryKey}`;
-  const known = await ctx.env.DB.prepare("SELECT id FROM upload_items WHERE session_id = ? AND r2_key = ?").bind(sid, key).first<{ id: number }>();
+  const known = await ctx.env.DB.prepare("SELECT id FROM upload_items WHERE session_id = ? AND r2_key = ?")
+    .bind(sid, key)
+    .first<{ id: number }>();
   if (known) return null;
   const w = new BlobWriter(ctx.env.BUCKET, key, DEFAULT_LIMITS.maxTotal);
   try {

@@ -42,15 +42,19 @@ export const ingestHandlers = {
     run: (_msg: unknown, env: Env) => expireAbandonedSessions(env),
   },
   "ingest-session": {
-    run: (msg: { sessionId: string }, env: Env) => remembering(env, msg, "planning the upload", () => planSession(env, msg.sessionId)),
+    run: (msg: { sessionId: string }, env: Env) =>
+      remembering(env, msg, "planning the upload", () => planSession(env, msg.sessionId)),
     deadLetter: (msg: { sessionId: string }, env: Env) => ingestDeadLetter(env, msg, "planning the upload"),
   },
   "ingest-item": {
-    run: (msg: { sessionId: string; itemId: number; from: number }, env: Env) => remembering(env, msg, "processing", () => ingestItem(env, msg)),
+    run: (msg: { sessionId: string; itemId: number; from: number }, env: Env) =>
+      remembering(env, msg, "processing", () => ingestItem(env, msg)),
     deadLetter: (msg: { sessionId: string; itemId: number }, env: Env) => ingestDeadLetter(env, msg, "processing"),
   },
   "ingest-annotations": {
-    run: (msg: { sessionId: string; itemId: number }, env: Env) => remembering(env, msg, "importing annotations", () => ingestAnnotations(env, msg)),
-    deadLetter: (msg: { sessionId: string; itemId: number }, env: Env) => ingestDeadLetter(env, msg, "importing annotations"),
+    run: (msg: { sessionId: string; itemId: number }, env: Env) =>
+      remembering(env, msg, "importing annotations", () => ingestAnnotations(env, msg)),
+    deadLetter: (msg: { sessionId: string; itemId: number }, env: Env) =>
+      ingestDeadLetter(env, msg, "importing annotations"),
   },
 };

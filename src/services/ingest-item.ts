@@ -42,14 +42,22 @@ async function fetchUrl(env: Env, sid: string, item: ItemRow): Promise<{ key: st
     if (head) return { key: item.r2_key, size: head.size };
   }
   const url = item.url ?? item.name;
-  const fail = (why: string) => sessionError(env, sid, "url", url, `Failed download from URL, error: ${why}`, `url:${item.id}`).then(() => null);
+  const fail = (why: string) =>
+    sessionError(env, sid, "url", url, `Failed download from URL, error: ${why}`, `url:${item.id}`).then(() => null);
   let res: Response;
   try {
-    res = await safeFetch(url, { allowPrivate: env.INGEST_ALLOW_PRIVATE_NETWORKS === "true", timeoutMs: outbound.timeoutMs });
+    res = await safeFetch(url, {
+      allowPrivate: env.INGEST_ALLOW_PRIVATE_NETWORKS === "true",
+      timeoutMs: outbound.timeoutMs,
+    });
   } catch (e) {
     if (e instanceof UrlRefused) return fail(e.message);
     const name = (e as Error)?.name;
-    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${outbound.timeoutMs / 1000} s` : String((e as Error)?.message ?? e));
+    return fail(
+      name === "TimeoutError" || name === "AbortError"
+        ? `timed out after ${outbound.timeoutMs / 1000} s`
+        : String((e as Error)?.message ?? e),
+    );
   }
   if (!res.ok) {
     await res.body?.cancel();
@@ -69,10 +77,16 @@ async function fetchUrl(env: Env, sid: string, item: ItemRow): Promise<{ key: st
     await w.abort();
     if (e instanceof BlobTooLarge) return fail(`over the ${outbound.maxBytes} byte limit`);
     const name = (e as Error)?.name;
-    return fail(name === "TimeoutError" || name === "AbortError" ? `timed out after ${outbound.timeoutMs / 1000} s` : String((e as Error)?.message ?? e));
+    return fail(
+      name === "TimeoutError" || name === "AbortError"
+        ? `timed out after ${outbound.timeoutMs / 1000} s`
+        : String((e as Error)?.message ?? e),
+    );
   }
   const { size, sha256 } = await w.close();
-  await env.DB.prepare("UPDATE upload_items SET r2_key = ?, size = ?, sha256 = ?, name = ? WHERE id = ?").bind(key, size, sha256, fileName, item.id).run();
+  await env.DB.prepare("UPDATE upload_items SET r2_key = ?, size = ?, sha256 = ?, name = ? WHERE id = ?")
+    .bind(key, size, sha256, fileName, item.id)
+    .run();
   return { key, size };
 }
 
@@ -90,7 +104,8 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
   const taskKey = `item:${msg.itemId}:${msg.from}`;
   const [s, item] = await Promise.all([loadSession(createDb(env.DB), sid), loadItem(env, msg.itemId)]);
   if (!s || s.status !== "in progress") return;
-  if (!item || item.session_id !== sid || item.status === "done" || item.status === "deferred") return finishTask(env, sid, taskKey);
+  if (!item || item.session_id !== sid || item.status === "done" || item.status === "deferred")
+    return finishTask(env, sid, taskKey);
   const target = { sid, datasetId: s.dataset_id, folderId: s.folder_id };
   const images = new ImageBatch(env, target);
   const annotationsWanted = !!(s.annotation_task || s.annotation_set_id);
@@ -127,7 +142,15 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
   if (kind) {
     if (arrives && msg.from === 0) await countArrival(env, sid, item, "archives", size);
     // Entries are stored at their content address even when the archive itself is a linked bucket object.
-    const ctx: EntryContext = { env, target, images, annotationsWanted, archiveName: item.name.replace(/^.*\//, ""), itemId: item.id, depth: depthOf(item.url) };
+    const ctx: EntryContext = {
+      env,
+      target,
+      images,
+      annotationsWanted,
+      archiveName: item.name.replace(/^.*\//, ""),
+      itemId: item.id,
+      depth: depthOf(item.url),
+    };
     try {
       let next: number | null = null;
       if (kind === "zip") next = await processZip(ctx, key, size, msg.from);
@@ -136,7 +159,10 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
         const obj = await env.BUCKET.get(key, kind === "tar" && msg.from ? { range: { offset: msg.from } } : undefined);
         if (!obj) throw new ArchiveError("archive object is gone");
         const body = obj.body as ReadableStream<Uint8Array>;
-        next = kind === "tar" ? await processTar(ctx, body, { resume: "offset", base: msg.from, skip: 0 }) : await processGzip(ctx, body, msg.from);
+        next =
+          kind === "tar"
+            ? await processTar(ctx, body, { resume: "offset", base: msg.from, skip: 0 })
+            : await processGzip(ctx, body, msg.from);
         if (next !== null) {
           await runBatch(env.DB, [addTasksStatement(sid, 1)]);
           await enqueue(env.INGEST, { type: "ingest-item", sessionId: sid, itemId: item.id, from: next });
@@ -157,14 +183,25 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
       await warnIgnoredAnnotation(env, sid, item.name);
       return done(env, sid, item, taskKey, "done");
     }
-    await env.DB.prepare("UPDATE upload_items SET status = 'deferred', r2_key = ? WHERE id = ?").bind(key, item.id).run();
+    await env.DB.prepare("UPDATE upload_items SET status = 'deferred', r2_key = ? WHERE id = ?")
+      .bind(key, item.id)
+      .run();
     return finishTask(env, sid, taskKey);
   }
-  await sessionError(env, sid, "file", item.name, `${item.name}: not an image, a supported archive or an annotation file`, `unknown:${item.id}`);
+  await sessionError(
+    env,
+    sid,
+    "file",
+    item.name,
+    `${item.name}: not an image, a supported archive or an annotation file`,
+    `unknown:${item.id}`,
+  );
   return done(env, sid, item, taskKey, "failed");
 }
 
 async function done(env: Env, sid: string, item: ItemRow, taskKey: string, status: "done" | "failed") {
-  await env.DB.prepare("UPDATE upload_items SET status = ? WHERE id = ? AND status NOT IN ('done', 'deferred')").bind(status, item.id).run();
+  await env.DB.prepare("UPDATE upload_items SET status = ? WHERE id = ? AND status NOT IN ('done', 'deferred')")
+    .bind(status, item.id)
+    .run();
   await finishTask(env, sid, taskKey);
 }

@@ -24,7 +24,13 @@ export function eventStatement(sid: string, e: SessionEvent): SQL {
 }
 
 /** Statements recording a failed file of `scope`: the event, and its counters only if the event was new. */
-export function fileErrorStatements(sid: string, scope: "images" | "annotations", filename: string, message: string, key: string): SQL[] {
+export function fileErrorStatements(
+  sid: string,
+  scope: "images" | "annotations",
+  filename: string,
+  message: string,
+  key: string,
+): SQL[] {
   const failed = sql.raw(`${scope}_failed`);
   const total = sql.raw(`${scope}_total`);
   return [
@@ -34,10 +40,21 @@ export function fileErrorStatements(sid: string, scope: "images" | "annotations"
 }
 
 export async function recordEvents(env: Env, sid: string, events: SessionEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 50) await runBatch(env.DB, events.slice(i, i + 50).map((e) => eventStatement(sid, e)));
+  for (let i = 0; i < events.length; i += 50)
+    await runBatch(
+      env.DB,
+      events.slice(i, i + 50).map((e) => eventStatement(sid, e)),
+    );
 }
 
-export async function sessionError(env: Env, sid: string, type: string, value: string | undefined, message: string, key: string) {
+export async function sessionError(
+  env: Env,
+  sid: string,
+  type: string,
+  value: string | undefined,
+  message: string,
+  key: string,
+) {
   await recordEvents(env, sid, [{ scope: "session", level: "error", type, value, message, key }]);
 }
 
@@ -72,9 +89,14 @@ export async function advance(env: Env, sid: string): Promise<void> {
         tasks_total = tasks_total + (SELECT COUNT(*) FROM upload_items WHERE session_id = ${sid} AND status = 'deferred')
       WHERE id = ${sid} AND status = 'in progress' AND substatus != ${ANNOTATIONS_PHASE} AND tasks_done >= tasks_total RETURNING id`);
     if (!flipped.length) return;
-    const items = await db.all<{ id: number }>(sql`SELECT id FROM upload_items WHERE session_id = ${sid} AND status = 'deferred' ORDER BY id`);
+    const items = await db.all<{ id: number }>(
+      sql`SELECT id FROM upload_items WHERE session_id = ${sid} AND status = 'deferred' ORDER BY id`,
+    );
     if (items.length) {
-      await enqueueMany(env.INGEST, items.map((i) => ({ type: "ingest-annotations" as const, sessionId: sid, itemId: i.id })));
+      await enqueueMany(
+        env.INGEST,
+        items.map((i) => ({ type: "ingest-annotations" as const, sessionId: sid, itemId: i.id })),
+      );
       return;
     }
   }

@@ -28,15 +28,24 @@ async function ensureSet(env: Env, s: SessionRow): Promise<void> {
     if (found && found.task === task) setId = found.id;
   }
   if (!setId) {
-    const row = await createAnnotationSet(db, { datasetId: s.dataset_id, name: s.annotation_set_name || taskName(task), task, uniqueName: true });
+    const row = await createAnnotationSet(db, {
+      datasetId: s.dataset_id,
+      name: s.annotation_set_name || taskName(task),
+      task,
+      uniqueName: true,
+    });
     setId = row.id;
   }
-  await env.DB.prepare("UPDATE upload_sessions SET annotation_set_id = ? WHERE id = ? AND annotation_set_id IS NULL").bind(setId, s.id).run();
+  await env.DB.prepare("UPDATE upload_sessions SET annotation_set_id = ? WHERE id = ? AND annotation_set_id IS NULL")
+    .bind(setId, s.id)
+    .run();
 }
 
 /** Direct uploads sent with a presigned URL are only known by their object: present, or never sent. */
 async function settleDirectUploads(env: Env, sid: string): Promise<void> {
-  const rows = await env.DB.prepare("SELECT id, name, r2_key FROM upload_items WHERE session_id = ? AND status = 'awaiting'")
+  const rows = await env.DB.prepare(
+    "SELECT id, name, r2_key FROM upload_items WHERE session_id = ? AND status = 'awaiting'",
+  )
     .bind(sid)
     .all<{ id: number; name: string; r2_key: string }>();
   for (const r of rows.results) {
@@ -49,14 +58,23 @@ async function settleDirectUploads(env: Env, sid: string): Promise<void> {
       ]);
     } else {
       await env.DB.prepare("UPDATE upload_items SET status = 'failed' WHERE id = ?").bind(r.id).run();
-      await sessionError(env, sid, "file", r.name, `${r.name}: announced for direct upload but never received`, `direct:${r.id}`);
+      await sessionError(
+        env,
+        sid,
+        "file",
+        r.name,
+        `${r.name}: announced for direct upload but never received`,
+        `direct:${r.id}`,
+      );
     }
   }
 }
 
 /** `local_files` prefixes (ending in `/`) become one item per object under them. */
 async function expandPrefixes(env: Env, sid: string): Promise<void> {
-  const prefixes = await env.DB.prepare("SELECT id, name FROM upload_items WHERE session_id = ? AND source = 'local' AND status = 'pending' AND name LIKE '%/'")
+  const prefixes = await env.DB.prepare(
+    "SELECT id, name FROM upload_items WHERE session_id = ? AND source = 'local' AND status = 'pending' AND name LIKE '%/'",
+  )
     .bind(sid)
     .all<{ id: number; name: string }>();
   for (const p of prefixes.results) {
@@ -82,7 +100,8 @@ async function expandPrefixes(env: Env, sid: string): Promise<void> {
       }
       cursor = page.truncated && n < MAX_PREFIX_KEYS ? page.cursor : undefined;
     } while (cursor);
-    if (n === 0) await sessionError(env, sid, "file", p.name, `${p.name}: no objects under this prefix`, `prefix:${p.id}`);
+    if (n === 0)
+      await sessionError(env, sid, "file", p.name, `${p.name}: no objects under this prefix`, `prefix:${p.id}`);
     await env.DB.prepare("UPDATE upload_items SET status = 'done' WHERE id = ?").bind(p.id).run();
   }
 }
@@ -90,7 +109,11 @@ async function expandPrefixes(env: Env, sid: string): Promise<void> {
 /** Starts a completed session: set, direct uploads, prefixes, then one message per item (the fan-out). */
 export async function planSession(env: Env, sid: string): Promise<void> {
   const db = createDb(env.DB);
-  await env.DB.prepare("UPDATE upload_sessions SET status = 'in progress', substatus = ? WHERE id = ? AND status = 'pending'").bind(IMAGES_PHASE, sid).run();
+  await env.DB.prepare(
+    "UPDATE upload_sessions SET status = 'in progress', substatus = ? WHERE id = ? AND status = 'pending'",
+  )
+    .bind(IMAGES_PHASE, sid)
+    .run();
   const s = await loadSession(db, sid);
   if (!s || s.status !== "in progress") return;
   try {
@@ -100,7 +123,9 @@ export async function planSession(env: Env, sid: string): Promise<void> {
   }
   await settleDirectUploads(env, sid);
   await expandPrefixes(env, sid);
-  const items = await env.DB.prepare("SELECT id FROM upload_items WHERE session_id = ? AND status IN ('pending', 'processing') ORDER BY id")
+  const items = await env.DB.prepare(
+    "SELECT id FROM upload_items WHERE session_id = ? AND status IN ('pending', 'processing') ORDER BY id",
+  )
     .bind(sid)
     .all<{ id: number }>();
   // Counted once (a retried planning message re-sends, and duplicates are harmless, but never re-counts).
@@ -108,6 +133,9 @@ export async function planSession(env: Env, sid: string): Promise<void> {
     sql`${addTasksStatement(sid, items.results.length)} AND NOT EXISTS (SELECT 1 FROM upload_events WHERE session_id = ${sid} AND dedupe_key = 'planned')`,
     eventStatement(sid, { scope: "session", level: "note", message: "planned", key: "planned" }),
   ]);
-  await enqueueMany(env.INGEST, items.results.map((i) => ({ type: "ingest-item" as const, sessionId: sid, itemId: i.id, from: 0 })));
+  await enqueueMany(
+    env.INGEST,
+    items.results.map((i) => ({ type: "ingest-item" as const, sessionId: sid, itemId: i.id, from: 0 })),
+  );
   if (!items.results.length) await advance(env, sid);
 }

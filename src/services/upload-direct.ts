@@ -20,7 +20,8 @@ export interface DirectFile {
 
 async function openSession(ctx: ServiceCtx, sid: string): Promise<SessionRow> {
   const s = await ownSession(ctx, sid);
-  if (s.status !== "not complete") throw new ApiError("CONFLICT", `session_id: ${sid} is already ${s.status}: start a new session`);
+  if (s.status !== "not complete")
+    throw new ApiError("CONFLICT", `session_id: ${sid} is already ${s.status}: start a new session`);
   return s;
 }
 
@@ -35,10 +36,15 @@ export async function planDirectUploads(ctx: ServiceCtx, sid: string, files: Dir
   for (const f of files) {
     const name = f.name.replace(/^.*[\\/]/, "");
     if (!name) throw badRequest("files: every file needs a name");
-    if (f.size > MAX_DIRECT_BYTES) throw badRequest(`${name}: ${f.size} bytes is over the ${MAX_DIRECT_BYTES} byte limit`);
+    if (f.size > MAX_DIRECT_BYTES)
+      throw badRequest(`${name}: ${f.size} bytes is over the ${MAX_DIRECT_BYTES} byte limit`);
     const sha = f.sha256?.toLowerCase();
     if (sha) {
-      const inDataset = await ctx.env.DB.prepare("SELECT 1 FROM images WHERE dataset_id = ? AND sha256 = ? AND original_name = ?").bind(s.dataset_id, sha, name).first();
+      const inDataset = await ctx.env.DB.prepare(
+        "SELECT 1 FROM images WHERE dataset_id = ? AND sha256 = ? AND original_name = ?",
+      )
+        .bind(s.dataset_id, sha, name)
+        .first();
       if (inDataset) {
         out.push({ name, status: "exists" as const });
         continue;
@@ -72,9 +78,16 @@ export async function planDirectUploads(ctx: ServiceCtx, sid: string, files: Dir
 }
 
 /** The Worker-side target: the body streams into R2 (multipart past one part), never held whole. */
-export async function receiveBlob(ctx: ServiceCtx, sid: string, itemId: number, body: ReadableStream<Uint8Array> | null) {
+export async function receiveBlob(
+  ctx: ServiceCtx,
+  sid: string,
+  itemId: number,
+  body: ReadableStream<Uint8Array> | null,
+) {
   await openSession(ctx, sid);
-  const item = await ctx.env.DB.prepare("SELECT id, r2_key, size, status FROM upload_items WHERE id = ? AND session_id = ? AND source = 'direct'")
+  const item = await ctx.env.DB.prepare(
+    "SELECT id, r2_key, size, status FROM upload_items WHERE id = ? AND session_id = ? AND source = 'direct'",
+  )
     .bind(itemId, sid)
     .first<{ id: number; r2_key: string; size: number; status: string }>();
   if (!item) throw notFound();
@@ -89,7 +102,8 @@ export async function receiveBlob(ctx: ServiceCtx, sid: string, itemId: number, 
     }
   } catch (e) {
     await w.abort();
-    if (e instanceof BlobTooLarge) throw new ApiError("PAYLOAD_TOO_LARGE", `body is larger than the announced ${item.size} bytes`);
+    if (e instanceof BlobTooLarge)
+      throw new ApiError("PAYLOAD_TOO_LARGE", `body is larger than the announced ${item.size} bytes`);
     throw e;
   }
   const { size, sha256 } = await w.close();

@@ -51,7 +51,12 @@ function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
  * A streaming multipart/form-data reader: file parts flow into their sink as they arrive (only a delimiter's
  * length is held back between chunks), so a 100 MB request never sits in memory. `maxBytes` caps the request.
  */
-export async function parseMultipart(body: ReadableStream<Uint8Array>, boundary: string, h: MultipartHandlers, maxBytes: number): Promise<void> {
+export async function parseMultipart(
+  body: ReadableStream<Uint8Array>,
+  boundary: string,
+  h: MultipartHandlers,
+  maxBytes: number,
+): Promise<void> {
   const delim = enc.encode(`\r\n--${boundary}`);
   const reader = body.getReader();
   // The first delimiter has no leading CRLF: pretend it had one.
@@ -66,7 +71,8 @@ export async function parseMultipart(body: ReadableStream<Uint8Array>, boundary:
     if (sink) await sink.write(data);
     else if (field) {
       field.size += data.length;
-      if (field.size > MAX_FIELD_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", `form field ${field.name} is too large`);
+      if (field.size > MAX_FIELD_BYTES)
+        throw new ApiError("PAYLOAD_TOO_LARGE", `form field ${field.name} is too large`);
       field.parts.push(data.slice());
     }
   };
@@ -75,7 +81,7 @@ export async function parseMultipart(body: ReadableStream<Uint8Array>, boundary:
     if (field) {
       const all = new Uint8Array(field.size);
       let o = 0;
-      for (const p of field.parts) all.set(p, o), (o += p.length);
+      for (const p of field.parts) (all.set(p, o), (o += p.length));
       h.field(field.name, dec.decode(all));
     }
     sink = null;
@@ -123,7 +129,8 @@ export async function parseMultipart(body: ReadableStream<Uint8Array>, boundary:
             const disp = headers.get("content-disposition") ?? "";
             const name = dispositionParam(disp, "name") ?? "";
             const filename = dispositionParam(disp, "filename");
-            if (filename !== null) sink = await h.file(name, filename, headers.get("content-type") ?? "application/octet-stream");
+            if (filename !== null)
+              sink = await h.file(name, filename, headers.get("content-type") ?? "application/octet-stream");
             else field = { name, parts: [], size: 0 };
             state = "body";
             progressed = true;
@@ -151,7 +158,11 @@ export async function parseMultipart(body: ReadableStream<Uint8Array>, boundary:
         continue;
       }
       total += value.length;
-      if (total > maxBytes) throw new ApiError("PAYLOAD_TOO_LARGE", `request body over ${maxBytes} bytes: use direct uploads for big files`);
+      if (total > maxBytes)
+        throw new ApiError(
+          "PAYLOAD_TOO_LARGE",
+          `request body over ${maxBytes} bytes: use direct uploads for big files`,
+        );
       buf = concat2(buf.slice(), value);
     }
   } catch (e) {

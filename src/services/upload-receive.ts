@@ -9,7 +9,14 @@ import { BlobWriter } from "../storage/blobs";
 import { writableDataset } from "./access";
 import type { ServiceCtx } from "./context";
 import { boundaryOf, parseMultipart } from "./upload-multipart";
-import { completeSession, countUploaded, createSession, loadSession, sessionNotFound, type UploadKind } from "./upload-sessions";
+import {
+  completeSession,
+  countUploaded,
+  createSession,
+  loadSession,
+  sessionNotFound,
+  type UploadKind,
+} from "./upload-sessions";
 
 /** Bodies through the Worker: bigger files use direct uploads. */
 export const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
@@ -58,7 +65,10 @@ function fromJson(raw: unknown): UploadInput {
   const r = JsonBody.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw badRequest(`Invalid body: ${i.path.join(".")}: ${i.message}`, r.error.issues.map((x) => ({ path: x.path.join("."), message: x.message })));
+    throw badRequest(
+      `Invalid body: ${i.path.join(".")}: ${i.message}`,
+      r.error.issues.map((x) => ({ path: x.path.join("."), message: x.message })),
+    );
   }
   const b = r.data;
   return {
@@ -69,7 +79,8 @@ function fromJson(raw: unknown): UploadInput {
     annotation_set_name: str(b.annotation_set_name),
     folder_id: str(b.folder_id),
     skip_new_classes: b.skip_new_classes !== undefined ? TRUE.has(b.skip_new_classes) : undefined,
-    class_encoding: b.class_encoding === undefined || b.class_encoding === null ? undefined : JSON.stringify(b.class_encoding),
+    class_encoding:
+      b.class_encoding === undefined || b.class_encoding === null ? undefined : JSON.stringify(b.class_encoding),
     urls: b.urls ?? [],
     local_files: b.local_files ?? [],
   };
@@ -94,7 +105,11 @@ export async function receiveUpload(ctx: ServiceCtx, datasetId: number, req: Req
   if (!multipart && mediaType !== "application/json" && mediaType !== "application/x-www-form-urlencoded")
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Not supported payload format: ${ct || "(none)"}`);
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_REQUEST_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", `request body over ${MAX_REQUEST_BYTES} bytes: use direct uploads for big files`);
+  if (declared > MAX_REQUEST_BYTES)
+    throw new ApiError(
+      "PAYLOAD_TOO_LARGE",
+      `request body over ${MAX_REQUEST_BYTES} bytes: use direct uploads for big files`,
+    );
   await writableDataset(ctx, datasetId, "Only admin can edit public datasets.");
   const query = new URL(req.url).searchParams;
 
@@ -113,7 +128,10 @@ export async function receiveUpload(ctx: ServiceCtx, datasetId: number, req: Req
           field: (name, value) => fields.set(name, value),
           file: async (_field, filename) => {
             const name = filename.replace(/^.*[\\/]/, "") || "file";
-            const w = new BlobWriter(ctx.env.BUCKET, `uploads/${batch}/${files.length}/${name.replace(/[^\w.-]+/g, "_").slice(-100)}`);
+            const w = new BlobWriter(
+              ctx.env.BUCKET,
+              `uploads/${batch}/${files.length}/${name.replace(/[^\w.-]+/g, "_").slice(-100)}`,
+            );
             let kind: UploadKind | null = null;
             return {
               write: async (chunk) => {
@@ -175,14 +193,20 @@ export async function receiveUpload(ctx: ServiceCtx, datasetId: number, req: Req
   }
 }
 
-async function recordUpload(ctx: ServiceCtx, datasetId: number, input: UploadInput, files: ReceivedFile[]): Promise<{ session_id: string }> {
+async function recordUpload(
+  ctx: ServiceCtx,
+  datasetId: number,
+  input: UploadInput,
+  files: ReceivedFile[],
+): Promise<{ session_id: string }> {
   const settings = await validateSettings(ctx, datasetId, input);
   let sid = input.session_id;
   if (sid) {
     const s = await loadSession(ctx.db, sid);
     if (!s || s.user_id !== ctx.user.id) throw sessionNotFound(sid);
     if (s.dataset_id !== datasetId) throw badRequest(`session_id: ${sid} belongs to another dataset`);
-    if (s.status !== "not complete") throw new ApiError("CONFLICT", `session_id: ${sid} is already ${s.status}: start a new session`);
+    if (s.status !== "not complete")
+      throw new ApiError("CONFLICT", `session_id: ${sid} is already ${s.status}: start a new session`);
   } else sid = (await createSession(ctx, datasetId)).id;
 
   const statements = [
@@ -196,9 +220,23 @@ async function recordUpload(ctx: ServiceCtx, datasetId: number, input: UploadInp
       WHERE id = ${sid}`,
   ];
   const rows = [
-    ...files.map((f) => ({ source: "file", name: f.name, r2_key: f.key, url: null as string | null, size: f.size, sha256: f.sha256 as string | null })),
+    ...files.map((f) => ({
+      source: "file",
+      name: f.name,
+      r2_key: f.key,
+      url: null as string | null,
+      size: f.size,
+      sha256: f.sha256 as string | null,
+    })),
     ...input.urls.map((u) => ({ source: "url", name: u, r2_key: null, url: u, size: 0, sha256: null })),
-    ...input.local_files.map((k) => ({ source: "local", name: k.replace(/^\/+/, ""), r2_key: null, url: null, size: 0, sha256: null })),
+    ...input.local_files.map((k) => ({
+      source: "local",
+      name: k.replace(/^\/+/, ""),
+      r2_key: null,
+      url: null,
+      size: 0,
+      sha256: null,
+    })),
   ];
   for (let i = 0; i < rows.length; i += 200) {
     statements.push(sql`INSERT INTO upload_items (session_id, source, name, r2_key, url, size, sha256)
@@ -207,7 +245,15 @@ async function recordUpload(ctx: ServiceCtx, datasetId: number, input: UploadInp
   }
   for (const kind of ["images", "archives", "annotations"] as const) {
     const of = files.filter((f) => f.kind === kind);
-    if (of.length) statements.push(countUploaded(sid, kind, of.length, of.reduce((n, f) => n + f.size, 0)));
+    if (of.length)
+      statements.push(
+        countUploaded(
+          sid,
+          kind,
+          of.length,
+          of.reduce((n, f) => n + f.size, 0),
+        ),
+      );
   }
   await runBatch(ctx.env.DB, statements);
   if (input.complete) await completeSession(ctx, sid);
@@ -222,18 +268,25 @@ async function validateSettings(ctx: ServiceCtx, datasetId: number, input: Uploa
   if (input.annotation_set_id !== undefined) {
     if (!/^\d+$/.test(input.annotation_set_id)) throw badRequest("Annotation_set_id should be integer value.");
     setId = Number(input.annotation_set_id);
-    if (input.annotation_set_name) throw badRequest("annotation_set_name can not be used together with annotation_set_id");
-    const set = await ctx.env.DB.prepare("SELECT id, task FROM annotation_sets WHERE id = ? AND dataset_id = ?").bind(setId, datasetId).first<{ task: string }>();
+    if (input.annotation_set_name)
+      throw badRequest("annotation_set_name can not be used together with annotation_set_id");
+    const set = await ctx.env.DB.prepare("SELECT id, task FROM annotation_sets WHERE id = ? AND dataset_id = ?")
+      .bind(setId, datasetId)
+      .first<{ task: string }>();
     if (!set) throw new ApiError("NOT_FOUND", `Annotation set #${setId} was not found in Dataset #${datasetId}`);
     const setTask = parseTask(set.task) ?? (set.task as ReturnType<typeof parseTask>);
     if (task && setTask && task !== setTask)
-      throw badRequest(`Annotation set #${setId} task (${taskName(setTask)}) does not match with giving task - ${taskName(task)}`);
+      throw badRequest(
+        `Annotation set #${setId} task (${taskName(setTask)}) does not match with giving task - ${taskName(task)}`,
+      );
     task = setTask;
   }
   let folderId: number | null = null;
   if (input.folder_id !== undefined && /^\d+$/.test(input.folder_id)) {
     // Remo logs and ignores a folder it cannot find.
-    const f = await ctx.env.DB.prepare("SELECT id FROM folders WHERE id = ? AND dataset_id = ?").bind(Number(input.folder_id), datasetId).first();
+    const f = await ctx.env.DB.prepare("SELECT id FROM folders WHERE id = ? AND dataset_id = ?")
+      .bind(Number(input.folder_id), datasetId)
+      .first();
     if (f) folderId = Number(input.folder_id);
   }
   return { task: task ? taskName(task) : null, setId, folderId };

@@ -62,7 +62,9 @@ export async function createSession(ctx: ServiceCtx, datasetId: number): Promise
   });
   if (ds.ownerId !== ctx.user.id) throw new ApiError("FORBIDDEN", "Only admin can edit public datasets.");
   const id = crypto.randomUUID();
-  await ctx.db.run(sql`INSERT INTO upload_sessions (id, user_id, dataset_id) VALUES (${id}, ${ctx.user.id}, ${datasetId})`);
+  await ctx.db.run(
+    sql`INSERT INTO upload_sessions (id, user_id, dataset_id) VALUES (${id}, ${ctx.user.id}, ${datasetId})`,
+  );
   return (await loadSession(ctx.db, id))!;
 }
 
@@ -105,7 +107,9 @@ function grouped(events: EventRow[], scope: string, level: "error" | "warning") 
     list.push(e.message);
     by.set(k, list);
   }
-  return [...by].map(([filename, msgs]) => (level === "error" ? { filename, errors: msgs } : { filename, warnings: msgs }));
+  return [...by].map(([filename, msgs]) =>
+    level === "error" ? { filename, errors: msgs } : { filename, warnings: msgs },
+  );
 }
 
 /** Remo's UploadSessionStatus.to_dict, exactly: the SDK indexes uploaded.total, images and annotations. */
@@ -135,8 +139,12 @@ export async function sessionDict(db: Db, s: SessionRow) {
     substatus: s.substatus,
     images: counts(s.images_total, s.images_successful, s.images_failed, "images"),
     annotations: counts(s.annotations_total, s.annotations_successful, s.annotations_failed, "annotations"),
-    errors: session.filter((e) => e.level === "error").map((e) => ({ type: e.type ?? "error", ...(e.value !== null ? { value: e.value } : {}), error: e.message })),
-    warnings: session.filter((e) => e.level === "warning").map((e) => ({ type: e.type ?? "warning", ...(e.value !== null ? { value: e.value } : {}), warning: e.message })),
+    errors: session
+      .filter((e) => e.level === "error")
+      .map((e) => ({ type: e.type ?? "error", ...(e.value !== null ? { value: e.value } : {}), error: e.message })),
+    warnings: session
+      .filter((e) => e.level === "warning")
+      .map((e) => ({ type: e.type ?? "warning", ...(e.value !== null ? { value: e.value } : {}), warning: e.message })),
     uploaded: {
       total: item(
         s.uploaded_images_items + s.uploaded_annotations_items + s.uploaded_archives_items,

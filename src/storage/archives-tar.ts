@@ -65,7 +65,16 @@ export async function* tarEntries(stream: ReadableStream<Uint8Array>): AsyncGene
       const name = pax.path ?? longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
       longName = null;
       pax = {};
-      const type = flag === "0" || flag === "7" ? "file" : flag === "5" ? "directory" : flag === "2" ? "symlink" : flag === "1" ? "hardlink" : "other";
+      const type =
+        flag === "0" || flag === "7"
+          ? "file"
+          : flag === "5"
+            ? "directory"
+            : flag === "2"
+              ? "symlink"
+              : flag === "1"
+                ? "hardlink"
+                : "other";
       let left = size;
       const entry: TarEntry = {
         name,

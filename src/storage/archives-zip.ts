@@ -48,7 +48,8 @@ export async function readZipDirectory(bucket: R2Bucket, key: string, objectSize
     cdOffset = u64(z64, 48);
   }
   if (cdSize > MAX_DIRECTORY_BYTES) throw new ArchiveError("zip central directory too large");
-  if (cdOffset + cdSize > objectSize) throw new ArchiveError("zip central directory out of bounds: truncated or corrupt");
+  if (cdOffset + cdSize > objectSize)
+    throw new ArchiveError("zip central directory out of bounds: truncated or corrupt");
   const cd = await readRange(bucket, key, cdOffset, cdSize);
   const out: ZipEntry[] = [];
   const dec = new TextDecoder();
@@ -74,8 +75,8 @@ export async function readZipDirectory(bucket: R2Bucket, key: string, objectSize
       const len = u16(cd, e + 2);
       if (id === 1) {
         let q = e + 4;
-        if (size === 0xffffffff) (size = u64(cd, q)), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = u64(cd, q)), (q += 8);
+        if (size === 0xffffffff) ((size = u64(cd, q)), (q += 8));
+        if (compressedSize === 0xffffffff) ((compressedSize = u64(cd, q)), (q += 8));
         if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(cd, q);
       }
       e += 4 + len;
@@ -99,11 +100,15 @@ export async function readZipDirectory(bucket: R2Bucket, key: string, objectSize
 
 /** Refuses the whole archive when its declared expansion is a bomb; per-entry problems are returned, not thrown. */
 export function checkZip(entries: ZipEntry[], limits: ArchiveLimits, archiveSize: number): Map<number, string> {
-  if (entries.length > limits.maxEntries) throw new ArchiveError(`too many entries (${entries.length} > ${limits.maxEntries})`);
+  if (entries.length > limits.maxEntries)
+    throw new ArchiveError(`too many entries (${entries.length} > ${limits.maxEntries})`);
   const total = entries.reduce((n, e) => n + e.size, 0);
-  if (total > limits.maxTotal) throw new ArchiveError(`expands to ${total} bytes, over the ${limits.maxTotal} byte cap`);
+  if (total > limits.maxTotal)
+    throw new ArchiveError(`expands to ${total} bytes, over the ${limits.maxTotal} byte cap`);
   if (total > limits.ratioFloor && total / Math.max(archiveSize, 1) > limits.maxRatio)
-    throw new ArchiveError(`compression ratio ${Math.round(total / Math.max(archiveSize, 1))}:1 is over the ${limits.maxRatio}:1 cap (zip bomb?)`);
+    throw new ArchiveError(
+      `compression ratio ${Math.round(total / Math.max(archiveSize, 1))}:1 is over the ${limits.maxRatio}:1 cap (zip bomb?)`,
+    );
   const problems = new Map<number, string>();
   for (const e of entries) {
     const bad = entryNameProblem(e.name);
@@ -129,7 +134,10 @@ export async function openZipEntry(bucket: R2Bucket, key: string, e: ZipEntry): 
   const obj = await bucket.get(key, { range: { offset: dataStart, length: e.compressedSize } });
   if (!obj) throw new ArchiveError("archive object is gone");
   const raw = obj.body as ReadableStream<Uint8Array>;
-  const inflated = e.method === 8 ? raw.pipeThrough(new DecompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>) : raw;
+  const inflated =
+    e.method === 8
+      ? raw.pipeThrough(new DecompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>)
+      : raw;
   return inflated.pipeThrough(
     counter((n) => {
       if (n > e.size) throw new ArchiveError(`${e.name} inflates past its declared size (zip bomb?)`);

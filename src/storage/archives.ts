@@ -25,10 +25,26 @@ export const DEFAULT_LIMITS: ArchiveLimits = {
 };
 
 export function archiveKind(head: Uint8Array): ArchiveKind | null {
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6)) return "zip";
+  if (
+    head.length >= 4 &&
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    (head[2] === 3 || head[2] === 5) &&
+    (head[3] === 4 || head[3] === 6)
+  )
+    return "zip";
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
   if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return "bzip2";
-  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0) return "xz";
+  if (
+    head.length >= 6 &&
+    head[0] === 0xfd &&
+    head[1] === 0x37 &&
+    head[2] === 0x7a &&
+    head[3] === 0x58 &&
+    head[4] === 0x5a &&
+    head[5] === 0
+  )
+    return "xz";
   if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === "ustar") return "tar";
   return null;
 }
@@ -46,7 +62,13 @@ export function entryNameProblem(name: string): string | null {
 export function isSystemFile(name: string): boolean {
   const n = name.replace(/\\/g, "/");
   const base = n.slice(n.lastIndexOf("/") + 1);
-  return n.startsWith("__MACOSX/") || n.includes("/__MACOSX/") || base.startsWith(".") || base === "Thumbs.db" || base === "desktop.ini";
+  return (
+    n.startsWith("__MACOSX/") ||
+    n.includes("/__MACOSX/") ||
+    base.startsWith(".") ||
+    base === "Thumbs.db" ||
+    base === "desktop.ini"
+  );
 }
 
 /** Pulls exact byte counts from a stream, holding at most one upstream chunk. */

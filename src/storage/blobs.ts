@@ -5,7 +5,8 @@ export const PART_SIZE = 8 * 1024 * 1024;
 
 export const imageKey = (sha256: string) => `images/${sha256}`;
 /** Where received bytes wait for the ingest consumer (deleted when the session ends). */
-export const stagingKey = (sessionId: string, name: string) => `uploads/${sessionId}/${crypto.randomUUID()}/${name.replace(/[^\w.-]+/g, "_").slice(-100)}`;
+export const stagingKey = (sessionId: string, name: string) =>
+  `uploads/${sessionId}/${crypto.randomUUID()}/${name.replace(/[^\w.-]+/g, "_").slice(-100)}`;
 
 /**
  * Streams chunks into one R2 object holding at most one part in memory: a single put when the whole thing fits
@@ -112,7 +113,12 @@ export async function hashObject(bucket: R2Bucket, key: string): Promise<{ sha25
 }
 
 /** Copies an object without holding it: R2 gets a stream of known length. */
-export async function copyObject(bucket: R2Bucket, from: string, to: string, httpMetadata?: R2HTTPMetadata): Promise<boolean> {
+export async function copyObject(
+  bucket: R2Bucket,
+  from: string,
+  to: string,
+  httpMetadata?: R2HTTPMetadata,
+): Promise<boolean> {
   const obj = await bucket.get(from);
   if (!obj) return false;
   await bucket.put(to, obj.body, { httpMetadata });

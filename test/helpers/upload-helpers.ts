@@ -30,7 +30,10 @@ export async function fixtureImages(): Promise<Record<string, Uint8Array>> {
 
 export function zip(files: Record<string, Uint8Array | string>, level: 0 | 6 = 0): Uint8Array {
   const enc = new TextEncoder();
-  return zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, typeof v === "string" ? enc.encode(v) : v])), { level });
+  return zipSync(
+    Object.fromEntries(Object.entries(files).map(([k, v]) => [k, typeof v === "string" ? enc.encode(v) : v])),
+    { level },
+  );
 }
 
 export interface Part {
@@ -39,7 +42,13 @@ export interface Part {
 }
 
 /** A multipart POST to Remo's upload route, as the SDK sends it (fields, then `files`). */
-export function uploadMultipart(key: string, datasetId: number, files: Part[], fields: Record<string, string> = {}, query = "") {
+export function uploadMultipart(
+  key: string,
+  datasetId: number,
+  files: Part[],
+  fields: Record<string, string> = {},
+  query = "",
+) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   for (const f of files) form.append("files", new Blob([f.bytes]), f.name);
@@ -68,9 +77,20 @@ export async function completeAndWait(key: string, sid: string) {
 }
 
 export async function datasetImages(datasetId: number) {
-  const r = await env.DB.prepare("SELECT id, original_name, sha256, r2_key, linked, width, height, size FROM images WHERE dataset_id = ? ORDER BY original_name")
+  const r = await env.DB.prepare(
+    "SELECT id, original_name, sha256, r2_key, linked, width, height, size FROM images WHERE dataset_id = ? ORDER BY original_name",
+  )
     .bind(datasetId)
-    .all<{ id: number; original_name: string; sha256: string; r2_key: string; linked: number; width: number; height: number; size: number }>();
+    .all<{
+      id: number;
+      original_name: string;
+      sha256: string;
+      r2_key: string;
+      linked: number;
+      width: number;
+      height: number;
+      size: number;
+    }>();
   return r.results;
 }
 
@@ -85,7 +105,8 @@ export async function setObjects(setId: number): Promise<Map<string, string[]>> 
     .bind(setId)
     .all<{ img: string; coords: string; classes: string | null }>();
   const out = new Map<string, string[]>();
-  for (const row of r.results) out.set(`${row.img}|${JSON.parse(row.coords).join(",")}`, (row.classes ?? "").split("|").filter(Boolean).sort());
+  for (const row of r.results)
+    out.set(`${row.img}|${JSON.parse(row.coords).join(",")}`, (row.classes ?? "").split("|").filter(Boolean).sort());
   return out;
 }
 
@@ -127,12 +148,17 @@ export async function expectedFixtureTags(): Promise<Map<string, string[]>> {
 }
 
 export async function sessionSetId(sid: string): Promise<number> {
-  const r = await env.DB.prepare("SELECT annotation_set_id FROM upload_sessions WHERE id = ?").bind(sid).first<{ annotation_set_id: number }>();
+  const r = await env.DB.prepare("SELECT annotation_set_id FROM upload_sessions WHERE id = ?")
+    .bind(sid)
+    .first<{ annotation_set_id: number }>();
   return r!.annotation_set_id;
 }
 
 /** Outbound internet is stubbed: DNS over HTTPS answers a public address, and `routes` serve the URLs. */
-export function stubInternet(routes: Record<string, () => Response | Promise<Response>>, dns: Record<string, string> = {}) {
+export function stubInternet(
+  routes: Record<string, () => Response | Promise<Response>>,
+  dns: Record<string, string> = {},
+) {
   const real = globalThis.fetch;
   return vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
@@ -140,7 +166,12 @@ export function stubInternet(routes: Record<string, () => Response | Promise<Res
       const name = url.searchParams.get("name")!;
       const type = url.searchParams.get("type");
       const ip = dns[name] ?? "93.184.216.34";
-      const answer = type === "A" && !ip.includes(":") ? [{ type: 1, data: ip }] : type === "AAAA" && ip.includes(":") ? [{ type: 28, data: ip }] : [];
+      const answer =
+        type === "A" && !ip.includes(":")
+          ? [{ type: 1, data: ip }]
+          : type === "AAAA" && ip.includes(":")
+            ? [{ type: 28, data: ip }]
+            : [];
       return Response.json({ Answer: answer });
     }
     const route = routes[url.toString()];
@@ -149,4 +180,3 @@ export function stubInternet(routes: Record<string, () => Response | Promise<Res
     return new Response("not found", { status: 404 });
   });
 }
-
