@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { expectStatus } from "./helpers/api";
+import { expectStatus, post } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import {
   fixture,
@@ -72,6 +72,34 @@ describe("annotation formats through an upload", () => {
     );
     expect(s.annotations.errors).toEqual([{ filename: "a.csv", errors: ["Label zz not found in decoding list"] }]);
     expect(await classesOf(await sessionSetId(sid))).toEqual(["Racing car"]);
+  });
+
+  it("a class encoding given as local_path is read from the bucket (JSON upload, as the SDK links it)", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const name = FIXTURE_IMAGES[6];
+    const dir = `enc/${crypto.randomUUID()}/`;
+    await env.BUCKET.put(`${dir}${name}`, await fixture(`images/${name}`));
+    await env.BUCKET.put(`${dir}a.csv`, `file_name,label,xmin,ymin,xmax,ymax\n${name},n1,1,2,30,40\n`);
+    await env.BUCKET.put(`${dir}mapping.csv`, "n1,Fire truck\n");
+    const r = await expectStatus(
+      post(
+        `/api/dataset/${ds.id}/upload/`,
+        {
+          local_files: [`${dir}${name}`, `${dir}a.csv`],
+          annotation_task: "Object detection",
+          class_encoding: { type: "custom", local_path: `/${dir}mapping.csv` },
+          complete: true,
+        },
+        u.key,
+      ),
+      200,
+    );
+    const s = await waitForSession(u.key, r.session_id);
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    expect(await setObjects(await sessionSetId(r.session_id))).toEqual(
+      new Map([[`${name}|1,2,30,40`, ["Fire truck"]]]),
+    );
   });
 
   it("skip_new_classes drops objects whose classes are not in the set", async () => {

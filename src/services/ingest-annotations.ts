@@ -22,9 +22,9 @@ export const MAX_ANNOTATION_FILE = 32 * 1024 * 1024;
 class NotRecognised extends Error {}
 
 /** Remo's class encodings (§4.7): a custom `{label: class}` map (or `label,class` rows) renames classes. */
-export function classEncoder(raw: string | null): ((label: string) => string | null) | null {
+export function classEncoder(raw: string | null, localFile?: string): ((label: string) => string | null) | null {
   if (!raw) return null;
-  let enc: { type?: string; classes?: Record<string, string>; raw_content?: string[] | string };
+  let enc: { type?: string; classes?: Record<string, string>; raw_content?: string[] | string; local_path?: string };
   try {
     enc = JSON.parse(raw);
   } catch {
@@ -36,13 +36,31 @@ export function classEncoder(raw: string | null): ((label: string) => string | n
     ? enc.raw_content
     : typeof enc.raw_content === "string"
       ? enc.raw_content.split("\n")
-      : [];
+      : (localFile?.split("\n") ?? []);
   for (const row of rows) {
     const [label, cls] = row.split(",").map((s) => s.trim());
     if (label && cls) map.set(label, cls);
   }
   if (!map.size) return null;
   return (label) => map.get(label) ?? null;
+}
+
+/** `{"type": "custom", "local_path": p}`: there is no server disk, so the path is a key in the bucket. */
+async function encodingFile(env: Env, raw: string | null): Promise<string | undefined> {
+  let path: unknown;
+  try {
+    path = raw ? (JSON.parse(raw) as { local_path?: unknown }).local_path : undefined;
+  } catch {
+    return undefined;
+  }
+  if (typeof path !== "string" || !path) return undefined;
+  const obj = await env.BUCKET.get(path.replace(/^\/+/, ""));
+  if (!obj) return undefined;
+  if (obj.size > 4 * 1024 * 1024) {
+    await obj.body.cancel();
+    return undefined;
+  }
+  return obj.text();
 }
 
 async function parseFile(
@@ -119,7 +137,7 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
       `Annotation file '${name}' has no usable annotation${parsed.warnings.length ? `: ${parsed.warnings.map((w) => w.message).join("; ")}` : ""}`,
     );
 
-  const encode = classEncoder(s.class_encoding);
+  const encode = classEncoder(s.class_encoding, await encodingFile(env, s.class_encoding));
   const unknownLabels = new Set<string>();
   if (encode) {
     const map = (labels: string[]) =>
@@ -148,37 +166,33 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
     ...[...unknownLabels]
       .slice(0, 50)
       .map((l) => [annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)]),
-    ...result.missing
-      .slice(0, 100)
-      .map((m) =>
-        tagsOnly
-          ? [
-              eventStatement(sid, {
-                scope: "annotations",
-                level: "warning",
-                filename: name,
-                message: `Tags for '${m}', which can't be found in the dataset.`,
-                key: `miss:${item.id}:${m}`,
-              }),
-            ]
-          : [
-              annError(
-                `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
-                `miss:${item.id}:${m}`,
-              ),
-            ],
-      ),
-    ...parsed.warnings
-      .slice(0, 50)
-      .map((w, i) => [
-        eventStatement(sid, {
-          scope: "annotations",
-          level: "warning",
-          filename: name,
-          message: w.message,
-          key: `warn:${item.id}:${i}`,
-        }),
-      ]),
+    ...result.missing.slice(0, 100).map((m) =>
+      tagsOnly
+        ? [
+            eventStatement(sid, {
+              scope: "annotations",
+              level: "warning",
+              filename: name,
+              message: `Tags for '${m}', which can't be found in the dataset.`,
+              key: `miss:${item.id}:${m}`,
+            }),
+          ]
+        : [
+            annError(
+              `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
+              `miss:${item.id}:${m}`,
+            ),
+          ],
+    ),
+    ...parsed.warnings.slice(0, 50).map((w, i) => [
+      eventStatement(sid, {
+        scope: "annotations",
+        level: "warning",
+        filename: name,
+        message: w.message,
+        key: `warn:${item.id}:${i}`,
+      }),
+    ]),
   ];
   for (const g of groups) await runBatch(env.DB, g);
   await runBatch(env.DB, [
