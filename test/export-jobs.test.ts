@@ -198,6 +198,24 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
 });
 
 describe("signed export downloads", () => {
+  it("serves files whose set name has spaces, '%', '/', quotes and non-ASCII", async () => {
+    const u = await createUser();
+    const s = await seedSet(u, {
+      setName: 'Été 50% off/"sale"',
+      task: "object_detection",
+      images: [{ name: "a.jpg", width: 10, height: 10, objects: [{ coordinates: [1, 1, 5, 5], classes: ["Cat"] }] }],
+    });
+    const { job } = await expectStatus(post(exportsUrl(s.setId, "annotation_format=csv"), {}, u.key), 202);
+    const done = await waitForJob(job.id, u.key);
+    expect(done.file_name).toBe('Été 50% off/"sale".csv');
+    const res = await call("GET", done.download_url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toBe(
+      `attachment; filename="_t_ 50% off/_sale_.csv"; filename*=UTF-8''${encodeURIComponent('Été 50% off/"sale".csv')}`,
+    );
+    expect(await res.text()).toBe("file_name,classes,xmin,ymin,xmax,ymax\na.jpg,Cat,1,1,5,5\n");
+  });
+
   it("serves the whole file for a malformed or multi-part Range, answers HEAD without a body, 404s a signed path to no export", async () => {
     const u = await createUser();
     const s = await seedFixtureSet(u);

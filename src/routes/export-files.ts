@@ -16,9 +16,17 @@ exportFileRoutes.on(["GET", "HEAD"], "/files/exports/:jobId/:name", async (c) =>
   const verdict = await verifySignedRequest(c.env, url);
   if (verdict === "expired") throw forbidden("This download link has expired.");
   if (verdict !== "ok") throw forbidden("Invalid download signature.");
-  const jobId = Number(c.req.param("jobId"));
-  const name = decodeURIComponent(c.req.param("name"));
-  const found = Number.isInteger(jobId) && jobId > 0 ? await exportObjectKey(c.env, jobId, name) : null;
+  // From the raw path, not the router's params: the name may hold an encoded '/' or '%'.
+  const [, , , rawJob = "", rawName = ""] = url.pathname.split("/");
+  const jobId = Number(rawJob);
+  let name: string | null = null;
+  try {
+    name = decodeURIComponent(rawName);
+  } catch {
+    name = null;
+  }
+  const found =
+    name !== null && Number.isInteger(jobId) && jobId > 0 ? await exportObjectKey(c.env, jobId, name) : null;
   if (!found) throw notFound("This export does not exist or has expired.");
   const head = await c.env.BUCKET.head(found.key);
   if (!head) throw notFound("This export does not exist or has expired.");
