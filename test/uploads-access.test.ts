@@ -26,6 +26,20 @@ describe("upload sessions: routes and who may use them", () => {
     });
   });
 
+  it("documents the upload routes in the OpenAPI document", async () => {
+    const doc = await expectStatus(get("/openapi.json"), 200);
+    for (const p of [
+      "/api/v1/ui/uploads",
+      "/api/v1/ui/uploads/{sid}/status",
+      "/api/v1/ui/uploads/{sid}/complete",
+      "/api/dataset/{id}/upload",
+      "/api/v1/uploads/{sid}/direct",
+      "/api/v1/uploads/{sid}/blobs/{n}",
+    ])
+      expect(Object.keys(doc.paths), p).toContain(p);
+    expect(doc.components.schemas.UploadSession.properties.uploaded).toBeTruthy();
+  });
+
   it("lists finished sessions by default and unfinished ones with show_active, newest first", async () => {
     const u = await createUser();
     const ds = await createDataset(u);

@@ -165,8 +165,9 @@ export async function receiveUpload(ctx: ServiceCtx, datasetId: number, req: Req
       urls: [],
       local_files: [],
     };
+  } else if (declared > MAX_JSON_BYTES) {
+    throw new ApiError("PAYLOAD_TOO_LARGE", `JSON or form body over ${MAX_JSON_BYTES} bytes`);
   } else if (mediaType === "application/json") {
-    if (declared > MAX_JSON_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", `JSON body over ${MAX_JSON_BYTES} bytes`);
     let raw: unknown;
     try {
       raw = await req.json();
