@@ -53,8 +53,8 @@ describe("original bytes", () => {
     const r3 = await call("GET", urls.url, { headers: { range: "bytes=-5" } });
     expect(new Uint8Array(await r3.arrayBuffer())).toEqual(bytes.slice(-5));
     const r4 = await call("GET", urls.url, { headers: { range: `bytes=${bytes.length + 5}-` } });
-    expect(r4.status).toBe(416);
     expect(r4.headers.get("content-range")).toBe(`bytes */${bytes.length}`);
+    await expectError(r4, 416, /not satisfiable/);
     await expectError(call("GET", urls.url, { headers: { range: "bytes=abc" } }), 400, /Range/);
     await expectError(call("GET", urls.url, { headers: { range: "bytes=50-10" } }), 400, /Range/);
   });

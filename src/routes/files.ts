@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, errorBody, notFound } from "../lib/errors";
 import { DERIVED_SIZES, type DerivedSize } from "../lib/image-urls";
 import { SIGNATURE_TTL_SECONDS, SIGNATURE_WINDOW_SECONDS } from "../lib/signing";
 import { fitWithin } from "../media/geometry";
@@ -40,7 +40,8 @@ filesRoutes.get("/files/images/:id/original/:name", async (c) => {
   const ifRange = c.req.header("if-range");
   const useRange = range && (!ifRange || ifRange === etag);
   if (range === "unsatisfiable") {
-    return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${size}` } });
+    const body = errorBody(`Range not satisfiable: the file has ${size} bytes`, c.var.requestId);
+    return c.json(body, 416, { ...headers, "content-range": `bytes */${size}` });
   }
   headers["content-type"] = img.mime;
   headers["content-disposition"] = `inline; filename*=UTF-8''${encodeURIComponent(img.originalName)}`;
