@@ -198,6 +198,28 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
 });
 
 describe("signed export downloads", () => {
+  it("the hourly cron queues the sweep that deletes expired export files", async () => {
+    const u = await createUser();
+    const s = await seedFixtureSet(u);
+    const { job } = await expectStatus(post(exportsUrl(s.setId, "annotation_format=csv"), {}, u.key), 202);
+    const done = await waitForJob(job.id, u.key);
+    const key = `exports/${job.id}/${done.file_name}`;
+    await env.DB.prepare("UPDATE jobs SET expires_at = ? WHERE id = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), job.id)
+      .run();
+    await worker.scheduled(
+      { cron: "17 * * * *", scheduledTime: Date.now(), noRetry() {} } as never,
+      env as never,
+      createExecutionContext(),
+    );
+    const deadline = Date.now() + 15_000;
+    while ((await env.BUCKET.head(key)) !== null) {
+      if (Date.now() > deadline) throw new Error("expired export still in R2");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await expectStatus(get(`/api/v1/jobs/${job.id}`, u.key), 200)).download_url).toBeNull();
+  });
+
   it("serves files whose set name has spaces, '%', '/', quotes and non-ASCII", async () => {
     const u = await createUser();
     const s = await seedSet(u, {

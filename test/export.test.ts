@@ -76,6 +76,7 @@ describe("GET export: Remo JSON", () => {
           width: 100,
           height: 100,
           linkedKey: "bucket/folder/linked.jpg",
+          tags: ["t1"],
           objects: [{ coordinates: [1, 2, 3, 4], classes: ["Cat"] }],
         },
         { name: "copied.jpg", width: 100, height: 100, objects: [{ coordinates: [1, 2, 3, 4], classes: ["Dog"] }] },
@@ -85,6 +86,12 @@ describe("GET export: Remo JSON", () => {
     expect(full.map((e: { file_name: string }) => e.file_name)).toEqual(["bucket/folder/linked.jpg", "copied.jpg"]);
     const base = JSON.parse(await body(await get(exportUrl(s.setId, "full_path=false"), u.key)));
     expect(base.map((e: { file_name: string }) => e.file_name)).toEqual(["linked.jpg", "copied.jpg"]);
+    // tags.csv always names images by their base name, even with full_path=true (remo-reference §5.4).
+    const zipped = await zipEntries(
+      await get(exportUrl(s.setId, "annotation_format=csv&full_path=true&export_tags=true"), u.key),
+    );
+    const tags = zipped["tags.csv"];
+    expect(tags).toBe("file_name,tag\nlinked.jpg,t1\n");
   });
 
   it("adds images without annotations (annotations: []) only with export_without_annotations=true", async () => {
