@@ -207,11 +207,7 @@ describe("signed export downloads", () => {
     await env.DB.prepare("UPDATE jobs SET expires_at = ? WHERE id = ?")
       .bind(new Date(Date.now() - 1000).toISOString(), job.id)
       .run();
-    await worker.scheduled(
-      { cron: "17 * * * *", scheduledTime: Date.now(), noRetry() {} } as never,
-      env as never,
-      createExecutionContext(),
-    );
+    await worker.scheduled({ cron: "17 * * * *", scheduledTime: Date.now(), noRetry() {} } as never, env as never);
     const deadline = Date.now() + 15_000;
     while ((await env.BUCKET.head(key)) !== null) {
       if (Date.now() > deadline) throw new Error("expired export still in R2");
