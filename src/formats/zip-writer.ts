@@ -1,8 +1,10 @@
+import { deflateSync } from "fflate";
+
 /**
  * A streaming zip writer: entries go out as they are produced (sizes and CRC in a data descriptor after each
- * entry), compressed by the runtime's native `CompressionStream("deflate-raw")`, with Zip64 records when an archive
- * passes 65,535 entries or 4 GiB, so a YOLO/VOC export of any size is one valid zip. Only the central directory
- * (about 50 bytes + the name per entry) is kept until the end.
+ * entry), streamed entries compressed by the native `CompressionStream("deflate-raw")` and small whole ones by
+ * fflate, with Zip64 records when an archive passes 65,535 entries or 4 GiB, so a YOLO/VOC export of any size is
+ * one valid zip. Only the central directory (about 50 bytes + the name per entry) is kept until the end.
  */
 
 export interface ZipEntry {
@@ -124,8 +126,10 @@ export async function* zipStream(
   let count = 0;
   for await (const entry of entries) {
     const name = enc.encode(entry.name);
-    const store =
-      typeof entry.data !== "object" || entry.data instanceof Uint8Array ? byteLength(entry.data) < STORE_BELOW : false;
+    // An entry given whole (a label file, an XML) is encoded here; a streamed one goes through CompressionStream.
+    const whole =
+      typeof entry.data === "string" ? enc.encode(entry.data) : entry.data instanceof Uint8Array ? entry.data : null;
+    const store = whole !== null && whole.length < STORE_BELOW;
     const method = store ? 0 : 8;
     const local = new Bytes();
     local.u32(0x04034b50);
@@ -152,12 +156,12 @@ export async function* zipStream(
       crc = crc32(c, crc);
       size += c.length;
     };
-    if (store) {
-      for await (const c of asChunks(entry.data)) {
-        seen(c);
-        csize += c.length;
-        yield c;
-      }
+    if (whole) {
+      // Small, already in memory: one synchronous deflate is far cheaper than a native stream per entry.
+      seen(whole);
+      const out = store ? whole : deflateSync(whole);
+      csize = out.length;
+      yield out;
     } else {
       for await (const c of deflateRaw(asChunks(entry.data), seen)) {
         csize += c.length;
@@ -242,8 +246,4 @@ export async function* zipStream(
   end.u32(zip64 ? U32 : cdOffset);
   end.u16(0);
   yield end.take();
-}
-
-function byteLength(d: string | Uint8Array): number {
-  return typeof d === "string" ? d.length * 3 : d.length;
 }
