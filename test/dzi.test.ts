@@ -1,7 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signScope } from "../src/lib/signing";
-import { dziLevelSize, dziMaxLevel } from "../src/media/geometry";
+import { dziLevelSize, dziMaxLevel, dziTile } from "../src/media/geometry";
+import { decodeJpeg } from "../src/media/jpeg-decode";
+import { renderRegion } from "../src/media/render";
 import { call, expectError, expectStatus, get } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { imageInfo, makeJpeg, runJob } from "./helpers/image-fixtures";
@@ -64,6 +66,18 @@ describe("Deep Zoom", () => {
     expect([last.width, last.height]).toEqual([4000 - 15 * 254 + 1, 3000 - 11 * 254 + 1]);
     const mid = await imageInfo(await get(`${files}/9/1_1.jpg`));
     expect([mid.width, mid.height]).toEqual([500 - 254 + 1, 375 - 254 + 1]);
+    // Level 11 is half size, built by box-halving level 0's bands in the same pass: it matches the original.
+    const tile = decodeJpeg((await imageInfo(await get(`${files}/11/3_2.jpg`))).bytes);
+    const t = dziTile(4000, 3000, 254, 1, 11, 3, 2)!;
+    const expected = renderRegion(
+      { bytes: makeJpeg(4000, 3000, 85), width: 4000, height: 3000 },
+      t.crop,
+      t.width,
+      t.height,
+    );
+    let se = 0;
+    for (let i = 0; i < expected.data.length; i++) if (i % 4 !== 3) se += (tile.data[i] - expected.data[i]) ** 2;
+    expect(10 * Math.log10((255 * 255 * expected.data.length * 0.75) / se)).toBeGreaterThan(32);
   }, 120_000);
 
   it("answers 404 for a tile outside the grid or a level past the last, 400 for a malformed tile name", async () => {

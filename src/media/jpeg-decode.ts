@@ -1,6 +1,6 @@
 import { CorruptImageError, UnsupportedImageError } from "./errors";
 import { allocateCoefficients, decodeProgressiveScan, type ProgressiveFrame } from "./jpeg-progressive";
-import { decodeScan, type Component } from "./jpeg-scan";
+import { decodeScan, type BandSink, type Component } from "./jpeg-scan";
 import { buildHuffman, ZIGZAG, type Huffman, type Scale } from "./jpeg-tables";
 import type { Raster, Rect } from "./raster";
 
@@ -20,9 +20,9 @@ export type { Scale };
 
 /**
  * Decodes `region` (in scaled coordinates: the scaled image is ceil(W/s) × ceil(H/s)) at scale 1/s into RGBA.
- * Without a region, the whole scaled image.
+ * Without a region, the whole scaled image. With `bands`, rows are handed over band by band instead of returned.
  */
-export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Raster {
+export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect, bands?: BandSink): Raster {
   const quant: (Int32Array | null)[] = [null, null, null, null];
   const dcTables: (Huffman | null)[] = [null, null, null, null];
   const acTables: (Huffman | null)[] = [null, null, null, null];
@@ -52,7 +52,7 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
       continue;
     }
     if (marker === 0xd9) {
-      if (prog && frame) return decodeScan(b, 0, frame, quant, 0, adobeTransform, scale, region, prog);
+      if (prog && frame) return decodeScan(b, 0, frame, quant, 0, adobeTransform, scale, region, prog, bands);
       throw new CorruptImageError("corrupt JPEG: end of image before any scan");
     }
     const len = u16(i + 2);
@@ -159,7 +159,8 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect): Rast
         if (new Set(scanComps).size !== ns) throw new CorruptImageError("corrupt JPEG: a scan names a component twice");
         for (const c of frame.comps)
           if (!quant[c.tq]) throw new CorruptImageError("corrupt JPEG: missing quantization table");
-        if (!progressive) return decodeScan(b, end, frame, quant, restartInterval, adobeTransform, scale, region);
+        if (!progressive)
+          return decodeScan(b, end, frame, quant, restartInterval, adobeTransform, scale, region, undefined, bands);
         prog ??= allocateCoefficients(frame.width, frame.height, frame.comps);
         i = decodeProgressiveScan(b, end, prog, { comps: scanComps, ss, se, ah: a >> 4, al: a & 15, restartInterval });
         continue;

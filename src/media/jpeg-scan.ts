@@ -15,6 +15,12 @@ import {
 import type { ProgressiveFrame } from "./jpeg-progressive";
 import type { Raster, Rect } from "./raster";
 
+/** Receives the decoded rows band by band (the band's memory is reused for the next one: copy what you keep). */
+export interface BandSink {
+  rows: number;
+  emit(band: Raster, y0: number): void;
+}
+
 /** A frame component, with the strip of scaled samples of the MCU row being decoded. */
 export interface Component {
   id: number;
@@ -44,6 +50,7 @@ export function decodeScan(
   s: Scale,
   region?: Rect,
   stored?: ProgressiveFrame,
+  bands?: BandSink,
 ): Raster {
   const { width, height, comps } = frame;
   const hmax = Math.max(...comps.map((c) => c.h));
@@ -62,8 +69,17 @@ export function decodeScan(
     c.strip = new Uint8Array(c.stripWidth * c.v * n);
     c.pred = 0;
   }
-  const out = new Uint8Array(r.w * r.h * 4);
+  // With a band sink, `out` holds one band of rows at a time and is handed over as each band completes.
+  const bandRows = bands ? Math.max(1, Math.min(bands.rows, r.h)) : r.h;
+  let bandStart = r.y;
+  const out = new Uint8Array(r.w * bandRows * 4);
   const outc = new Uint8ClampedArray(out.buffer);
+  const rowDone = (y: number) => {
+    if (!bands || (y + 1 - bandStart < bandRows && y + 1 < r.y + r.h)) return;
+    const h = y + 1 - bandStart;
+    bands.emit({ width: r.w, height: h, data: out.subarray(0, h * r.w * 4) }, bandStart);
+    bandStart = y + 1;
+  };
   // Column of each output pixel in each component's strip (chroma is upsampled by repetition).
   const columns = (c: Component | undefined) => {
     const a = new Int32Array(r.w);
@@ -293,7 +309,7 @@ export function decodeScan(
     }
     if (renderRow) emitRows(row);
   }
-  return { width: r.w, height: r.h, data: out };
+  return bands ? { width: r.w, height: 0, data: new Uint8Array(0) } : { width: r.w, height: r.h, data: out };
 
   function emitRows(row: number) {
     const y0 = Math.max(r.y, row * mcuH);
@@ -303,7 +319,7 @@ export function decodeScan(
     const [c0, c1, c2] = comps;
     for (let y = y0; y < y1; y++) {
       const ly = y - row * mcuH; // line within the MCU row, scaled
-      let o = (y - r.y) * r.w * 4;
+      let o = (y - bandStart) * r.w * 4;
       const r0 = (((ly * c0.v) / vmax) | 0) * c0.stripWidth;
       if (gray) {
         for (let x = r.x; x < r.x + r.w; x++) {
@@ -314,6 +330,7 @@ export function decodeScan(
           out[o + 3] = 255;
           o += 4;
         }
+        rowDone(y);
         continue;
       }
       const r1 = (((ly * c1.v) / vmax) | 0) * c1.stripWidth;
@@ -338,6 +355,7 @@ export function decodeScan(
         out[o + 3] = 255;
         o += 4;
       }
+      rowDone(y);
     }
   }
 }

@@ -1,7 +1,8 @@
 import { encodeRaster } from "./encode";
-import { ImageTooLargeError } from "./errors";
+import { ImageTooLargeError, UnsupportedImageError } from "./errors";
 import { decodeJpeg } from "./jpeg-decode";
 import { LIMITS } from "./limits";
+import { sniffImageMime } from "./probe";
 import type { Raster, Rect } from "./raster";
 import { cropRaster, renderRegion, scaledRect, type SourceImage } from "./render";
 import { resizeRaster } from "./resize";
@@ -39,7 +40,38 @@ export async function buildLevels(src: SourceImage, put: PutChunk): Promise<Pyra
   const { width: W, height: H } = src;
   const levels = pyramidLevels(W, H);
   let raster: Raster | null = null;
-  for (let L = 0; L < levels; L++) {
+  let first = 0;
+  // A JPEG too large for one raster whose half fits: a single streaming pass cuts level 0 band by band and
+  // box-halves each band into level 1, so the original is decoded once.
+  const halfW = Math.ceil(W / 2);
+  const halfH = Math.ceil(H / 2);
+  if (
+    levels > 1 &&
+    W * H > LIMITS.maxRasterPixels &&
+    halfW * halfH <= LIMITS.maxRasterPixels &&
+    sniffImageMime(src.bytes) === "image/jpeg"
+  ) {
+    const half = new Uint8Array(halfW * halfH * 4);
+    const puts: Promise<void>[] = [];
+    try {
+      decodeJpeg(src.bytes, 1, undefined, {
+        rows: CHUNK,
+        emit(band, y0) {
+          puts.push(...chunkPuts(put, 0, band, y0 / CHUNK));
+          halveInto(band, y0, half, halfW, halfH);
+        },
+      });
+      await Promise.all(puts);
+      raster = { width: halfW, height: halfH, data: half };
+      await putChunks(put, 1, raster, 0);
+      first = 2;
+    } catch (e) {
+      await Promise.allSettled(puts);
+      if (!(e instanceof UnsupportedImageError)) throw e;
+      raster = null;
+    }
+  }
+  for (let L = first; L < levels; L++) {
     const lw = Math.ceil(W / 2 ** L);
     const lh = Math.ceil(H / 2 ** L);
     if (raster) raster = resizeRaster(raster, lw, lh);
@@ -57,6 +89,49 @@ export async function buildLevels(src: SourceImage, put: PutChunk): Promise<Pyra
     }
   }
   return { width: W, height: H, chunk: CHUNK, levels };
+}
+
+/** Adds `band` (rows y0.. of level 0, y0 even) to `half`, each pixel the mean of the 2×2 (or edge) pixels under it. */
+function halveInto(band: Raster, y0: number, half: Uint8Array, hw: number, hh: number) {
+  const w = band.width;
+  const d = band.data;
+  for (let by = 0; by < band.height; by += 2) {
+    const hy = (y0 + by) / 2;
+    if (hy >= hh) break;
+    const two = by + 1 < band.height;
+    for (let hx = 0; hx < hw; hx++) {
+      const x0 = hx * 2;
+      const wide = x0 + 1 < w;
+      const n = (wide ? 2 : 1) * (two ? 2 : 1);
+      const o = (hy * hw + hx) * 4;
+      for (let c = 0; c < 4; c++) {
+        let sum = d[(by * w + x0) * 4 + c];
+        if (wide) sum += d[(by * w + x0 + 1) * 4 + c];
+        if (two) {
+          sum += d[((by + 1) * w + x0) * 4 + c];
+          if (wide) sum += d[((by + 1) * w + x0 + 1) * 4 + c];
+        }
+        half[o + c] = (sum + (n >> 1)) / n;
+      }
+    }
+  }
+}
+
+/** Encodes `raster`'s chunks (synchronously: the band is reused) and starts their puts. */
+function chunkPuts(put: PutChunk, level: number, raster: Raster, firstRow: number): Promise<void>[] {
+  const puts: Promise<void>[] = [];
+  for (let cy = 0; cy * CHUNK < raster.height; cy++) {
+    for (let cx = 0; cx * CHUNK < raster.width; cx++) {
+      const rect = {
+        x: cx * CHUNK,
+        y: cy * CHUNK,
+        w: Math.min(CHUNK, raster.width - cx * CHUNK),
+        h: Math.min(CHUNK, raster.height - cy * CHUNK),
+      };
+      puts.push(put(level, cx, firstRow + cy, encodeRaster(cropRaster(raster, rect), "jpg", CHUNK_QUALITY)));
+    }
+  }
+  return puts;
 }
 
 /** Cuts `raster` (a full level, or the band starting at chunk row `firstRow`) into chunks. */
