@@ -92,6 +92,24 @@ describe("Deep Zoom", () => {
     await expectError(get(dzi.replace(/\.dzi$/, ".xml")), 404);
   });
 
+  it("answers 422 for a corrupt image's tiles and 413 with the limit for one too large to decode", async () => {
+    const user = await createUser();
+    const ds = await createDataset(user);
+    const bad = await insertImage(ds.id, { bytes: makeJpeg(600, 400, 77).slice(0, 700), width: 600, height: 400 });
+    await expectError(call("GET", `/dzi/${bad.id}_files/10/0_0.jpg`, { key: user.key }), 422);
+    const header = new Uint8Array(33);
+    header.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    new DataView(header.buffer).setUint32(16, 100_000);
+    new DataView(header.buffer).setUint32(20, 100_000);
+    const huge = await insertImage(ds.id, { bytes: header, width: 100_000, height: 100_000, mime: "image/png" });
+    const xml = await (await call("GET", `/dzi/${huge.id}.dzi`, { key: user.key })).text();
+    expect(xml).toContain('Width="100000"');
+    await expectError(call("GET", `/dzi/${huge.id}_files/0/0_0.jpg`, { key: user.key }), 413, /limit/);
+    await expectError(call("GET", `/iiif/3/${huge.id}/full/256,/0/default.jpg`, { key: user.key }), 413, /limit/);
+    await expectError(call("GET", `/iiif/3/${bad.id}/full/256,/0/default.jpg`, { key: user.key }), 422);
+    await expectError(call("GET", `/files/images/${huge.id}/thumbnail.jpg`, { key: user.key }), 413, /limit/);
+  });
+
   it("answers 403 for an unsigned, tampered or expired token, and 404 for another user's image with a key", async () => {
     const { img, user, dzi } = await setup(300, 200, 81);
     await expectError(get(`/dzi/${img.id}.dzi`), 403);
