@@ -551,3 +551,13 @@ describe("GET export: bad input and access", () => {
     await expectError(get(exportUrl(s.setId, "annotation_format='xml'"), u.key), 400, /annotation_format can be/);
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents the export, export-tags, export-count, exports and job routes", async () => {
+    const doc = await (await get("/openapi.json")).json<{ paths: Record<string, Record<string, unknown>> }>();
+    for (const p of ["export", "export-tags", "export-count"])
+      expect(doc.paths[`/api/v1/ui/annotation-sets/{id}/${p}`]?.get, p).toBeDefined();
+    expect(doc.paths["/api/v1/ui/annotation-sets/{id}/exports"]?.post).toBeDefined();
+    expect(doc.paths["/api/v1/jobs/{id}"]?.get).toBeDefined();
+  });
+});
