@@ -223,6 +223,49 @@ describe("bad input: files", () => {
   });
 });
 
+describe("bad input: more archives and bodies", () => {
+  it("a truncated zip, a bzip2 archive, an encrypted entry and an empty file are each reported; nothing half-added", async () => {
+    const good = await img();
+    const whole = zip({ "x.jpg": good });
+    const enc = zip({ "secret.jpg": good, "open.jpg": await img(1) });
+    // Set the "encrypted" flag of the first central-directory entry.
+    const dv = new DataView(enc.buffer, enc.byteOffset, enc.byteLength);
+    for (let i = 0; i + 4 <= enc.length; i++)
+      if (dv.getUint32(i, true) === 0x02014b50) {
+        dv.setUint16(i + 8, dv.getUint16(i + 8, true) | 1, true);
+        break;
+      }
+    const { s, ds } = await uploadAndWait([
+      { name: "cut.zip", bytes: whole.slice(0, whole.length - 30) },
+      { name: "old.bz2", bytes: new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2, 3]) },
+      { name: "enc.zip", bytes: enc },
+      { name: "empty.jpg", bytes: new Uint8Array(0) },
+    ]);
+    expect(s.status).toBe("failed");
+    expect(s.errors.map((e: any) => e.error).sort()).toEqual([
+      "cut.zip: not a zip file (no end of central directory): truncated or corrupt",
+      "empty.jpg: empty file",
+      "enc.zip: entry secret.jpg refused (encrypted entry)",
+      "old.bz2: bzip2 archives are not supported (use zip, tar, tar.gz or gz)",
+    ]);
+    expect((await datasetImages(ds.id)).map((i) => i.original_name)).toEqual(["open.jpg"]);
+  });
+
+  it("a multipart body without a boundary is a 400", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    await expectError(
+      call("POST", `/api/dataset/${ds.id}/upload/`, {
+        key: u.key,
+        body: "abc",
+        headers: { "content-type": "multipart/form-data" },
+      }),
+      400,
+      /boundary/,
+    );
+  });
+});
+
 describe("bad input: bucket keys", () => {
   it("a local_files key that does not exist, and a prefix with nothing under it, are session errors", async () => {
     const u = await createUser();

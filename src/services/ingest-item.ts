@@ -128,7 +128,12 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
   }
   if (!key) return done(env, sid, item, taskKey, "failed");
 
-  const head = await readRange(env.BUCKET, key, 0, 512);
+  if (!size) {
+    // A ranged read of an empty object is an R2 error, and there is nothing to ingest anyway.
+    await sessionError(env, sid, "file", item.name, `${item.name}: empty file`, `empty:${item.id}`);
+    return done(env, sid, item, taskKey, "failed");
+  }
+  const head = await readRange(env.BUCKET, key, 0, Math.min(512, size));
   const arrives = item.source === "url" || linked;
   const kind = archiveKind(head);
   if (sniffImageMime(head)) {
