@@ -234,6 +234,9 @@ describe("COCO RLE", () => {
       [2, 0, 3, 0, 3, 1, 2, 1],
     ]);
     expect(rleToMask([2, 100], 3, 3)).not.toBeNull();
+    // A mask too big for a Worker is refused before anything is allocated; negative runs are malformed.
+    expect(rleToPolygons({ counts: [0, 5], size: [100_000, 100_000] })).toBeNull();
+    expect(rleToMask([3, -2], 3, 3)).toBeNull();
     expect(rleToPolygons({ counts: [0, 4], size: [2, 2] })).toEqual([[0, 0, 2, 0, 2, 2, 0, 2]]);
   });
 });
