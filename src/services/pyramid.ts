@@ -27,7 +27,7 @@ export async function readManifest(env: Env, img: Pick<ImageRow, "r2Key">): Prom
   return (await obj.json()) as PyramidManifest;
 }
 
-async function setStatus(env: Env, imageId: number, status: string, levels: number | null = null) {
+async function setStatus(env: Env, imageId: number, status: string | null, levels: number | null = null) {
   await createDb(env.DB)
     .update(images)
     .set({ pyramidStatus: status, pyramidLevels: levels })
@@ -89,6 +89,12 @@ export async function requestPyramid(env: Env, img: ImageRow): Promise<"cached" 
   if (img.pyramidStatus === "ready") return "cached";
   if (img.pyramidStatus === "queued" || img.pyramidStatus === "building") return "caching";
   await setStatus(env, img.id, "queued");
-  await enqueue(env.INGEST, { type: "build-pyramid", imageId: img.id });
+  try {
+    await enqueue(env.INGEST, { type: "build-pyramid", imageId: img.id });
+  } catch (e) {
+    // Not queued after all: do not leave the image "caching" forever.
+    await setStatus(env, img.id, img.pyramidStatus, img.pyramidLevels);
+    throw e;
+  }
   return "caching";
 }
