@@ -198,4 +198,23 @@ describe("ingest queue consumer", () => {
     expect(await env.BUCKET.head(staged!.r2_key)).toBeNull();
     expect((await expectStatus(get(`/api/v1/ui/uploads/${fresh}/status/`, u.key), 200)).status).toBe("not complete");
   });
+
+  it("two sessions racing to add the same name: one image row, one duplicate error, counters right", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const a = await fixture(`images/${FIXTURE_IMAGES[0]}`);
+    const b = await fixture(`images/${FIXTURE_IMAGES[1]}`);
+    const [r1, r2] = await Promise.all([
+      expectStatus(uploadMultipart(u.key, ds.id, [{ name: "same.jpg", bytes: a }], { complete: "true" }), 200),
+      expectStatus(uploadMultipart(u.key, ds.id, [{ name: "same.jpg", bytes: b }], { complete: "true" }), 200),
+    ]);
+    const [s1, s2] = await Promise.all([waitForSession(u.key, r1.session_id), waitForSession(u.key, r2.session_id)]);
+    expect([s1.status, s2.status].sort()).toEqual(["done", "failed"]);
+    const loser = s1.status === "failed" ? s1 : s2;
+    expect(loser.images).toMatchObject({ total: 1, successful: 0, failed: 1 });
+    expect(loser.images.errors).toEqual([{ filename: "same.jpg", errors: ["not added (Duplicated image)"] }]);
+    expect((await datasetImages(ds.id)).map((i) => i.original_name)).toEqual(["same.jpg"]);
+    const counters = await env.DB.prepare("SELECT image_count FROM datasets WHERE id = ?").bind(ds.id).first<any>();
+    expect(counters.image_count).toBe(1);
+  });
 });
