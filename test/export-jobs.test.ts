@@ -6,7 +6,7 @@ import { signPath } from "../src/lib/signing";
 import { downloadPath } from "../src/services/export-download";
 import { runExportJob } from "../src/services/export-run";
 import { call, expectError, expectStatus, get, post } from "./helpers/api";
-import { createUser, type TestUser } from "./helpers/factories";
+import { createUser, makePublic, type TestUser } from "./helpers/factories";
 import { seedFixtureSet, seedSet } from "./helpers/seed-annotations";
 
 const exportsUrl = (setId: number, query = "") =>
@@ -163,6 +163,19 @@ describe("POST .../exports/ and GET /api/v1/jobs/{id}", () => {
       .bind(u.id)
       .first<{ n: number }>();
     expect(rows!.n).toBe(0);
+  });
+
+  it("lets anyone who can read a public set export it, as their own job (an export reads, it does not write)", async () => {
+    const owner = await createUser();
+    const reader = await createUser();
+    const s = await seedFixtureSet(owner);
+    await makePublic(owner, s.datasetId);
+    const { job } = await expectStatus(post(exportsUrl(s.setId, "annotation_format=csv"), {}, reader.key), 202);
+    const ownerJob = await expectStatus(post(exportsUrl(s.setId, "annotation_format=csv"), {}, owner.key), 202);
+    expect(ownerJob.job.id).not.toBe(job.id); // jobs are per user: never shared across users
+    expect((await waitForJob(job.id, reader.key)).status).toBe("done");
+    await expectError(get(`/api/v1/jobs/${job.id}`, owner.key), 404);
+    await waitForJob(ownerJob.job.id, owner.key);
   });
 
   it("answers 404 for another user's job and set, 400 for bad parameters and ids", async () => {
