@@ -1,5 +1,5 @@
-import type { SQL } from "drizzle-orm";
-import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { sql, type SQL } from "drizzle-orm";
+import { SQLiteAsyncDialect, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 
 const dialect = new SQLiteAsyncDialect();
 
@@ -27,4 +27,22 @@ export function isUniqueViolation(e: unknown): boolean {
     if (String(err.message ?? err).includes("UNIQUE constraint failed")) return true;
   }
   return false;
+}
+
+// D1 caps LIKE/GLOB patterns at 50 bytes, so matches on user-supplied text use substr/instr instead.
+
+/** `column` equals `name` or starts with `name (`: the candidates of nextFreeName(). */
+export function nameOrSuffixed(column: SQL | AnySQLiteColumn, name: string): SQL {
+  const prefix = `${name} (`;
+  return sql`(${column} = ${name} OR substr(${column}, 1, length(${prefix})) = ${prefix})`;
+}
+
+/** Case-insensitive (ASCII, as SQLite's LIKE) "contains". */
+export function containsCi(column: SQL | AnySQLiteColumn, needle: string): SQL {
+  return sql`instr(lower(${column}), lower(${needle})) > 0`;
+}
+
+/** Case-insensitive (ASCII, as SQLite's LIKE) "starts with". */
+export function startsWithCi(column: SQL | AnySQLiteColumn, prefix: string): SQL {
+  return sql`lower(substr(${column}, 1, length(${prefix}))) = lower(${prefix})`;
 }

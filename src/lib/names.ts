@@ -30,3 +30,18 @@ export function candidateImageNames(fileName: string, match: "basename" | "exact
   if (/\.[^.]+$/.test(base)) return [base];
   return [base, ...PROBE_EXTENSIONS.map((e) => base + e), ...PROBE_EXTENSIONS.map((e) => base + e.toUpperCase())];
 }
+
+/**
+ * Remo's rename rule for a taken name: `Name`, then `Name (N)` with N one past the largest N in use.
+ * `taken` are the names that equal `name` or start with `name (` (see `nameOrSuffixed`).
+ */
+export function nextFreeName(name: string, taken: string[]): string {
+  if (!taken.includes(name)) return name;
+  const prefix = `${name} (`;
+  let max = 0;
+  for (const t of taken) {
+    const n = Number(t.slice(prefix.length, -1));
+    if (t.startsWith(prefix) && t.endsWith(")") && Number.isInteger(n) && n > max) max = n;
+  }
+  return `${name} (${max + 1})`;
+}

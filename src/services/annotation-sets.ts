@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import { annotationSets } from "../db/schema";
 import type { Db } from "../db/client";
-import { isUniqueViolation, runBatch } from "../lib/d1";
+import { isUniqueViolation, nameOrSuffixed, runBatch } from "../lib/d1";
 import { ApiError, notFound } from "../lib/errors";
-import { normalizeClassName } from "../lib/names";
+import { nextFreeName, normalizeClassName } from "../lib/names";
 import type { TaskType } from "../lib/task";
 import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
@@ -63,17 +63,10 @@ export async function createAnnotationSet(
 
 /** `Name`, then `Name (N)` with N one past the largest in use in the dataset. */
 export async function uniqueSetName(db: Db, datasetId: number, name: string): Promise<string> {
-  const like = name.replace(/[\\%_]/g, (m) => `\\${m}`) + " (%)";
-  const rows = await db.all<{ name: string }>(sql`
-    SELECT name FROM annotation_sets WHERE dataset_id = ${datasetId} AND (name = ${name} OR name LIKE ${like} ESCAPE '\\')`);
-  if (!rows.some((r) => r.name === name)) return name;
-  let max = 0;
-  const prefix = `${name} (`;
-  for (const r of rows) {
-    const n = Number(r.name.slice(prefix.length, -1));
-    if (r.name.startsWith(prefix) && r.name.endsWith(")") && Number.isInteger(n) && n > max) max = n;
-  }
-  return `${name} (${max + 1})`;
+  const rows = await db.all<{ name: string }>(
+    sql`SELECT name FROM annotation_sets WHERE dataset_id = ${datasetId} AND ${nameOrSuffixed(sql`name`, name)}`,
+  );
+  return nextFreeName(name, rows.map((r) => r.name));
 }
 
 /** The set and its dataset, if the caller may read it (a private dataset's set is a 404 to others). */

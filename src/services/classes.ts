@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { runBatch } from "../lib/d1";
+import { runBatch, startsWithCi } from "../lib/d1";
 import { ApiError, notFound } from "../lib/errors";
 import { normalizeClassName } from "../lib/names";
 import type { PageQuery } from "../lib/pagination";
@@ -21,11 +21,10 @@ export async function ensureClass(ctx: ServiceCtx, raw: string): Promise<{ id: n
 
 /** `GET /api/common-class/?autocomplete=`: case-insensitive prefix, by name. */
 export async function listCommonClasses(ctx: ServiceCtx, prefix: string, page: PageQuery) {
-  const like = prefix.replace(/[\\%_]/g, (m) => `\\${m}`) + "%";
   const [[{ n }], rows] = await Promise.all([
-    ctx.db.all<{ n: number }>(sql`SELECT COUNT(*) AS n FROM classes WHERE name LIKE ${like} ESCAPE '\\'`),
+    ctx.db.all<{ n: number }>(sql`SELECT COUNT(*) AS n FROM classes WHERE ${startsWithCi(sql`name`, prefix)}`),
     ctx.db.all<{ id: number; name: string }>(sql`
-      SELECT id, name FROM classes WHERE name LIKE ${like} ESCAPE '\\' ORDER BY name, id LIMIT ${page.limit} OFFSET ${page.offset}`),
+      SELECT id, name FROM classes WHERE ${startsWithCi(sql`name`, prefix)} ORDER BY name, id LIMIT ${page.limit} OFFSET ${page.offset}`),
   ]);
   return { count: n, results: rows };
 }

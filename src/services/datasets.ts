@@ -1,6 +1,7 @@
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import { annotationSets, blobGc, datasets, images, users } from "../db/schema";
-import { isUniqueViolation, runBatch } from "../lib/d1";
+import { isUniqueViolation, nameOrSuffixed, runBatch } from "../lib/d1";
+import { nextFreeName } from "../lib/names";
 import { conflict } from "../lib/errors";
 import { imageUrls } from "../lib/image-urls";
 import type { PageQuery } from "../lib/pagination";
@@ -10,21 +11,13 @@ import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
 import { topClassesByDataset } from "./statistics";
 
-/** Remo's Dataset.rename(): `Name`, then `Name (N)` with N one past the largest N in use. */
+/** Remo's Dataset.rename(): `Name`, then `Name (N)` with N one past the largest N in use by this owner. */
 export async function uniqueDatasetName(ctx: ServiceCtx, name: string): Promise<string> {
-  const like = name.replace(/[\\%_]/g, (m) => `\\${m}`) + " (%)";
   const rows = await ctx.db
     .select({ name: datasets.name })
     .from(datasets)
-    .where(and(eq(datasets.ownerId, ctx.user.id), or(eq(datasets.name, name), sql`${datasets.name} LIKE ${like} ESCAPE '\\'`)));
-  if (!rows.some((r) => r.name === name)) return name;
-  let max = 0;
-  const prefix = `${name} (`;
-  for (const r of rows) {
-    const n = Number(r.name.slice(prefix.length, -1));
-    if (r.name.startsWith(prefix) && r.name.endsWith(")") && Number.isInteger(n) && n > max) max = n;
-  }
-  return `${name} (${max + 1})`;
+    .where(and(eq(datasets.ownerId, ctx.user.id), nameOrSuffixed(datasets.name, name)));
+  return nextFreeName(name, rows.map((r) => r.name));
 }
 
 export async function createDataset(

@@ -1,14 +1,13 @@
 // Remo's search (remo-reference §6.1, §6.2) as indexed SQL: one ordered, LIMITed driver query per candidate set.
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { runBatch } from "../lib/d1";
+import { containsCi, runBatch } from "../lib/d1";
 import type { CandidateSet, Filters } from "./search-filters";
 
-const likeOf = (s: string) => `%${s.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 
 function nameConds(f: Filters, imageId: SQL): SQL[] {
   return f.imageNames.map(
-    (n) => sql`EXISTS (SELECT 1 FROM images ni WHERE ni.id = ${imageId} AND ni.original_name LIKE ${likeOf(n)} ESCAPE '\\')`,
+    (n) => sql`EXISTS (SELECT 1 FROM images ni WHERE ni.id = ${imageId} AND ${containsCi(sql`ni.original_name`, n)})`,
   );
 }
 
@@ -63,7 +62,7 @@ function unannotatedDriver(datasetId: number, f: Filters, range: Range, desc: bo
   const order = sql.raw(desc ? "DESC" : "ASC");
   const lim = limit === null ? sql`` : sql` LIMIT ${limit}`;
   const rng = range ? sql` AND i.id ${sql.raw(range.op)} ${range.id}` : sql``;
-  const names = f.imageNames.map((n) => sql`i.original_name LIKE ${likeOf(n)} ESCAPE '\\'`);
+  const names = f.imageNames.map((n) => containsCi(sql`i.original_name`, n));
   return sql`SELECT i.id AS id, NULL AS set_id FROM images i
     WHERE i.dataset_id = ${datasetId}${rng} AND ${and(names)}
       AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id)
