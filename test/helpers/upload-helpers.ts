@@ -61,7 +61,7 @@ export async function newSession(key: string, datasetId: number): Promise<string
 }
 
 /** Polls the status object as the SDK does, until done or failed. */
-export async function waitForSession(key: string, sid: string, timeoutMs = 25_000): Promise<any> {
+export async function waitForSession(key: string, sid: string, timeoutMs = 45_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await expectStatus(get(`/api/v1/ui/uploads/${sid}/status/`, key), 200);
