@@ -64,7 +64,10 @@ export async function startServer(opts = {}) {
   }
 }
 
-/** The workerd process started (transitively) by the wrangler process `rootPid`. */
+/**
+ * The workerd process that runs the Worker, among those started (transitively) by the wrangler process `rootPid`.
+ * wrangler dev starts two: a proxy on the public port and the runtime; the runtime is the one with an inspector.
+ */
 function findWorkerd(rootPid) {
   const children = new Map();
   for (const d of readdirSync("/proc")) {
@@ -72,20 +75,24 @@ function findWorkerd(rootPid) {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const comm = readFileSync(`/proc/${d}/comm`, "utf8").trim();
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
       if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push({ pid: Number(d), comm });
+      children.get(ppid).push({ pid: Number(d), cmd });
     } catch {}
   }
   const queue = [rootPid];
+  let fallback = null;
   while (queue.length) {
     const p = queue.shift();
     for (const c of children.get(p) ?? []) {
-      if (c.comm.startsWith("workerd")) return c.pid;
+      if (c.cmd.includes("workerd") && c.cmd.includes("serve")) {
+        if (c.cmd.includes("--inspector-addr")) return c.pid;
+        fallback ??= c.pid;
+      }
       queue.push(c.pid);
     }
   }
-  return null;
+  return fallback;
 }
 
 /** The local D1 SQLite file under a wrangler --persist-to folder. */
