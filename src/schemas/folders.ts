@@ -35,8 +35,8 @@ export const Folder = z
   })
   .openapi("Folder");
 
-/** Search parameters turn a contents listing into Remo's search; they are read by the search service. */
-export const ContentsQuery = PageQuery.extend({
+/** Remo's search filters (comma lists) and cursor, shared by the contents search mode and the global search. */
+export const SearchFilterFields = {
   classes: z.string().optional(),
   classes_not: z.string().optional(),
   tags: z.string().optional(),
@@ -47,7 +47,10 @@ export const ContentsQuery = PageQuery.extend({
   sets: z.string().optional(),
   image_id: z.string().optional(),
   direction: z.enum(["next", "prev"]).optional(),
-});
+};
+
+/** Search parameters turn a contents listing into Remo's search; they are read by the search service. */
+export const ContentsQuery = PageQuery.extend(SearchFilterFields);
 
 const ContentsFolder = Folder.extend({
   preview: z.string().nullable(),

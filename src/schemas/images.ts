@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { idParam } from "../lib/params";
 import { MAX_LIMIT } from "../lib/pagination";
+import { SearchFilterFields } from "./folders";
 
 const p = (name: string) => idParam.openapi({ param: { name, in: "path" } });
 export const DatasetImagePath = z.object({ id: p("id"), image_id: p("image_id") });
@@ -46,16 +47,7 @@ export const ImageDetail = z
   .openapi("DatasetImage");
 
 export const GlobalSearchQuery = z.object({
+  ...SearchFilterFields,
   dataset_id: idParam.optional(),
-  sets: z.string().optional(),
-  classes: z.string().optional(),
-  classes_not: z.string().optional(),
-  tags: z.string().optional(),
-  tags_not: z.string().optional(),
-  tasks: z.string().optional(),
-  tasks_not: z.string().optional(),
-  image_name: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(32),
-  image_id: z.string().optional(),
-  direction: z.enum(["next", "prev"]).optional(),
 });
