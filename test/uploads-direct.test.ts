@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { presignR2Put, presignUrl } from "../src/lib/sigv4";
 import { call, expectError, expectStatus, post } from "./helpers/api";
-import { createDataset, createUser } from "./helpers/factories";
+import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { completeAndWait, datasetImages, fixture, FIXTURE_IMAGES, newSession } from "./helpers/upload-helpers";
 
 const hex = async (b: Uint8Array) =>
@@ -46,8 +46,9 @@ describe("direct uploads", () => {
     const ds = await createDataset(u);
     const a = await fixture(`images/${FIXTURE_IMAGES[0]}`);
     const b = await fixture(`images/${FIXTURE_IMAGES[1]}`);
-    // b's bytes are already stored (another dataset uploaded them): nothing to send.
-    await env.BUCKET.put(`images/${await hex(b)}`, b);
+    // b's bytes are already stored (another of this user's datasets has them): nothing to send.
+    const other = await createDataset(u);
+    await insertImage(other.id, { name: "b-elsewhere.jpg", bytes: b });
     const sid = await newSession(u.key, ds.id);
     const plan = await expectStatus(
       post(
@@ -91,6 +92,21 @@ describe("direct uploads", () => {
       .bind(next)
       .first<any>();
     expect(items.n).toBe(0);
+  });
+
+  it("asks for the bytes when they are stored only in another user's private dataset (a hash is not a key)", async () => {
+    const owner = await createUser();
+    const private_ = await createDataset(owner);
+    const b = await fixture(`images/${FIXTURE_IMAGES[1]}`);
+    await insertImage(private_.id, { name: "secret.jpg", bytes: b });
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const sid = await newSession(u.key, ds.id);
+    const plan = await expectStatus(
+      post(`/api/v1/uploads/${sid}/direct/`, { files: [{ name: "mine.jpg", size: b.length, sha256: await hex(b) }] }, u.key),
+      200,
+    );
+    expect(plan.files[0]).toMatchObject({ name: "mine.jpg", status: "upload", method: "PUT" });
   });
 
   it("refuses a body bigger than announced, a wrong-size body, bad sha256s and sizes; never-sent files are session errors", async () => {

@@ -26,7 +26,7 @@ async function openSession(ctx: ServiceCtx, sid: string): Promise<SessionRow> {
 }
 
 /**
- * Per file: `exists` when those bytes are already stored (nothing to send; the file still joins the session
+ * Per file: `exists` when those bytes are already stored and readable by the caller (nothing to send; the file still joins the session
  * unless the dataset has it under the same name), else where to PUT it: a presigned R2 URL when the S3
  * credentials are configured, otherwise the Worker's streaming blob route.
  */
@@ -49,7 +49,14 @@ export async function planDirectUploads(ctx: ServiceCtx, sid: string, files: Dir
         out.push({ name, status: "exists" as const });
         continue;
       }
-      const stored = await ctx.env.BUCKET.head(imageKey(sha));
+      // Knowing a hash is not owning the bytes: `exists` only for bytes the caller can already read (an image
+      // in one of its datasets or a public one). Anything else is uploaded, and still stored once.
+      const readable = await ctx.env.DB.prepare(
+        "SELECT 1 FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.sha256 = ? AND (d.owner_id = ? OR d.is_public = 1) LIMIT 1",
+      )
+        .bind(sha, ctx.user.id)
+        .first();
+      const stored = readable ? await ctx.env.BUCKET.head(imageKey(sha)) : null;
       if (stored) {
         await runBatch(ctx.env.DB, [
           sql`INSERT INTO upload_items (session_id, source, name, r2_key, size, sha256, status) VALUES (${sid}, 'direct', ${name}, ${imageKey(sha)}, ${stored.size}, ${sha}, 'pending')`,
