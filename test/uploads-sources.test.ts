@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { stubInternet } from "./helpers/upload-helpers";
-import { expectStatus, post } from "./helpers/api";
-import { createDataset, createUser } from "./helpers/factories";
+import { expectError, expectStatus, post } from "./helpers/api";
+import { createDataset, createUser, insertImage } from "./helpers/factories";
 import {
   completeAndWait,
   datasetImages,
@@ -121,6 +121,23 @@ describe("the fixture through every way in", () => {
     }
     // Linked objects are the user's: the session leaves them where they were.
     expect(await env.BUCKET.head(`${prefix}annotations.csv`)).not.toBeNull();
+  });
+
+  it("local_files may not reach the API's own objects: images/, uploads/, exports/, derived/, the root, '..'", async () => {
+    const victim = await createUser();
+    const theirs = await createDataset(victim);
+    const img = await insertImage(theirs.id, { name: "private.jpg" });
+    const u = await createUser();
+    const ds = await createDataset(u);
+    for (const key of ["images/", img.r2Key, "/images/", "uploads/", "exports/1/a.json", "derived/", "", "/", "im", "data/../images/x"]) {
+      const body = await expectError(post(`/api/dataset/${ds.id}/upload/`, { local_files: [key] }, u.key), 400);
+      expect(body.error).toMatch(/local_files/);
+    }
+    expect(await datasetImages(ds.id)).toHaveLength(0);
+    // A class encoding's local_path is a bucket key too, read under the same rule (covered by userKeyProblem).
+    const { userKeyProblem } = await import("../src/storage/blobs");
+    expect(userKeyProblem("exports/3/annotations.csv")).toMatch(/exports\//);
+    expect(userKeyProblem("team/encodings/labels.csv")).toBeNull();
   });
 
   it("local_files: an archive in the bucket is read from there (its images stored, the archive left in place)", async () => {

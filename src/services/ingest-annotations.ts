@@ -15,6 +15,7 @@ import { applyImport } from "./annotation-import";
 import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progress";
 import { loadItem } from "./ingest-item";
 import { loadSession } from "./upload-sessions";
+import { userKeyProblem } from "../storage/blobs";
 
 /** Annotation files are parsed whole (JSON.parse, XML): the text plus its parsed form must fit in 128 MB. 32 MiB of COCO is ~300,000 boxes. */
 export const MAX_ANNOTATION_FILE = 32 * 1024 * 1024;
@@ -53,7 +54,7 @@ async function encodingFile(env: Env, raw: string | null): Promise<string | unde
   } catch {
     return undefined;
   }
-  if (typeof path !== "string" || !path) return undefined;
+  if (typeof path !== "string" || !path || userKeyProblem(path)) return undefined;
   const obj = await env.BUCKET.get(path.replace(/^\/+/, ""));
   if (!obj) return undefined;
   if (obj.size > 4 * 1024 * 1024) {

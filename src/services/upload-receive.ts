@@ -5,7 +5,7 @@ import { ApiError, badRequest } from "../lib/errors";
 import { parseTask, taskName } from "../lib/task";
 import { sniffImageMime } from "../media/probe";
 import { archiveKind } from "../storage/archives";
-import { BlobWriter } from "../storage/blobs";
+import { BlobWriter, userKeyProblem } from "../storage/blobs";
 import { writableDataset } from "./access";
 import type { ServiceCtx } from "./context";
 import { boundaryOf, parseMultipart } from "./upload-multipart";
@@ -56,7 +56,19 @@ const JsonBody = z.object({
   skip_new_classes: z.union([z.boolean(), z.string()]).optional(),
   class_encoding: z.unknown().optional(),
   urls: z.array(z.string().max(4096)).max(MAX_LIST).optional(),
-  local_files: z.array(z.string().min(1).max(1024)).max(MAX_LIST).optional(),
+  local_files: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(1024)
+        .superRefine((k, ctx) => {
+          const problem = userKeyProblem(k);
+          if (problem) ctx.addIssue({ code: "custom", message: `${k}: ${problem}` });
+        }),
+    )
+    .max(MAX_LIST)
+    .optional(),
 });
 
 const str = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : String(v));

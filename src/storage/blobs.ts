@@ -4,6 +4,22 @@ import { toHex } from "../lib/hashing";
 export const PART_SIZE = 8 * 1024 * 1024;
 
 export const imageKey = (sha256: string) => `images/${sha256}`;
+
+/**
+ * Prefixes the API writes under (originals, upload staging, export files, pyramids). They hold every user's
+ * bytes, so a user-supplied bucket key (`local_files`, a class encoding's `local_path`) may never point into
+ * them: linking `images/` would hand one user every other user's images.
+ */
+export const MANAGED_PREFIXES = ["images/", "uploads/", "exports/", "derived/"] as const;
+
+/** Why a user-supplied bucket key or prefix is refused, or null when it is acceptable. */
+export function userKeyProblem(key: string): string | null {
+  const k = key.replace(/^\/+/, "");
+  if (!k) return "the bucket root is not a prefix you can link";
+  if (k.split("/").some((seg) => seg === "..")) return "'..' is not allowed in a key";
+  const managed = MANAGED_PREFIXES.find((p) => k.startsWith(p) || p.startsWith(k));
+  return managed ? `'${managed}' holds this API's own objects and cannot be linked` : null;
+}
 /** Where received bytes wait for the ingest consumer (deleted when the session ends). */
 export const stagingKey = (sessionId: string, name: string) =>
   `uploads/${sessionId}/${crypto.randomUUID()}/${name.replace(/[^\w.-]+/g, "_").slice(-100)}`;
