@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { eq } from "drizzle-orm";
-import type { AppEnv } from "../env";
+import type { AppEnv, AuthUser } from "../env";
 import { createDb } from "../db/client";
 import { apiKeys, users } from "../db/schema";
 import { unauthorized } from "./errors";
@@ -31,17 +31,41 @@ export function bearerKey(header: string | undefined): string | null {
   return m ? m[2] : null;
 }
 
-export async function authenticate(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]) {
+/**
+ * Positive key lookups cached in the isolate for a short while: every /api/ request otherwise pays a D1 round
+ * trip before its own work (most of a cached image's time). Bounded in size and age; a logout evicts its key here
+ * at once, and another isolate may accept a revoked key for at most KEY_CACHE_TTL_MS (the usual trade, as
+ * unkey makes it). Unknown keys are never cached, so a new key works everywhere immediately.
+ */
+export const KEY_CACHE_TTL_MS = 30_000;
+const KEY_CACHE_MAX = 5_000;
+const keyCache = new Map<string, { user: AuthUser; until: number }>();
+
+export function forgetKeyHash(hash: string) {
+  keyCache.delete(hash);
+}
+
+export async function authenticate(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]): Promise<AuthUser | null> {
   const key = bearerKey(c.req.header("authorization"));
   if (!key) return null;
   const hash = await sha256Hex(key);
+  const now = Date.now();
+  const hit = keyCache.get(hash);
+  if (hit && hit.until > now) return hit.user;
   const rows = await c.var.db
     .select({ id: users.id, email: users.email, name: users.name, isSuperuser: users.isSuperuser, keyId: apiKeys.id })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(eq(apiKeys.keyHash, hash))
     .limit(1);
-  return rows[0] ?? null;
+  const user = rows[0] ?? null;
+  if (!user) {
+    keyCache.delete(hash);
+    return null;
+  }
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(hash, { user, until: now + KEY_CACHE_TTL_MS });
+  return user;
 }
 
 const strip = (p: string) => (p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p);

@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import { apiKeys, users } from "../db/schema";
 import type { AuthUser, Env } from "../env";
 import { isUniqueViolation } from "../lib/d1";
+import { forgetKeyHash } from "../lib/middleware";
 import { ApiError, forbidden } from "../lib/errors";
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../lib/hashing";
 
@@ -56,5 +57,9 @@ export async function login(db: Db, input: { email: string; password: string }):
 }
 
 export async function logout(db: Db, user: AuthUser): Promise<void> {
-  await db.delete(apiKeys).where(and(eq(apiKeys.id, user.keyId), eq(apiKeys.userId, user.id)));
+  const [row] = await db
+    .delete(apiKeys)
+    .where(and(eq(apiKeys.id, user.keyId), eq(apiKeys.userId, user.id)))
+    .returning({ keyHash: apiKeys.keyHash });
+  if (row) forgetKeyHash(row.keyHash);
 }
