@@ -7,7 +7,7 @@ import { serviceCtx } from "../services/context";
 import { createExportJob, jobView } from "../services/export-jobs";
 import { countExportImages, exportPages, resolveTagIds } from "../services/export-pages";
 import { parseExportParams, parseTagFilter } from "../services/export-params";
-import { exportFile, planExport, readableSet, toReadableStream } from "../services/export-stream";
+import { exportFile, planExport, readableExportSet, toReadableStream } from "../services/export-stream";
 import { exportTagsCsv } from "../formats/export-tags";
 import { encodeChunks } from "../formats/export-text";
 import { badRequest } from "../lib/errors";
@@ -37,7 +37,7 @@ exportRoutes.openapi(
   async (c) => {
     const ctx = serviceCtx(c);
     const params = parseExportParams(c.req.query());
-    const set = await readableSet(ctx, c.req.valid("param").id);
+    const set = await readableExportSet(ctx, c.req.valid("param").id);
     const file = exportFile(c.env.DB, await planExport(c.env.DB, set, params));
     return new Response(await toReadableStream(file.body), {
       headers: {
@@ -61,7 +61,7 @@ exportRoutes.openapi(
   }),
   async (c) => {
     const ctx = serviceCtx(c);
-    const set = await readableSet(ctx, c.req.valid("param").id);
+    const set = await readableExportSet(ctx, c.req.valid("param").id);
     const tagIds = await resolveTagIds(c.env.DB, parseTagFilter(c.req.query("filter_by_tags")));
     const pages = exportPages(
       c.env.DB,
@@ -90,7 +90,7 @@ exportRoutes.openapi(
   }),
   async (c) => {
     const ctx = serviceCtx(c);
-    const set = await readableSet(ctx, c.req.valid("param").id);
+    const set = await readableExportSet(ctx, c.req.valid("param").id);
     const tagIds = await resolveTagIds(c.env.DB, parseTagFilter(c.req.query("filter_by_tags")));
     const count = await countExportImages(c.env.DB, {
       datasetId: set.datasetId,

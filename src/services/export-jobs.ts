@@ -7,7 +7,7 @@ import type { ServiceCtx } from "./context";
 import { exporterExists, type ExportParams } from "./export-params";
 import { downloadPath } from "./export-download";
 import type { UploadState } from "./export-run";
-import { readableSet } from "./export-stream";
+import { readableExportSet } from "./export-stream";
 
 /** How long a finished export (and its download link) lives before the sweep deletes it. */
 export const EXPORT_TTL_SECONDS = 7 * 24 * 3600;
@@ -77,7 +77,7 @@ export async function createExportJob(
   setId: number,
   params: ExportParams,
 ): Promise<{ job: JobRow; created: boolean }> {
-  const set = await readableSet(ctx, setId);
+  const set = await readableExportSet(ctx, setId);
   if (!exporterExists(set.task, params.format)) {
     throw new ApiError(
       "NOT_FOUND",

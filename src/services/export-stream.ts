@@ -7,10 +7,10 @@ import type { ExportOptions } from "../formats/export-types";
 import { vocEntries } from "../formats/export-voc";
 import { yoloEntries } from "../formats/export-yolo";
 import { zipStream, type ZipEntry } from "../formats/zip-writer";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { log } from "../lib/log";
 import { parseTask, taskName, type TaskType } from "../lib/task";
-import { readableDataset } from "./access";
+import { readableSet } from "./annotation-sets";
 import type { ServiceCtx } from "./context";
 import { exporterExists, type ExportParams } from "./export-params";
 import { exportPages, maxImageId, resolveTagIds, type ExportScope, type PageOptions } from "./export-pages";
@@ -32,18 +32,14 @@ export interface ExportPlan {
 }
 
 /** The set, if the caller may read it (another user's private set is a 404, like a missing one). */
-export async function readableSet(ctx: ServiceCtx, setId: number): Promise<ExportSet> {
-  const row = await ctx.env.DB.prepare("SELECT id, name, task, dataset_id FROM annotation_sets WHERE id = ?1")
-    .bind(setId)
-    .first<{ id: number; name: string; task: string; dataset_id: number }>();
-  if (!row) throw notFound();
-  const ds = await readableDataset(ctx, row.dataset_id);
+export async function readableExportSet(ctx: ServiceCtx, setId: number): Promise<ExportSet> {
+  const { set, dataset } = await readableSet(ctx, setId);
   return {
-    id: row.id,
-    name: row.name,
-    task: parseTask(row.task) ?? "object_detection",
-    datasetId: row.dataset_id,
-    ownerId: ds.ownerId,
+    id: set.id,
+    name: set.name,
+    task: parseTask(set.task) ?? "object_detection",
+    datasetId: set.datasetId,
+    ownerId: dataset.ownerId,
   };
 }
 
