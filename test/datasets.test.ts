@@ -144,6 +144,20 @@ describe("datasets", () => {
     await expectError(del(`/api/v1/ui/datasets/${b.id}/`, u.key), 404);
   });
 
+  it("the sweep removes every derived object of a deleted original, past one R2 listing page (1,000)", async () => {
+    const u = await createUser();
+    const d = await createDataset(u);
+    const img = await insertImage(d.id, { bytes: new TextEncoder().encode(`big pyramid ${Math.random()}`) });
+    const prefix = `derived/${img.r2Key}/pyramid/`;
+    for (let i = 0; i < 1005; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, 1005 - i) }, (_, k) => env.BUCKET.put(`${prefix}${i + k}.jpg`, "x")));
+    }
+    await expectStatus(del(`/api/user-dataset/${d.id}/`, u.key), 204);
+    const left = async () => (await env.BUCKET.list({ prefix, limit: 10 })).objects.length + ((await env.BUCKET.head(img.r2Key)) ? 1 : 0);
+    for (let i = 0; i < 200 && (await left()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await left()).toBe(0);
+  });
+
   it("pages 2,500 datasets with limit=1000, returning each exactly once by following next", async () => {
     const u = await createUser();
     // Seed straight into D1 in chunks (creating 2,500 through the route is slow and tests nothing more).

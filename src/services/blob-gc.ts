@@ -19,12 +19,18 @@ export async function sweepBlobs(env: Env): Promise<void> {
   const unused = candidates.filter((c) => !c.used).map((c) => c.r2_key);
   if (unused.length) {
     await env.BUCKET.delete(unused);
-    // Derived pyramid levels live under the original's key.
-    for (const key of unused) {
-      const listed = await env.BUCKET.list({ prefix: `derived/${key}/`, limit: 1000 });
-      if (listed.objects.length) await env.BUCKET.delete(listed.objects.map((o) => o.key));
-    }
+    // Derived pyramid chunks live under the original's key; a very large image has more than one listing page.
+    await Promise.all(unused.map((key) => deletePrefix(env.BUCKET, `derived/${key}/`)));
   }
   await db.run(sql`DELETE FROM blob_gc WHERE r2_key IN (SELECT value FROM json_each(${JSON.stringify(candidates.map((c) => c.r2_key))}))`);
   if (candidates.length === PAGE) await enqueue(env.INGEST, { type: "gc-blobs" });
+}
+
+async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const listed = await bucket.list({ prefix, limit: 1000, cursor });
+    if (listed.objects.length) await bucket.delete(listed.objects.map((o) => o.key));
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
 }
