@@ -41,32 +41,40 @@ async function ensureSet(env: Env, s: SessionRow): Promise<void> {
     .run();
 }
 
-/** Direct uploads sent with a presigned URL are only known by their object: present, or never sent. */
+/**
+ * Direct uploads sent with a presigned URL are only known by their object: present, or never sent. The heads run
+ * concurrently and the outcomes go in one batch per page, not a round trip per file.
+ */
 async function settleDirectUploads(env: Env, sid: string): Promise<void> {
   const rows = await env.DB.prepare(
     "SELECT id, name, r2_key FROM upload_items WHERE session_id = ? AND status = 'awaiting'",
   )
     .bind(sid)
     .all<{ id: number; name: string; r2_key: string }>();
-  for (const r of rows.results) {
-    const head = await env.BUCKET.head(r.r2_key);
-    if (head) {
-      await runBatch(env.DB, [
-        sql`UPDATE upload_items SET status = 'pending', size = ${head.size} WHERE id = ${r.id} AND status = 'awaiting'`,
-        sql`UPDATE upload_sessions SET uploaded_images_items = uploaded_images_items + 1, uploaded_images_size = uploaded_images_size + ${head.size}
-          WHERE id = ${sid} AND changes() = 1`,
-      ]);
-    } else {
-      await env.DB.prepare("UPDATE upload_items SET status = 'failed' WHERE id = ?").bind(r.id).run();
-      await sessionError(
-        env,
-        sid,
-        "file",
-        r.name,
-        `${r.name}: announced for direct upload but never received`,
-        `direct:${r.id}`,
-      );
-    }
+  for (let i = 0; i < rows.results.length; i += 50) {
+    const page = rows.results.slice(i, i + 50);
+    const heads = await Promise.all(page.map((r) => env.BUCKET.head(r.r2_key)));
+    const statements = page.flatMap((r, k) => {
+      const head = heads[k];
+      if (head)
+        return [
+          sql`UPDATE upload_items SET status = 'pending', size = ${head.size} WHERE id = ${r.id} AND status = 'awaiting'`,
+          sql`UPDATE upload_sessions SET uploaded_images_items = uploaded_images_items + 1, uploaded_images_size = uploaded_images_size + ${head.size}
+            WHERE id = ${sid} AND changes() = 1`,
+        ];
+      return [
+        sql`UPDATE upload_items SET status = 'failed' WHERE id = ${r.id}`,
+        eventStatement(sid, {
+          scope: "session",
+          level: "error",
+          type: "file",
+          value: r.name,
+          message: `${r.name}: announced for direct upload but never received`,
+          key: `direct:${r.id}`,
+        }),
+      ];
+    });
+    await runBatch(env.DB, statements);
   }
 }
 
