@@ -117,18 +117,23 @@ function halveInto(band: Raster, y0: number, half: Uint8Array, hw: number, hh: n
   }
 }
 
+/** Encodes chunk (cx, cy) of `raster` (synchronously: the raster may be reused) and starts its put. */
+function putChunk(put: PutChunk, level: number, raster: Raster, cx: number, cy: number, firstRow: number) {
+  const rect = {
+    x: cx * CHUNK,
+    y: cy * CHUNK,
+    w: Math.min(CHUNK, raster.width - cx * CHUNK),
+    h: Math.min(CHUNK, raster.height - cy * CHUNK),
+  };
+  return put(level, cx, firstRow + cy, encodeRaster(cropRaster(raster, rect), "jpg", CHUNK_QUALITY));
+}
+
 /** Encodes `raster`'s chunks (synchronously: the band is reused) and starts their puts. */
 function chunkPuts(put: PutChunk, level: number, raster: Raster, firstRow: number): Promise<void>[] {
   const puts: Promise<void>[] = [];
   for (let cy = 0; cy * CHUNK < raster.height; cy++) {
     for (let cx = 0; cx * CHUNK < raster.width; cx++) {
-      const rect = {
-        x: cx * CHUNK,
-        y: cy * CHUNK,
-        w: Math.min(CHUNK, raster.width - cx * CHUNK),
-        h: Math.min(CHUNK, raster.height - cy * CHUNK),
-      };
-      puts.push(put(level, cx, firstRow + cy, encodeRaster(cropRaster(raster, rect), "jpg", CHUNK_QUALITY)));
+      puts.push(putChunk(put, level, raster, cx, cy, firstRow));
     }
   }
   return puts;
@@ -141,13 +146,7 @@ async function putChunks(put: PutChunk, level: number, raster: Raster, firstRow:
   for (let cy = 0; cy < rows; cy++) {
     const puts: Promise<void>[] = [];
     for (let cx = 0; cx < cols; cx++) {
-      const rect = {
-        x: cx * CHUNK,
-        y: cy * CHUNK,
-        w: Math.min(CHUNK, raster.width - cx * CHUNK),
-        h: Math.min(CHUNK, raster.height - cy * CHUNK),
-      };
-      puts.push(put(level, cx, firstRow + cy, encodeRaster(cropRaster(raster, rect), "jpg", CHUNK_QUALITY)));
+      puts.push(putChunk(put, level, raster, cx, cy, firstRow));
     }
     await Promise.all(puts);
   }
