@@ -1,19 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expectStatus, get } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
-import { fixture, fixtureImages, fixtureText, uploadMultipart, waitForSession } from "./helpers/upload-helpers";
+import { fixture, fixtureCsvRows, fixtureImages, fixtureText, uploadMultipart, waitForSession } from "./helpers/upload-helpers";
 
-/** Counted from the files themselves, independently of the importer. */
-function csvRows(text: string) {
-  return text
-    .trim()
-    .split(/\r?\n/)
-    .slice(1)
-    .map((l) => {
-      const [file, cls, ...n] = l.split(",");
-      return { file, cls: cls.trim(), box: n.map(Number) };
-    });
-}
 
 describe("the fixture uploaded through the real pipeline", () => {
   it("gives list_annotation_sets statistics that match the CSV, and classes=Person finds exactly its images", async () => {
@@ -28,7 +17,7 @@ describe("the fixture uploaded through the real pipeline", () => {
     const session = await waitForSession(u.key, sid);
     expect(session.status, JSON.stringify(session)).toBe("done");
 
-    const rows = csvRows(await fixtureText("annotations/annotations.csv"));
+    const rows = fixtureCsvRows(await fixtureText("annotations/annotations.csv"));
     const tagRows = (await fixtureText("annotations/images_tags.csv"))
       .trim()
       .split(/\r?\n/)

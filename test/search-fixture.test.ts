@@ -7,26 +7,15 @@ import { probeImage } from "../src/media/probe";
 import { applyImport } from "../src/services/annotation-import";
 import { expectStatus, get, post } from "./helpers/api";
 import { createDataset, createUser, insertImage, type TestUser } from "./helpers/factories";
+import { fixtureCsvRows } from "./helpers/upload-helpers";
 
 const DIR = "http://fixtures/shared/remo-object-detection";
 const NAMES = ["001a794d1865ee47.jpg", "001a809ad40a2f84.jpg", "00acf53b127218c2.jpg", "00b562abdf5766d3.jpg", "00b75a8487446cdd.jpg", "00d2a568dd4afd0d.jpg", "00d9efcc4d1fda53.jpg"];
 
-/** The CSV as plain rows, counted independently of the importer. */
-function csvRows(text: string) {
-  return text
-    .trim()
-    .split(/\r?\n/)
-    .slice(1)
-    .map((l) => {
-      const [file, cls, ...n] = l.split(",");
-      return { file, cls: cls.trim(), box: n.map(Number) };
-    });
-}
-
 let user: TestUser;
 let datasetId: number;
 let setId: number;
-let rows: ReturnType<typeof csvRows>;
+let rows: ReturnType<typeof fixtureCsvRows>;
 let tagRows: { file: string; tag: string }[];
 const ids = new Map<string, number>();
 
@@ -42,7 +31,7 @@ beforeAll(async () => {
   setId = set.id;
   const csv = await (await env.FIXTURES.fetch(`${DIR}/annotations/annotations.csv`)).text();
   const tags = await (await env.FIXTURES.fetch(`${DIR}/annotations/images_tags.csv`)).text();
-  rows = csvRows(csv);
+  rows = fixtureCsvRows(csv);
   tagRows = tags.trim().split(/\r?\n/).slice(1).map((l) => ({ file: l.split(",")[0], tag: l.split(",")[1].trim().toLowerCase() }));
   const db = createDb(env.DB);
   const opts = { datasetId, setId, task: "object_detection" as const, skipNewClasses: false };

@@ -111,6 +111,18 @@ export async function setObjects(setId: number): Promise<Map<string, string[]>> 
 }
 
 /** What the fixture's annotations.csv says, merged as Remo merges (same box on an image → one object). */
+/** The fixture's plain-CSV rows, read without the project's importer (tests count expectations from the file). */
+export function fixtureCsvRows(text: string) {
+  return text
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((l) => {
+      const [file, cls, ...n] = l.split(",");
+      return { file, cls: cls.trim(), box: n.map(Number) };
+    });
+}
+
 export async function expectedFixtureObjects(): Promise<Map<string, string[]>> {
   const lines = (await fixtureText("annotations/annotations.csv")).trim().split(/\r?\n/).slice(1);
   const out = new Map<string, string[]>();
