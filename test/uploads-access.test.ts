@@ -57,6 +57,29 @@ describe("upload sessions: routes and who may use them", () => {
     expect(active.results.map((s: any) => s.session_id)).toEqual([open]);
   });
 
+  it("lists several finished sessions, each with its own dataset and its own errors", async () => {
+    const u = await createUser();
+    const d1 = await createDataset(u, `list-a-${Date.now()}`);
+    const d2 = await createDataset(u, `list-b-${Date.now()}`);
+    const bad = new TextEncoder().encode("not an image at all");
+    const ids: string[] = [];
+    for (const [ds, name] of [[d1, "junk-one.bin"], [d2, "junk-two.bin"]] as const) {
+      const r = await expectStatus(uploadMultipart(u.key, ds.id, [{ name, bytes: bad }], { complete: "true" }), 200);
+      await waitForSession(u.key, r.session_id);
+      ids.push(r.session_id);
+    }
+    const list = await expectStatus(get("/api/v1/ui/uploads/", u.key), 200);
+    const byId = new Map(list.results.map((s: any) => [s.session_id, s]));
+    const [a, b] = ids.map((id) => byId.get(id) as any);
+    expect(a.dataset).toEqual({ id: d1.id, name: d1.name });
+    expect(b.dataset).toEqual({ id: d2.id, name: d2.name });
+    expect(JSON.stringify(a)).toContain("junk-one.bin");
+    expect(JSON.stringify(a)).not.toContain("junk-two.bin");
+    expect(JSON.stringify(b)).toContain("junk-two.bin");
+    // the status route answers the same object as the list
+    expect(await expectStatus(get(`/api/v1/ui/uploads/${ids[0]}/status/`, u.key), 200)).toEqual(a);
+  });
+
   it("answers 400 for a missing or bad dataset_id, and 404 with Remo's text for an unknown dataset", async () => {
     const u = await createUser();
     await expectError(post("/api/v1/ui/uploads/", {}, u.key), 400, /dataset_id/);

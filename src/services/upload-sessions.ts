@@ -114,12 +114,36 @@ function grouped(events: EventRow[], scope: string, level: "error" | "warning") 
 
 /** Remo's UploadSessionStatus.to_dict, exactly: the SDK indexes uploaded.total, images and annotations. */
 export async function sessionDict(db: Db, s: SessionRow) {
-  const [events, ds] = await Promise.all([
-    db.all<EventRow>(sql`
-      SELECT scope, level, type, filename, value, message FROM upload_events
-      WHERE session_id = ${s.id} AND level IN ('error', 'warning') ORDER BY id LIMIT ${EVENTS_SHOWN}`),
-    db.all<{ id: number; name: string }>(sql`SELECT id, name FROM datasets WHERE id = ${s.dataset_id}`),
+  return (await sessionDicts(db, [s]))[0];
+}
+
+/**
+ * The status objects of several sessions in two queries whatever their number (their errors and warnings, the
+ * first EVENTS_SHOWN of each, and their datasets' names), not two per session.
+ */
+export async function sessionDicts(db: Db, sessions: SessionRow[]) {
+  if (!sessions.length) return [];
+  const ids = JSON.stringify(sessions.map((s) => s.id));
+  const datasetIds = JSON.stringify([...new Set(sessions.map((s) => s.dataset_id))]);
+  const [events, names] = await Promise.all([
+    db.all<EventRow & { session_id: string }>(sql`
+      SELECT session_id, scope, level, type, filename, value, message FROM (
+        SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.session_id ORDER BY e.id) AS rn FROM upload_events e
+        WHERE e.session_id IN (SELECT value FROM json_each(${ids})) AND e.level IN ('error', 'warning'))
+      WHERE rn <= ${EVENTS_SHOWN} ORDER BY session_id, rn`),
+    db.all<{ id: number; name: string }>(sql`SELECT id, name FROM datasets WHERE id IN (SELECT value FROM json_each(${datasetIds}))`),
   ]);
+  const bySession = new Map<string, EventRow[]>();
+  for (const e of events) {
+    const list = bySession.get(e.session_id) ?? [];
+    list.push(e);
+    bySession.set(e.session_id, list);
+  }
+  const nameOf = new Map(names.map((d) => [d.id, d.name]));
+  return sessions.map((s) => toSessionDict(s, bySession.get(s.id) ?? [], nameOf.get(s.dataset_id)));
+}
+
+function toSessionDict(s: SessionRow, events: EventRow[], datasetName: string | undefined) {
   const counts = (total: number, ok: number, failed: number, scope: string) => ({
     pending: Math.max(0, total - ok - failed),
     total,
@@ -134,7 +158,7 @@ export async function sessionDict(db: Db, s: SessionRow) {
     session_id: s.id,
     created_at: s.created_at,
     finished_at: s.finished_at,
-    dataset: ds[0] ? { id: ds[0].id, name: ds[0].name } : { id: s.dataset_id, name: "" },
+    dataset: { id: s.dataset_id, name: datasetName ?? "" },
     status: s.status,
     substatus: s.substatus,
     images: counts(s.images_total, s.images_successful, s.images_failed, "images"),
@@ -163,7 +187,7 @@ export async function listSessions(ctx: ServiceCtx, showActive: boolean) {
     SELECT * FROM upload_sessions WHERE user_id = ${ctx.user.id}
       AND status ${showActive ? sql`NOT IN ('done', 'failed')` : sql`IN ('done', 'failed')`}
     ORDER BY created_at DESC, id DESC LIMIT 100`);
-  return Promise.all(rows.map((r) => sessionDict(ctx.db, r)));
+  return sessionDicts(ctx.db, rows);
 }
 
 export type UploadKind = "images" | "annotations" | "archives";
