@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorBody } from "./lib/errors";
 import { log } from "./lib/log";
-import { database, requestId, requireAuth } from "./lib/middleware";
+import { database, parsedBodyLimit, requestId, requireAuth } from "./lib/middleware";
 import { annotationSetRoutes } from "./routes/annotation-sets";
 import { annotationRoutes } from "./routes/annotations";
 import { classRoutes } from "./routes/classes";
@@ -30,6 +30,7 @@ export function buildApp() {
   app.use("*", requestId());
   app.use("*", database());
   app.use("/api/*", requireAuth(PUBLIC_API_PATHS));
+  app.use("/api/*", parsedBodyLimit());
 
   app.route("/", metaRoutes);
   app.route("/", authRoutes);

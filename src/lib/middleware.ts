@@ -1,9 +1,10 @@
+import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { eq } from "drizzle-orm";
 import type { AppEnv, AuthUser } from "../env";
 import { createDb } from "../db/client";
 import { apiKeys, users } from "../db/schema";
-import { unauthorized } from "./errors";
+import { ApiError, unauthorized } from "./errors";
 import { sha256Hex } from "./hashing";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -79,6 +80,27 @@ export const requireAuth = (publicPaths: string[]) => {
     const user = await authenticate(c);
     if (!user) throw unauthorized(header ? "Invalid token." : "Authentication credentials were not provided.");
     c.set("user", user);
+    await next();
+  });
+};
+
+/**
+ * JSON and form bodies are parsed whole, so they are capped here, once, for every route (files travel as multipart
+ * or streamed PUTs, which their routes bound themselves). Without it a 100 MB JSON body would be parsed into the
+ * 128 MB isolate.
+ */
+export const MAX_PARSED_BODY_BYTES = 16 * 1024 * 1024;
+
+export const parsedBodyLimit = () => {
+  const limit = bodyLimit({
+    maxSize: MAX_PARSED_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("PAYLOAD_TOO_LARGE", `JSON and form bodies are limited to ${MAX_PARSED_BODY_BYTES} bytes`);
+    },
+  });
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const type = (c.req.header("content-type") ?? "").toLowerCase();
+    if (type.includes("json") || type.includes("x-www-form-urlencoded")) return limit(c, next);
     await next();
   });
 };
