@@ -1,12 +1,14 @@
 import { PhotonImage } from "@cf-wasm/photon";
 import { CorruptImageError, ImageTooLargeError } from "./errors";
+import { encodeJpeg } from "./jpeg-encode";
 import { LIMITS } from "./limits";
 import type { Raster } from "./raster";
 
 /**
  * Everything that touches photon's WASM instance. Photon's memory only grows and a panic leaks, and the
  * wasm-bindgen glue keeps one instance per isolate that cannot be re-created, so photon only ever receives:
- * - raw RGBA rasters whose length matches width × height × 4 (to encode): nothing it can panic on;
+ * - raw RGBA rasters whose length matches width × height × 4 (to encode PNG and WebP; JPEG is our own encoder,
+ *   jpeg-encode.ts): nothing it can panic on;
  * - compressed bytes (progressive JPEG, WebP, GIF, TIFF, interlaced PNG) only after the header said they fit
  *   LIMITS.photonDecodePixels. A trap there is a 422 for that request; after `maxPhotonTraps` of them the fallback
  *   is switched off for this isolate (the streaming JPEG/PNG decoders, which never touch photon, keep working).
@@ -32,12 +34,14 @@ export function encodeRaster(r: Raster, format: OutputFormat, quality = 90): Uin
     throw new ImageTooLargeError(`output too large: limit ${LIMITS.maxOutputPixels} pixels`);
   if (format === "webp" && r.width * r.height > LIMITS.maxWebpOutputPixels)
     throw new ImageTooLargeError(`WebP output too large: limit ${LIMITS.maxWebpOutputPixels} pixels`);
-  if (format === "jpg") flattenAlpha(r);
+  if (format === "jpg") {
+    flattenAlpha(r);
+    return encodeJpeg(r, quality);
+  }
   const img = new PhotonImage(r.data, r.width, r.height);
   try {
     if (format === "png") return img.get_bytes();
-    if (format === "webp") return img.get_bytes_webp();
-    return img.get_bytes_jpeg(Math.max(1, Math.min(100, Math.round(quality))));
+    return img.get_bytes_webp();
   } finally {
     img.free();
   }

@@ -6,12 +6,14 @@ import {
   CR_R,
   ZIGZAG,
   clamp8,
+  dequantTable,
+  idct8,
   idctMatrix,
   isDcOnly,
-  usedFrequencies,
   type Huffman,
   type Scale,
 } from "./jpeg-tables";
+import { EntropyReader, decodeBlockCoefs, predictor } from "./jpeg-huffman";
 import type { ProgressiveFrame } from "./jpeg-progressive";
 import type { Raster, Rect } from "./raster";
 
@@ -90,9 +92,13 @@ export function decodeScan(
   const xs1 = columns(comps[1]);
   const xs2 = columns(comps[2]);
   const m = idctMatrix(s);
-  const used = usedFrequencies(m, n);
-  const coef = new Float32Array(64);
-  const tmp = new Float32Array(8 * n);
+  const coef = new Float64Array(64);
+  const tmp = new Float64Array(64);
+  const rowList = new Int32Array(8);
+  // Dequantization per component; at full scale with the AAN factors and the final 1/8 folded in (idct8 below).
+  const qmul = comps.map((c) => dequantTable(quant[c.tq]!, n === 8));
+  // The DC-only value of a block: its dequantized DC over 8 (already folded in at full scale).
+  const dcScale = n === 8 ? 1 : 1 / 8;
   // Blocks whose scaled columns touch the region, per component (in scaled MCU units).
   const mcuW = hmax * n;
   const mcuH = vmax * n;
@@ -101,78 +107,17 @@ export function decodeScan(
   const lastMcuRow = Math.min(mcuRows - 1, Math.floor((r.y + r.h - 1) / mcuH));
   const firstMcuRow = Math.floor(r.y / mcuH);
 
-  // Bit reader over the entropy-coded segment, with 0xFF00 unstuffing; a marker ends the data.
-  let pos = start;
-  let acc = 0;
-  let bits = 0;
-  let markerHit = false;
-  const fill = () => {
-    while (bits <= 24) {
-      let byte = 0;
-      if (!markerHit) {
-        if (pos >= b.length) throw new CorruptImageError("truncated JPEG: image data ends early");
-        byte = b[pos];
-        if (byte === 0xff) {
-          const next = b[pos + 1];
-          if (next === 0) pos += 2;
-          else if (next === 0xff) {
-            pos++;
-            continue;
-          } else {
-            markerHit = true;
-            byte = 0;
-          }
-        } else pos++;
-      }
-      acc = ((acc << 8) | byte) >>> 0;
-      bits += 8;
-    }
-  };
-  let padBits = 0;
-  const peek = (n: number) => {
-    if (bits < n) fill();
-    return (acc >>> (bits - n)) & ((1 << n) - 1);
-  };
-  const skip = (n: number) => {
-    bits -= n;
-    if (markerHit) {
-      padBits += n;
-      // A scan may end a few padded bits early; much more than that is a truncated or corrupt stream.
-      if (padBits > 64) throw new CorruptImageError("truncated JPEG: image data ends early");
-    }
-  };
-  const decodeHuff = (t: Huffman): number => {
-    const look = t.fast[peek(9)];
-    if (look) {
-      skip(look >> 8);
-      return look & 0xff;
-    }
-    let code = peek(9);
-    let len = 9;
-    skip(9);
-    while (len < 16) {
-      code = (code << 1) | peek(1);
-      skip(1);
-      len++;
-      if (code <= t.maxcode[len]) return t.values[t.valptr[len] + code - t.mincode[len]];
-    }
-    throw new CorruptImageError("corrupt JPEG: bad Huffman code");
-  };
-  const receiveExtend = (len: number): number => {
-    if (len === 0) return 0;
-    if (len > 16) throw new CorruptImageError("corrupt JPEG: bad coefficient size");
-    const v = peek(len);
-    skip(len);
-    return v < 1 << (len - 1) ? v - (1 << len) + 1 : v;
-  };
+  // The entropy-coded data (not used for a progressive image, whose coefficients are already decoded).
+  const reader = stored ? null : new EntropyReader(b, start);
 
   let curRow = 0;
-  const decodeBlock = (c: Component, bx: number, by: number, render: boolean) => {
-    const q = quant[c.tq]!;
+  const decodeBlock = (ci: number, bx: number, by: number, render: boolean) => {
+    const c = comps[ci];
+    const q = qmul[ci];
     if (stored) {
       // A progressive image: its coefficients are already decoded.
       if (!render) return;
-      const blk = stored.coefs[comps.indexOf(c)];
+      const blk = stored.coefs[ci];
       const o = ((curRow * c.v + by) * c.blocksPerLine + bx) * 64;
       coef.fill(0);
       let rowMask = 1;
@@ -186,95 +131,68 @@ export function decodeScan(
       transform(c, bx, by, rowMask);
       return;
     }
-    const t = decodeHuff(c.dcTable!);
-    c.pred += receiveExtend(t);
-    const ac = c.acTable!;
-    const fastAc = ac.fastAc;
-    if (!render) {
-      for (let k = 1; k < 64;) {
-        const fac = fastAc[peek(9)];
-        if (fac) {
-          skip(fac & 15);
-          k += ((fac >> 4) & 15) + 1;
-          continue;
-        }
-        const rs = decodeHuff(ac);
-        const size = rs & 15;
-        if (!size) {
-          if (rs !== 0xf0) break;
-          k += 16;
-          continue;
-        }
-        k += rs >> 4;
-        if (k > 63) throw new CorruptImageError("corrupt JPEG: coefficient index out of range");
-        if (bits < size) fill();
-        skip(size);
-        k++;
-      }
-      return;
-    }
-    coef.fill(0);
-    coef[0] = c.pred * q[0];
-    let rowMask = 1; // rows of coefficients holding anything
-    for (let k = 1; k < 64;) {
-      const fac = fastAc[peek(9)];
-      if (fac) {
-        skip(fac & 15);
-        k += (fac >> 4) & 15;
-        if (k > 63) throw new CorruptImageError("corrupt JPEG: coefficient index out of range");
-        const z = ZIGZAG[k];
-        coef[z] = (fac >> 12) * q[z];
-        rowMask |= 1 << (z >> 3);
-        k++;
-        continue;
-      }
-      const rs = decodeHuff(ac);
-      const size = rs & 15;
-      if (!size) {
-        if (rs !== 0xf0) break;
-        k += 16;
-        continue;
-      }
-      k += rs >> 4;
-      if (k > 63) throw new CorruptImageError("corrupt JPEG: coefficient index out of range");
-      const z = ZIGZAG[k];
-      coef[z] = receiveExtend(size) * q[z];
-      rowMask |= 1 << (z >> 3);
-      k++;
-    }
-    transform(c, bx, by, rowMask);
+    reader!.ready();
+    if (render) coef.fill(0);
+    const rowMask = decodeBlockCoefs(reader!, c.dcTable!, c.acTable!, q, render ? coef : null, c.pred);
+    c.pred = predictor();
+    if (render) transform(c, bx, by, rowMask);
   };
 
-  /** Separable scaled IDCT of `coef` into the component's strip: rows (v) with coefficients first, then columns. */
+  /**
+   * The IDCT of `coef` into the component's strip: at full scale libjpeg's float AAN (jidctflt.c); scaled, the
+   * (8/s)×8 averaging matrix, separable, over the rows of coefficients that hold anything.
+   */
   const transform = (c: Component, bx: number, by: number, rowMask: number) => {
     const ox = bx * n;
     const oy = by * n;
     const sw = c.stripWidth;
-    // At 1/8 only the DC term survives the averaging.
+    const strip = c.strip;
+    // A block with only a DC term is flat (and at 1/8 only the DC term survives the averaging).
     if (n === 1 || (rowMask === 1 && isDcOnly(coef))) {
-      const val = clamp8(coef[0] / 8 + 128);
-      for (let y = 0; y < n; y++) c.strip.fill(val, (oy + y) * sw + ox, (oy + y) * sw + ox + n);
+      const val = clamp8(coef[0] * dcScale + 128);
+      for (let y = 0; y < n; y++) strip.fill(val, (oy + y) * sw + ox, (oy + y) * sw + ox + n);
       return;
     }
-    const rows = rowMask & used;
+    if (n === 8) {
+      idct8(coef, tmp, strip, oy * sw + ox, sw, rowMask);
+      return;
+    }
+    let nr = 0;
     for (let v = 0; v < 8; v++) {
-      if (!(rows & (1 << v))) continue;
+      if (!(rowMask & (1 << v))) continue;
+      rowList[nr++] = v;
       const cr = v * 8;
+      const c0 = coef[cr],
+        c1 = coef[cr + 1],
+        c2 = coef[cr + 2],
+        c3 = coef[cr + 3];
+      const c4 = coef[cr + 4],
+        c5 = coef[cr + 5],
+        c6 = coef[cr + 6],
+        c7 = coef[cr + 7];
       for (let x = 0; x < n; x++) {
         const mr = x * 8;
-        let sum = 0;
-        if (used === 255) for (let u = 0; u < 8; u++) sum += m[mr + u] * coef[cr + u];
-        else for (let u = 0; u < 8; u++) if (used & (1 << u)) sum += m[mr + u] * coef[cr + u];
-        tmp[v * n + x] = sum;
+        tmp[cr + x] =
+          m[mr] * c0 +
+          m[mr + 1] * c1 +
+          m[mr + 2] * c2 +
+          m[mr + 3] * c3 +
+          m[mr + 4] * c4 +
+          m[mr + 5] * c5 +
+          m[mr + 6] * c6 +
+          m[mr + 7] * c7;
       }
     }
     for (let y = 0; y < n; y++) {
       const mr = y * 8;
       const row = (oy + y) * sw + ox;
       for (let x = 0; x < n; x++) {
-        let sum = 0;
-        for (let v = 0; v < 8; v++) if (rows & (1 << v)) sum += m[mr + v] * tmp[v * n + x];
-        c.strip[row + x] = clamp8(sum + 128);
+        let sum = 128;
+        for (let k = 0; k < nr; k++) {
+          const v = rowList[k];
+          sum += m[mr + v] * tmp[v * 8 + x];
+        }
+        strip[row + x] = sum <= 0 ? 0 : sum >= 255 ? 255 : (sum + 0.5) | 0;
       }
     }
   };
@@ -287,15 +205,12 @@ export function decodeScan(
     for (let mx = 0; mx < mcusPerLine; mx++) {
       if (restartInterval && !stored) {
         if (restartsLeft === 0) {
-          // Byte-align, then the RSTn marker must be next.
-          bits = 0;
-          acc = 0;
-          padBits = 0;
-          while (pos < b.length && b[pos] === 0xff && b[pos + 1] === 0xff) pos++;
-          if (b[pos] !== 0xff || b[pos + 1] !== 0xd0 + expectedRst)
+          // The data before the restart ends at a marker, which must be the expected RSTn.
+          let p = reader!.markerAt;
+          while (p >= 0 && p < b.length && b[p] === 0xff && b[p + 1] === 0xff) p++;
+          if (!reader!.ended || b[p] !== 0xff || b[p + 1] !== 0xd0 + expectedRst)
             throw new CorruptImageError("corrupt JPEG: restart marker missing");
-          pos += 2;
-          markerHit = false;
+          reader!.restart(p + 2);
           expectedRst = (expectedRst + 1) & 7;
           restartsLeft = restartInterval;
           for (const c of comps) c.pred = 0;
@@ -303,12 +218,14 @@ export function decodeScan(
         restartsLeft--;
       }
       const render = renderRow && mx >= firstMcuX && mx <= lastMcuX;
-      for (const c of comps) {
-        for (let by = 0; by < c.v; by++) for (let bx = 0; bx < c.h; bx++) decodeBlock(c, mx * c.h + bx, by, render);
+      for (let ci = 0; ci < comps.length; ci++) {
+        const c = comps[ci];
+        for (let by = 0; by < c.v; by++) for (let bx = 0; bx < c.h; bx++) decodeBlock(ci, mx * c.h + bx, by, render);
       }
     }
     if (renderRow) emitRows(row);
   }
+  if (reader?.ended) reader.checkEnd();
   return bands ? { width: r.w, height: 0, data: new Uint8Array(0) } : { width: r.w, height: r.h, data: out };
 
   function emitRows(row: number) {

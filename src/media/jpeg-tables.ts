@@ -44,11 +44,117 @@ export function idctMatrix(s: Scale): Float32Array {
   return m;
 }
 
-/** The frequencies a scaled IDCT uses at all (at 1/4 the even ones above 0 average out to exactly zero). */
-export function usedFrequencies(m: Float32Array, n: number): number {
-  let mask = 0;
-  for (let x = 0; x < n; x++) for (let u = 0; u < 8; u++) if (m[x * 8 + u] !== 0) mask |= 1 << u;
-  return mask;
+const AAN = [1, 1.387039845, 1.306562965, 1.175875602, 1, 0.785694958, 0.5411961, 0.275899379];
+
+/**
+ * A quantization table as multipliers (natural order); for the AAN IDCT (`aan`) scaled by its row and column
+ * factors and by the final 1/8, as libjpeg's jddctmgr.c prepares its float tables.
+ */
+export function dequantTable(q: Int32Array, aan: boolean): Float64Array {
+  const t = new Float64Array(64);
+  for (let v = 0; v < 8; v++)
+    for (let u = 0; u < 8; u++) t[v * 8 + u] = aan ? (q[v * 8 + u] * AAN[v] * AAN[u]) / 8 : q[v * 8 + u];
+  return t;
+}
+
+/**
+ * libjpeg's float AAN IDCT (jidctflt.c) of prescaled coefficients (dequantTable(q, true)) into 8×8 samples at
+ * `out[at]` with `stride`, level-shifted and clamped. Rows of coefficients that hold nothing (`rowMask`) are skipped.
+ */
+export function idct8(c: Float64Array, ws: Float64Array, out: Uint8Array, at: number, stride: number, rowMask: number) {
+  for (let v = 0; v < 8; v++) {
+    const o = v * 8;
+    if (!(rowMask & (1 << v))) {
+      ws.fill(0, o, o + 8);
+      continue;
+    }
+    const i1 = c[o + 1],
+      i2 = c[o + 2],
+      i3 = c[o + 3],
+      i4 = c[o + 4],
+      i5 = c[o + 5],
+      i6 = c[o + 6],
+      i7 = c[o + 7];
+    if (i1 === 0 && i2 === 0 && i3 === 0 && i4 === 0 && i5 === 0 && i6 === 0 && i7 === 0) {
+      ws.fill(c[o], o, o + 8);
+      continue;
+    }
+    // Even part.
+    const t10 = c[o] + i4;
+    const t11 = c[o] - i4;
+    const t13 = i2 + i6;
+    const t12 = (i2 - i6) * 1.414213562 - t13;
+    const e0 = t10 + t13;
+    const e3 = t10 - t13;
+    const e1 = t11 + t12;
+    const e2 = t11 - t12;
+    // Odd part.
+    const z13 = i5 + i3;
+    const z10 = i5 - i3;
+    const z11 = i1 + i7;
+    const z12 = i1 - i7;
+    const d7 = z11 + z13;
+    const d11 = (z11 - z13) * 1.414213562;
+    const z5 = (z10 + z12) * 1.847759065;
+    const d10 = 1.0823922 * z12 - z5;
+    const d12 = -2.61312593 * z10 + z5;
+    const d6 = d12 - d7;
+    const d5 = d11 - d6;
+    const d4 = d10 + d5;
+    ws[o] = e0 + d7;
+    ws[o + 7] = e0 - d7;
+    ws[o + 1] = e1 + d6;
+    ws[o + 6] = e1 - d6;
+    ws[o + 2] = e2 + d5;
+    ws[o + 5] = e2 - d5;
+    ws[o + 4] = e3 + d4;
+    ws[o + 3] = e3 - d4;
+  }
+  for (let x = 0; x < 8; x++) {
+    const i0 = ws[x],
+      i1 = ws[x + 8],
+      i2 = ws[x + 16],
+      i3 = ws[x + 24];
+    const i4 = ws[x + 32],
+      i5 = ws[x + 40],
+      i6 = ws[x + 48],
+      i7 = ws[x + 56];
+    const t10 = i0 + i4;
+    const t11 = i0 - i4;
+    const t13 = i2 + i6;
+    const t12 = (i2 - i6) * 1.414213562 - t13;
+    const e0 = t10 + t13;
+    const e3 = t10 - t13;
+    const e1 = t11 + t12;
+    const e2 = t11 - t12;
+    const z13 = i5 + i3;
+    const z10 = i5 - i3;
+    const z11 = i1 + i7;
+    const z12 = i1 - i7;
+    const d7 = z11 + z13;
+    const d11 = (z11 - z13) * 1.414213562;
+    const z5 = (z10 + z12) * 1.847759065;
+    const d10 = 1.0823922 * z12 - z5;
+    const d12 = -2.61312593 * z10 + z5;
+    const d6 = d12 - d7;
+    const d5 = d11 - d6;
+    const d4 = d10 + d5;
+    const p = at + x;
+    out[p] = sample(e0 + d7);
+    out[p + 7 * stride] = sample(e0 - d7);
+    out[p + stride] = sample(e1 + d6);
+    out[p + 6 * stride] = sample(e1 - d6);
+    out[p + 2 * stride] = sample(e2 + d5);
+    out[p + 5 * stride] = sample(e2 - d5);
+    out[p + 4 * stride] = sample(e3 + d4);
+    out[p + 3 * stride] = sample(e3 - d4);
+  }
+}
+
+/** A level-shifted IDCT output as a sample: rounded, clamped to 0..255. */
+function sample(v: number): number {
+  const r = ((v + 128.5 + 16384) | 0) - 16384;
+  return r < 0 ? 0 : r > 255 ? 255 : r;
 }
 
 export function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
@@ -103,7 +209,7 @@ for (let v = 0; v < 256; v++) {
   CB_B[v] = 1.772 * (v - 128);
 }
 
-export function isDcOnly(coef: Float32Array): boolean {
+export function isDcOnly(coef: Float64Array): boolean {
   for (let k = 1; k < 8; k++) if (coef[k] !== 0) return false;
   return true;
 }

@@ -16,12 +16,34 @@ export const PROBE_BYTES = 256 * 1024;
 /** The type from magic bytes alone (enough bytes: 12). */
 export function sniffImageMime(b: Uint8Array): ImageMime | null {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a)
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    b[1] === 0x50 &&
+    b[2] === 0x4e &&
+    b[3] === 0x47 &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
     return "image/png";
-  if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38 && (b[4] === 0x37 || b[4] === 0x39) && b[5] === 0x61)
+  if (
+    b.length >= 6 &&
+    b[0] === 0x47 &&
+    b[1] === 0x49 &&
+    b[2] === 0x46 &&
+    b[3] === 0x38 &&
+    (b[4] === 0x37 || b[4] === 0x39) &&
+    b[5] === 0x61
+  )
     return "image/gif";
   if (b.length >= 12 && ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 4) === "WEBP") return "image/webp";
-  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a)))
+  if (
+    b.length >= 4 &&
+    ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) ||
+      (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a))
+  )
     return "image/tiff";
   return null;
 }
@@ -34,7 +56,15 @@ export function probeImage(b: Uint8Array): ImageInfo | null {
   const mime = sniffImageMime(b);
   if (!mime) return null;
   const dims =
-    mime === "image/jpeg" ? jpegSize(b) : mime === "image/png" ? pngSize(b) : mime === "image/gif" ? gifSize(b) : mime === "image/webp" ? webpSize(b) : tiffSize(b);
+    mime === "image/jpeg"
+      ? jpegSize(b)
+      : mime === "image/png"
+        ? pngSize(b)
+        : mime === "image/gif"
+          ? gifSize(b)
+          : mime === "image/webp"
+            ? webpSize(b)
+            : tiffSize(b);
   if (!dims || dims.width <= 0 || dims.height <= 0) return null;
   return { mime, ...dims };
 }
