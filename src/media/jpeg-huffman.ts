@@ -116,7 +116,7 @@ const badIndex = () => new CorruptImageError("corrupt JPEG: coefficient index ou
 
 /**
  * One block: the DC predictor plus the block's difference is left for `predictor()`; when `coef` is given, writes the
- * dequantized coefficients (`q`, natural order) into it (which the caller has zeroed) and returns the mask of its
+ * dequantized coefficients (`q`, natural order) into it (which the caller keeps zeroed between blocks) and returns the mask of its
  * rows that hold anything. Without `coef` the block is only skipped over.
  */
 export function decodeBlockCoefs(

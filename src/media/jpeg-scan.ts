@@ -2,6 +2,8 @@ import { CorruptImageError } from "./errors";
 import {
   CB_B,
   CB_G,
+  CLAMP,
+  CLAMP_OFFSET,
   CR_G,
   CR_R,
   ZIGZAG,
@@ -75,7 +77,7 @@ export function decodeScan(
   const bandRows = bands ? Math.max(1, Math.min(bands.rows, r.h)) : r.h;
   let bandStart = r.y;
   const out = new Uint8Array(r.w * bandRows * 4);
-  const outc = new Uint8ClampedArray(out.buffer);
+  const out32 = new Uint32Array(out.buffer, out.byteOffset, out.length >> 2);
   const rowDone = (y: number) => {
     if (!bands || (y + 1 - bandStart < bandRows && y + 1 < r.y + r.h)) return;
     const h = y + 1 - bandStart;
@@ -132,10 +134,12 @@ export function decodeScan(
       return;
     }
     reader!.ready();
-    if (render) coef.fill(0);
     const rowMask = decodeBlockCoefs(reader!, c.dcTable!, c.acTable!, q, render ? coef : null, c.pred);
     c.pred = predictor();
-    if (render) transform(c, bx, by, rowMask);
+    if (!render) return;
+    transform(c, bx, by, rowMask);
+    // Leave `coef` zeroed for the next block: only the rows this one wrote.
+    for (let v = 0; v < 8; v++) if (rowMask & (1 << v)) for (let u = v * 8; u < v * 8 + 8; u++) coef[u] = 0;
   };
 
   /**
@@ -255,22 +259,24 @@ export function decodeScan(
       const s0 = c0.strip;
       const s1 = c1.strip;
       const s2 = c2.strip;
-      for (let i = 0; i < r.w; i++) {
-        const Y = s0[r0 + xs0[i]];
-        const cb = s1[r1 + xs1[i]];
-        const cr = s2[r2 + xs2[i]];
-        if (rgb) {
-          out[o] = Y;
-          out[o + 1] = cb;
-          out[o + 2] = cr;
-        } else {
-          // The clamped view rounds and clamps on assignment.
-          outc[o] = Y + CR_R[cr];
-          outc[o + 1] = Y - CB_G[cb] - CR_G[cr];
-          outc[o + 2] = Y + CB_B[cb];
+      if (rgb) {
+        for (let i = 0; i < r.w; i++) {
+          out[o] = s0[r0 + xs0[i]];
+          out[o + 1] = s1[r1 + xs1[i]];
+          out[o + 2] = s2[r2 + xs2[i]];
+          out[o + 3] = 255;
+          o += 4;
         }
-        out[o + 3] = 255;
-        o += 4;
+      } else {
+        // Whole pixels at once (little-endian RGBA), clamped through a table.
+        let p = o >> 2;
+        for (let i = 0; i < r.w; i++) {
+          const Y = s0[r0 + xs0[i]] + CLAMP_OFFSET;
+          const cb = s1[r1 + xs1[i]];
+          const cr = s2[r2 + xs2[i]];
+          out32[p++] =
+            0xff000000 | (CLAMP[Y + CB_B[cb]] << 16) | (CLAMP[Y - CB_G[cb] - CR_G[cr]] << 8) | CLAMP[Y + CR_R[cr]];
+        }
       }
       rowDone(y);
     }

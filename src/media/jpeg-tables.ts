@@ -197,17 +197,21 @@ export function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
   return { fast, fastAc, maxcode, valptr, mincode, values: values.slice() };
 }
 
-/** YCbCr → RGB terms per chroma value (JFIF). */
-export const CR_R = new Float32Array(256);
-export const CB_G = new Float32Array(256);
-export const CR_G = new Float32Array(256);
-export const CB_B = new Float32Array(256);
+/** YCbCr → RGB terms per chroma value (JFIF), rounded to integers (libjpeg's jdcolor.c does the same). */
+export const CR_R = new Int32Array(256);
+export const CB_G = new Int32Array(256);
+export const CR_G = new Int32Array(256);
+export const CB_B = new Int32Array(256);
 for (let v = 0; v < 256; v++) {
-  CR_R[v] = 1.402 * (v - 128);
-  CB_G[v] = 0.344136 * (v - 128);
-  CR_G[v] = 0.714136 * (v - 128);
-  CB_B[v] = 1.772 * (v - 128);
+  CR_R[v] = Math.round(1.402 * (v - 128));
+  CB_G[v] = Math.round(0.344136 * (v - 128));
+  CR_G[v] = Math.round(0.714136 * (v - 128));
+  CB_B[v] = Math.round(1.772 * (v - 128));
 }
+/** CLAMP[v + CLAMP_OFFSET] is v clamped to 0..255, for every v the terms above can produce from a sample. */
+export const CLAMP_OFFSET = 256;
+export const CLAMP = new Uint8Array(768);
+for (let i = 0; i < 768; i++) CLAMP[i] = Math.max(0, Math.min(255, i - CLAMP_OFFSET));
 
 export function isDcOnly(coef: Float64Array): boolean {
   for (let k = 1; k < 8; k++) if (coef[k] !== 0) return false;

@@ -12,13 +12,19 @@ export function resizeRaster(src: Raster, width: number, height: number): Raster
   return { width, height, data: out };
 }
 
+/** Weights are fixed point: integer arithmetic end to end, and each output's weights sum to exactly 1 << BITS. */
+const BITS = 14;
+const ONE = 1 << BITS;
+const HALF = 1 << (BITS - 1);
+
 function weights(inSize: number, outSize: number) {
   const scale = inSize / outSize;
   const support = Math.max(1, scale);
   const starts = new Int32Array(outSize);
   const counts = new Int32Array(outSize);
   const maxTaps = Math.ceil(support) * 2 + 1;
-  const w = new Float32Array(outSize * maxTaps);
+  const w = new Int32Array(outSize * maxTaps);
+  const f = new Float64Array(maxTaps);
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale - 0.5;
     const lo = Math.max(0, Math.floor(center - support + 1));
@@ -26,21 +32,33 @@ function weights(inSize: number, outSize: number) {
     let total = 0;
     let n = 0;
     for (let i = lo; i <= hi && n < maxTaps; i++, n++) {
-      const v = Math.max(0, 1 - Math.abs(i - center) / support);
-      w[o * maxTaps + n] = v;
-      total += v;
+      f[n] = Math.max(0, 1 - Math.abs(i - center) / support);
+      total += f[n];
     }
     if (total <= 0) {
       // Degenerate (enlarging a 1-pixel edge): take the nearest sample.
-      w[o * maxTaps] = 1;
+      f[0] = 1;
       n = 1;
       total = 1;
       starts[o] = Math.min(inSize - 1, Math.max(0, Math.round(center)));
     } else starts[o] = lo;
-    for (let k = 0; k < n; k++) w[o * maxTaps + k] /= total;
+    let sum = 0;
+    let big = 0;
+    for (let k = 0; k < n; k++) {
+      const v = Math.round((f[k] / total) * ONE);
+      w[o * maxTaps + k] = v;
+      sum += v;
+      if (v > w[o * maxTaps + big]) big = k;
+    }
+    w[o * maxTaps + big] += ONE - sum;
     counts[o] = n;
   }
   return { starts, counts, w, maxTaps };
+}
+
+function opaque(data: Uint8Array): boolean {
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
+  return true;
 }
 
 function resample1d(data: Uint8Array, w: number, h: number, outLen: number, horizontal: boolean): Uint8Array {
@@ -50,44 +68,60 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
   const oh = horizontal ? h : outLen;
   const out = new Uint8Array(ow * oh * 4);
   if (horizontal) {
+    // Opaque rasters (every decoded JPEG) skip the alpha sums.
+    const solid = opaque(data);
     for (let y = 0; y < h; y++) {
       const row = y * w * 4;
       const orow = y * ow * 4;
       for (let o = 0; o < outLen; o++) {
-        let r = 0,
-          g = 0,
-          b = 0,
-          a = 0;
-        const s = starts[o];
-        for (let k = 0; k < counts[o]; k++) {
-          const f = wt[o * maxTaps + k];
-          const i = row + (s + k) * 4;
+        let r = HALF;
+        let g = HALF;
+        let b = HALF;
+        let a = HALF;
+        let i = row + starts[o] * 4;
+        const wo = o * maxTaps;
+        const n = counts[o];
+        for (let k = 0; k < n; k++, i += 4) {
+          const f = wt[wo + k];
           r += data[i] * f;
           g += data[i + 1] * f;
           b += data[i + 2] * f;
-          a += data[i + 3] * f;
+          if (!solid) a += data[i + 3] * f;
         }
         const j = orow + o * 4;
-        out[j] = r + 0.5;
-        out[j + 1] = g + 0.5;
-        out[j + 2] = b + 0.5;
-        out[j + 3] = a + 0.5;
+        out[j] = r >> BITS;
+        out[j + 1] = g >> BITS;
+        out[j + 2] = b >> BITS;
+        out[j + 3] = solid ? 255 : a >> BITS;
       }
     }
   } else {
-    // Row by row: each output row is a weighted sum of a few input rows, read sequentially.
+    // Row by row: each output row is a weighted sum of a few input rows, read sequentially, a pixel at a time
+    // (opaque rasters skip alpha).
+    const solid = opaque(data);
     const stride = w * 4;
-    const acc = new Float32Array(stride);
+    const acc = new Int32Array(stride);
     for (let o = 0; o < outLen; o++) {
       const s = starts[o];
-      acc.fill(0);
+      acc.fill(HALF);
       for (let k = 0; k < counts[o]; k++) {
         const f = wt[o * maxTaps + k];
         const base = (s + k) * stride;
-        for (let x = 0; x < stride; x++) acc[x] += data[base + x] * f;
+        if (solid)
+          for (let x = 0; x < stride; x += 4) {
+            acc[x] += data[base + x] * f;
+            acc[x + 1] += data[base + x + 1] * f;
+            acc[x + 2] += data[base + x + 2] * f;
+          }
+        else for (let x = 0; x < stride; x++) acc[x] += data[base + x] * f;
       }
       const orow = o * stride;
-      for (let x = 0; x < stride; x++) out[orow + x] = acc[x] + 0.5;
+      for (let x = 0; x < stride; x += 4) {
+        out[orow + x] = acc[x] >> BITS;
+        out[orow + x + 1] = acc[x + 1] >> BITS;
+        out[orow + x + 2] = acc[x + 2] >> BITS;
+        out[orow + x + 3] = solid ? 255 : acc[x + 3] >> BITS;
+      }
     }
   }
   return out;
