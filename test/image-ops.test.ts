@@ -230,6 +230,38 @@ describe("downsample", () => {
   });
 });
 
+describe("the isolate's image access cache", () => {
+  it("never outlives a change made here: privacy, image and dataset deletes take effect on the next request", async () => {
+    const { user, img, ds: d } = await photoImage();
+    const other = await createUser();
+    const q = "source_width=10&source_height=10";
+    await makePublic(user, d.id);
+    const seen = await call("GET", ds(img.id, q), { key: other.key }); // cached as public
+    expect(seen.status).toBe(200);
+    await seen.arrayBuffer();
+    const priv = await call("PATCH", `/api/v1/ui/datasets/${d.id}/`, { key: user.key, json: { is_public: false } });
+    expect(priv.status).toBe(200);
+    await expectError(call("GET", ds(img.id, q), { key: other.key }), 404, /Image #\d+ - not found/);
+
+    const mine = await call("GET", ds(img.id, q), { key: user.key }); // KV hit next time: still checked
+    expect(mine.status).toBe(200);
+    await mine.arrayBuffer();
+    const del = await call("DELETE", `/api/v1/ui/images/${img.id}/`, { key: user.key });
+    expect(del.status).toBeLessThan(300);
+    await del.arrayBuffer();
+    await expectError(call("GET", ds(img.id, q), { key: user.key }), 404, /Image #\d+ - not found/);
+
+    const again = await photoImage();
+    const ok = await call("GET", ds(again.img.id, q), { key: again.user.key });
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+    const gone = await call("DELETE", `/api/user-dataset/${again.ds.id}/`, { key: again.user.key });
+    expect(gone.status).toBeLessThan(300);
+    await gone.arrayBuffer();
+    await expectError(call("GET", ds(again.img.id, q), { key: again.user.key }), 404, /Image #\d+ - not found/);
+  });
+});
+
 describe("a thousand corrupt requests in a row", () => {
   it("leave the next valid request working", async () => {
     const user = await createUser();

@@ -60,7 +60,7 @@ imageOpsRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const img = await readableImage(serviceCtx(c), id);
+    const img = await readableImage(serviceCtx(c), id, { fresh: true });
     const state = await requestPyramid(c.env, img);
     return c.json({ status: `Image #${id} - ${state}` }, 200);
   },
@@ -129,7 +129,7 @@ imageOpsRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const img = await readableImage(serviceCtx(c), id);
+    const img = await readableImage(serviceCtx(c), id, { fresh: true });
     const exp = expiryFor();
     const [iiifSig, dziSig] = await Promise.all([
       signScope(c.env, `iiif:${id}`, exp),

@@ -1,3 +1,4 @@
+import { forgetImageAccess } from "./image-access";
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { images } from "../db/schema";
 import { runBatch } from "../lib/d1";
@@ -134,4 +135,5 @@ export async function deleteImage(ctx: ServiceCtx, imageId: number) {
   if (!img) throw new ApiError("NOT_FOUND", "Not found.");
   await writableDataset(ctx, img.datasetId);
   await runBatch(ctx.env.DB, await deleteImagesStatements(ctx, img.datasetId, eq(images.id, img.id)));
+  forgetImageAccess();
 }

@@ -1,3 +1,4 @@
+import { forgetImageAccess } from "./image-access";
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import { annotationSets, blobGc, datasets, images, users } from "../db/schema";
 import { isUniqueViolation, nameOrSuffixed, runBatch } from "../lib/d1";
@@ -189,6 +190,7 @@ export async function updateDataset(
   if (patch.license !== undefined) values.license = patch.license;
   try {
     const [row] = await ctx.db.update(datasets).set(values).where(eq(datasets.id, d.id)).returning();
+    if (patch.is_public !== undefined) forgetImageAccess();
     return datasetDetail(ctx, row);
   } catch (e) {
     if (isUniqueViolation(e)) throw conflict(`You already have a dataset named '${values.name}'.`);
@@ -207,5 +209,6 @@ export async function deleteDataset(ctx: ServiceCtx, id: number): Promise<void> 
     sql`INSERT OR IGNORE INTO ${blobGc} (r2_key) SELECT DISTINCT ${images.r2Key} FROM ${images} WHERE ${images.datasetId} = ${d.id} AND ${images.linked} = 0`,
     ctx.db.delete(datasets).where(eq(datasets.id, d.id)),
   ]);
+  forgetImageAccess();
   await enqueue(ctx.env.INGEST, { type: "gc-blobs" });
 }

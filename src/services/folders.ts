@@ -1,3 +1,4 @@
+import { forgetImageAccess } from "./image-access";
 import { and, eq, sql } from "drizzle-orm";
 import { folders, images } from "../db/schema";
 import { badRequest, conflict, notFound } from "../lib/errors";
@@ -71,6 +72,7 @@ export async function deleteFolder(ctx: ServiceCtx, datasetId: number, folderId:
   const stmts = await deleteImagesStatements(ctx, d.id, inSubtree);
   // The images' statements run first: deleting the folder cascades to its images before they could be counted.
   await runBatch(ctx.env.DB, [...stmts, ctx.db.delete(folders).where(eq(folders.id, f.id))]);
+  forgetImageAccess();
 }
 
 export function serializeFolderRow(f: FolderRow) {

@@ -8,27 +8,59 @@ import type { ServiceCtx } from "./context";
 
 export type ImageRow = typeof images.$inferSelect;
 
-export async function imageById(ctx: Pick<ServiceCtx, "db">, id: number): Promise<ImageRow | null> {
-  const [row] = await ctx.db.select().from(images).where(eq(images.id, id)).limit(1);
-  return row ?? null;
-}
-
 /** Remo's wording for a missing image on the cache/downsample routes. */
 export const imageNotFound = (id: number) => new ApiError("NOT_FOUND", `Image #${id} - not found`);
 
 /**
- * An image the caller may read (its dataset is theirs or public: the rule of access.ts readableDataset); another
- * user's private image is a 404. One query (image joined to its dataset): this sits in front of every cache hit.
+ * Image rows with their dataset's owner and visibility, cached in the isolate for a short while: every cache hit
+ * of an image route (downsample, view, IIIF/DZI tiles) otherwise pays a D1 round trip for the access check and the
+ * sha256 of its KV key, more than the KV read itself (BENCHMARKS.md, images). Bounded in size and age, like the
+ * API-key cache (src/lib/middleware.ts). Writes that change an image's access or pyramid in this isolate clear it
+ * at once (`forgetImageAccess`); another isolate may serve an image deleted or made private for at most
+ * IMAGE_ACCESS_TTL_MS. Misses are never cached, so a new image is readable everywhere immediately.
  */
-export async function readableImage(ctx: ServiceCtx, id: number): Promise<ImageRow> {
+export const IMAGE_ACCESS_TTL_MS = 30_000;
+const IMAGE_ACCESS_MAX = 10_000;
+interface ImageAccess {
+  img: ImageRow;
+  ownerId: number;
+  isPublic: boolean;
+  until: number;
+}
+const accessCache = new Map<number, ImageAccess>();
+
+/** After a write that deletes images, changes a dataset's visibility or an image's pyramid (this isolate only). */
+export function forgetImageAccess() {
+  accessCache.clear();
+}
+
+async function imageAccess(ctx: Pick<ServiceCtx, "db">, id: number, fresh: boolean): Promise<ImageAccess | null> {
+  const now = Date.now();
+  const hit = accessCache.get(id);
+  if (hit && hit.until > now && !fresh) return hit;
   const [row] = await ctx.db
     .select({ img: images, ownerId: datasets.ownerId, isPublic: datasets.isPublic })
     .from(images)
     .innerJoin(datasets, eq(datasets.id, images.datasetId))
     .where(eq(images.id, id))
     .limit(1);
-  if (!row || (row.ownerId !== ctx.user.id && !row.isPublic)) throw imageNotFound(id);
-  return row.img;
+  accessCache.delete(id);
+  if (!row) return null;
+  if (accessCache.size >= IMAGE_ACCESS_MAX) accessCache.delete(accessCache.keys().next().value!);
+  const entry = { ...row, until: now + IMAGE_ACCESS_TTL_MS };
+  accessCache.set(id, entry);
+  return entry;
+}
+
+/**
+ * An image the caller may read (its dataset is theirs or public: the rule of access.ts readableDataset); another
+ * user's private image is a 404. One query (image joined to its dataset), or none within the cache's lifetime;
+ * `fresh` skips the cache (for routes that act on the pyramid status).
+ */
+export async function readableImage(ctx: ServiceCtx, id: number, opts: { fresh?: boolean } = {}): Promise<ImageRow> {
+  const a = await imageAccess(ctx, id, opts.fresh ?? false);
+  if (!a || (a.ownerId !== ctx.user.id && !a.isPublic)) throw imageNotFound(id);
+  return a.img;
 }
 
 /**
@@ -50,7 +82,7 @@ export async function authorizeImageBytes(
   if (verdict === "expired") throw forbidden("This image URL has expired.");
   if (verdict === "invalid") throw forbidden("This image URL's signature is not valid.");
   if (verdict === "absent") throw forbidden("This image URL needs a signature or an Authorization key.");
-  const img = await imageById(c.var, imageId);
-  if (!img) throw notFound();
-  return { img, signed: true };
+  const a = await imageAccess(c.var, imageId, false);
+  if (!a) throw notFound();
+  return { img: a.img, signed: true };
 }

@@ -7,7 +7,7 @@ import { buildLevels, CHUNK, pyramidLevels, renderFromChunks, type PyramidManife
 import type { Raster, Rect } from "../media/raster";
 import { enqueue } from "../storage/queues";
 import { loadSource } from "./image-source";
-import type { ImageRow } from "./image-access";
+import { forgetImageAccess, type ImageRow } from "./image-access";
 
 /**
  * The deep-zoom pyramid of an image in R2, as chunks under `derived/<original r2 key>/pyramid/` (the blob sweep
@@ -32,6 +32,7 @@ async function setStatus(env: Env, imageId: number, status: string | null, level
     .update(images)
     .set({ pyramidStatus: status, pyramidLevels: levels })
     .where(eq(images.id, imageId));
+  forgetImageAccess();
 }
 
 /**
