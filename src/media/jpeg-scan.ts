@@ -8,6 +8,7 @@ import {
   CR_R,
   ZIGZAG,
   clamp8,
+  clampSample,
   dequantTable,
   idct8,
   idctMatrix,
@@ -96,7 +97,8 @@ export function decodeScan(
   const m = idctMatrix(s);
   const coef = new Float64Array(64);
   const tmp = new Float64Array(64);
-  const rowList = new Int32Array(8);
+  const evenRows = new Int32Array(4);
+  const oddRows = new Int32Array(4);
   // Dequantization per component; at full scale with the AAN factors and the final 1/8 folded in (idct8 below).
   const qmul = comps.map((c) => dequantTable(quant[c.tq]!, n === 8));
   // The DC-only value of a block: its dequantized DC over 8 (already folded in at full scale).
@@ -134,12 +136,12 @@ export function decodeScan(
       return;
     }
     reader!.ready();
-    const rowMask = decodeBlockCoefs(reader!, c.dcTable!, c.acTable!, q, render ? coef : null, c.pred);
+    // At 1/8 only the DC term is used: the AC terms are skipped over, not stored.
+    const rowMask = decodeBlockCoefs(reader!, c.dcTable!, c.acTable!, q, render && n > 1 ? coef : null, c.pred);
     c.pred = predictor();
     if (!render) return;
-    transform(c, bx, by, rowMask);
-    // Leave `coef` zeroed for the next block: only the rows this one wrote.
-    for (let v = 0; v < 8; v++) if (rowMask & (1 << v)) for (let u = v * 8; u < v * 8 + 8; u++) coef[u] = 0;
+    if (n === 1) coef[0] = c.pred * q[0];
+    transform(c, bx, by, n === 1 ? 1 : rowMask);
   };
 
   /**
@@ -154,49 +156,56 @@ export function decodeScan(
     // A block with only a DC term is flat (and at 1/8 only the DC term survives the averaging).
     if (n === 1 || (rowMask === 1 && isDcOnly(coef))) {
       const val = clamp8(coef[0] * dcScale + 128);
-      for (let y = 0; y < n; y++) strip.fill(val, (oy + y) * sw + ox, (oy + y) * sw + ox + n);
+      for (let y = 0; y < n; y++) {
+        const row = (oy + y) * sw + ox;
+        for (let x = 0; x < n; x++) strip[row + x] = val;
+      }
+      if (rowMask === 1) coef[0] = 0;
+      else for (let u = 0; u < 64; u++) coef[u] = 0;
       return;
     }
     if (n === 8) {
       idct8(coef, tmp, strip, oy * sw + ox, sw, rowMask);
       return;
     }
-    let nr = 0;
+    // Scaled: M[n-1-x][u] = (-1)^u · M[x][u], so each pass sums even and odd frequencies once for two outputs.
+    // The rows read are zeroed as they are read (the next block needs `coef` clear).
+    const half = n >> 1;
+    let ne = 0;
+    let no = 0;
     for (let v = 0; v < 8; v++) {
       if (!(rowMask & (1 << v))) continue;
-      rowList[nr++] = v;
+      if (v & 1) oddRows[no++] = v;
+      else evenRows[ne++] = v;
       const cr = v * 8;
-      const c0 = coef[cr],
-        c1 = coef[cr + 1],
-        c2 = coef[cr + 2],
-        c3 = coef[cr + 3];
-      const c4 = coef[cr + 4],
-        c5 = coef[cr + 5],
-        c6 = coef[cr + 6],
-        c7 = coef[cr + 7];
-      for (let x = 0; x < n; x++) {
+      const c0 = coef[cr];
+      const c1 = coef[cr + 1];
+      const c2 = coef[cr + 2];
+      const c3 = coef[cr + 3];
+      const c4 = coef[cr + 4];
+      const c5 = coef[cr + 5];
+      const c6 = coef[cr + 6];
+      const c7 = coef[cr + 7];
+      for (let u = cr; u < cr + 8; u++) coef[u] = 0;
+      for (let x = 0; x < half; x++) {
         const mr = x * 8;
-        tmp[cr + x] =
-          m[mr] * c0 +
-          m[mr + 1] * c1 +
-          m[mr + 2] * c2 +
-          m[mr + 3] * c3 +
-          m[mr + 4] * c4 +
-          m[mr + 5] * c5 +
-          m[mr + 6] * c6 +
-          m[mr + 7] * c7;
+        const e = m[mr] * c0 + m[mr + 2] * c2 + m[mr + 4] * c4 + m[mr + 6] * c6;
+        const o = m[mr + 1] * c1 + m[mr + 3] * c3 + m[mr + 5] * c5 + m[mr + 7] * c7;
+        tmp[cr + x] = e + o;
+        tmp[cr + n - 1 - x] = e - o;
       }
     }
-    for (let y = 0; y < n; y++) {
+    for (let y = 0; y < half; y++) {
       const mr = y * 8;
-      const row = (oy + y) * sw + ox;
+      const top = (oy + y) * sw + ox;
+      const bottom = (oy + n - 1 - y) * sw + ox;
       for (let x = 0; x < n; x++) {
-        let sum = 128;
-        for (let k = 0; k < nr; k++) {
-          const v = rowList[k];
-          sum += m[mr + v] * tmp[v * 8 + x];
-        }
-        strip[row + x] = sum <= 0 ? 0 : sum >= 255 ? 255 : (sum + 0.5) | 0;
+        let e = 128;
+        for (let k = 0; k < ne; k++) e += m[mr + evenRows[k]] * tmp[evenRows[k] * 8 + x];
+        let o = 0;
+        for (let k = 0; k < no; k++) o += m[mr + oddRows[k]] * tmp[oddRows[k] * 8 + x];
+        strip[top + x] = clampSample(e + o);
+        strip[bottom + x] = clampSample(e - o);
       }
     }
   };

@@ -59,29 +59,33 @@ export function dequantTable(q: Int32Array, aan: boolean): Float64Array {
 
 /**
  * libjpeg's float AAN IDCT (jidctflt.c) of prescaled coefficients (dequantTable(q, true)) into 8×8 samples at
- * `out[at]` with `stride`, level-shifted and clamped. Rows of coefficients that hold nothing (`rowMask`) are skipped.
+ * `out[at]` with `stride`, level-shifted and clamped. Rows of coefficients that hold nothing (`rowMask`) are skipped;
+ * the rows read are zeroed, so `c` is clear for the next block.
  */
 export function idct8(c: Float64Array, ws: Float64Array, out: Uint8Array, at: number, stride: number, rowMask: number) {
   for (let v = 0; v < 8; v++) {
     const o = v * 8;
     if (!(rowMask & (1 << v))) {
-      ws.fill(0, o, o + 8);
+      for (let u = o; u < o + 8; u++) ws[u] = 0;
       continue;
     }
-    const i1 = c[o + 1],
-      i2 = c[o + 2],
-      i3 = c[o + 3],
-      i4 = c[o + 4],
-      i5 = c[o + 5],
-      i6 = c[o + 6],
-      i7 = c[o + 7];
+    const i0 = c[o];
+    const i1 = c[o + 1];
+    const i2 = c[o + 2];
+    const i3 = c[o + 3];
+    const i4 = c[o + 4];
+    const i5 = c[o + 5];
+    const i6 = c[o + 6];
+    const i7 = c[o + 7];
+    // Read once, cleared for the next block.
+    for (let u = o; u < o + 8; u++) c[u] = 0;
     if (i1 === 0 && i2 === 0 && i3 === 0 && i4 === 0 && i5 === 0 && i6 === 0 && i7 === 0) {
-      ws.fill(c[o], o, o + 8);
+      for (let u = o; u < o + 8; u++) ws[u] = i0;
       continue;
     }
     // Even part.
-    const t10 = c[o] + i4;
-    const t11 = c[o] - i4;
+    const t10 = i0 + i4;
+    const t11 = i0 - i4;
     const t13 = i2 + i6;
     const t12 = (i2 - i6) * 1.414213562 - t13;
     const e0 = t10 + t13;
@@ -153,7 +157,12 @@ export function idct8(c: Float64Array, ws: Float64Array, out: Uint8Array, at: nu
 
 /** A level-shifted IDCT output as a sample: rounded, clamped to 0..255. */
 function sample(v: number): number {
-  const r = ((v + 128.5 + 16384) | 0) - 16384;
+  return clampSample(v + 128);
+}
+
+/** A sample value rounded (half up) and clamped to 0..255, without branching on the rounding. */
+export function clampSample(v: number): number {
+  const r = ((v + 0.5 + 16384) | 0) - 16384;
   return r < 0 ? 0 : r > 255 ? 255 : r;
 }
 

@@ -7,7 +7,17 @@ import type { Raster } from "./raster";
  */
 export function resizeRaster(src: Raster, width: number, height: number): Raster {
   if (width === src.width && height === src.height) return src;
-  const horizontal = resample1d(src.data, src.width, src.height, width, true);
+  // The vertical pass (whole rows, sequential) costs about half the horizontal one per sample: run it first, on
+  // the larger raster, unless it enlarges.
+  if (height <= src.height) {
+    const vertical = height === src.height ? src.data : resample1d(src.data, src.width, src.height, height, false);
+    return {
+      width,
+      height,
+      data: width === src.width ? vertical : resample1d(vertical, src.width, height, width, true),
+    };
+  }
+  const horizontal = width === src.width ? src.data : resample1d(src.data, src.width, src.height, width, true);
   const out = resample1d(horizontal, width, src.height, height, false);
   return { width, height, data: out };
 }
@@ -70,9 +80,38 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
   if (horizontal) {
     // Opaque rasters (every decoded JPEG) skip the alpha sums.
     const solid = opaque(data);
+    // Up to four taps per output pixel (the common case): offsets and weights laid out flat, taps summed in
+    // registers; missing taps read the first one with weight 0.
+    const four = solid && maxTaps <= 5 && counts.every((n) => n <= 4);
+    const off = new Int32Array(four ? outLen * 4 : 0);
+    const fw = new Int32Array(four ? outLen * 4 : 0);
+    if (four)
+      for (let o = 0; o < outLen; o++)
+        for (let k = 0; k < 4; k++) {
+          off[o * 4 + k] = (starts[o] + (k < counts[o] ? k : 0)) * 4;
+          fw[o * 4 + k] = k < counts[o] ? wt[o * maxTaps + k] : 0;
+        }
     for (let y = 0; y < h; y++) {
       const row = y * w * 4;
       const orow = y * ow * 4;
+      if (four) {
+        for (let o = 0, j = orow; o < outLen; o++, j += 4) {
+          const t = o * 4;
+          const i0 = row + off[t];
+          const i1 = row + off[t + 1];
+          const i2 = row + off[t + 2];
+          const i3 = row + off[t + 3];
+          const f0 = fw[t];
+          const f1 = fw[t + 1];
+          const f2 = fw[t + 2];
+          const f3 = fw[t + 3];
+          out[j] = (HALF + data[i0] * f0 + data[i1] * f1 + data[i2] * f2 + data[i3] * f3) >> BITS;
+          out[j + 1] = (HALF + data[i0 + 1] * f0 + data[i1 + 1] * f1 + data[i2 + 1] * f2 + data[i3 + 1] * f3) >> BITS;
+          out[j + 2] = (HALF + data[i0 + 2] * f0 + data[i1 + 2] * f1 + data[i2 + 2] * f2 + data[i3 + 2] * f3) >> BITS;
+          out[j + 3] = 255;
+        }
+        continue;
+      }
       for (let o = 0; o < outLen; o++) {
         let r = HALF;
         let g = HALF;
@@ -103,9 +142,31 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
     const acc = new Int32Array(stride);
     for (let o = 0; o < outLen; o++) {
       const s = starts[o];
+      const n = counts[o];
+      const wo = o * maxTaps;
+      const orow = o * stride;
+      if (n <= 4 && solid) {
+        // Up to four input rows (every reduction down to 1/1.5 or so, and all enlargements): summed in registers,
+        // written once. Missing taps read row s with weight 0.
+        const f0 = wt[wo];
+        const f1 = n > 1 ? wt[wo + 1] : 0;
+        const f2 = n > 2 ? wt[wo + 2] : 0;
+        const f3 = n > 3 ? wt[wo + 3] : 0;
+        const b0 = s * stride;
+        const b1 = n > 1 ? b0 + stride : b0;
+        const b2 = n > 2 ? b0 + 2 * stride : b0;
+        const b3 = n > 3 ? b0 + 3 * stride : b0;
+        for (let x = 0; x < stride; x += 4) {
+          for (let ch = x; ch < x + 3; ch++)
+            out[orow + ch] =
+              (HALF + data[b0 + ch] * f0 + data[b1 + ch] * f1 + data[b2 + ch] * f2 + data[b3 + ch] * f3) >> BITS;
+          out[orow + x + 3] = 255;
+        }
+        continue;
+      }
       acc.fill(HALF);
-      for (let k = 0; k < counts[o]; k++) {
-        const f = wt[o * maxTaps + k];
+      for (let k = 0; k < n; k++) {
+        const f = wt[wo + k];
         const base = (s + k) * stride;
         if (solid)
           for (let x = 0; x < stride; x += 4) {
@@ -115,7 +176,6 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
           }
         else for (let x = 0; x < stride; x++) acc[x] += data[base + x] * f;
       }
-      const orow = o * stride;
       for (let x = 0; x < stride; x += 4) {
         out[orow + x] = acc[x] >> BITS;
         out[orow + x + 1] = acc[x + 1] >> BITS;
