@@ -95,11 +95,26 @@ class BitReader {
     return n && v < 1 << (n - 1) ? v - (1 << n) + 1 : v;
   }
 
+  private consume(n: number) {
+    this.bits -= n;
+    if (this.markerHit && (this.padBits += n) > 64)
+      throw new CorruptImageError("truncated JPEG: image data ends early");
+  }
+
+  /** A symbol: codes of up to 9 bits through the table's lookahead, longer ones bit by bit past it. */
   huff(t: Huffman): number {
-    let code = 0;
-    for (let len = 1; len <= 16; len++) {
-      code = (code << 1) | this.get(1);
-      if (code <= t.maxcode[len]) return t.values[t.valptr[len] + code - t.mincode[len]];
+    if (this.bits < 16) this.fill();
+    const look = t.fast[(this.acc >>> (this.bits - 9)) & 511];
+    if (look) {
+      this.consume(look >> 8);
+      return look & 0xff;
+    }
+    for (let len = 10; len <= 16; len++) {
+      const code = (this.acc >>> (this.bits - len)) & ((1 << len) - 1);
+      if (code <= t.maxcode[len]) {
+        this.consume(len);
+        return t.values[t.valptr[len] + code - t.mincode[len]];
+      }
     }
     throw new CorruptImageError("corrupt JPEG: bad Huffman code");
   }
