@@ -20,6 +20,11 @@ export interface ProgressiveFrame {
   vmax: number;
   /** Per component, natural-order coefficients of block (row, col) at ((row * blocksPerLine) + col) * 64. */
   coefs: Int16Array[];
+  /**
+   * Per component, which AC coefficients of each block are non-zero, by zigzag index: block b's bits for k < 32 at
+   * [2b], k ≥ 32 at [2b + 1]. Refinement scans and rendering visit only those (most are zero).
+   */
+  nonZero: Int32Array[];
 }
 
 export function allocateCoefficients(width: number, height: number, comps: Component[]): ProgressiveFrame {
@@ -43,6 +48,7 @@ export function allocateCoefficients(width: number, height: number, comps: Compo
     hmax,
     vmax,
     coefs: comps.map((c) => new Int16Array(c.blocksPerLine * mcuRows * c.v * 64)),
+    nonZero: comps.map((c) => new Int32Array(c.blocksPerLine * mcuRows * c.v * 2)),
   };
 }
 
@@ -152,7 +158,8 @@ export function decodeProgressiveScan(b: Uint8Array, start: number, f: Progressi
   const p1 = 1 << al;
   const m1 = -1 << al;
 
-  const block = (c: Component, blk: Int16Array, o: number) => {
+  const block = (c: Component, blk: Int16Array, nz: Int32Array, o: number) => {
+    const b2 = o >> 5; // this block's two mask words: (o / 64) * 2
     if (ss === 0) {
       if (ah === 0) {
         const t = br.huff(c.dcTable!);
@@ -175,6 +182,7 @@ export function decodeProgressiveScan(b: Uint8Array, start: number, f: Progressi
           k += r;
           if (k > 63) throw new CorruptImageError("corrupt JPEG: coefficient index out of range");
           blk[o + ZIGZAG[k]] = br.extend(s) * p1;
+          nz[b2 + (k >> 5)] |= 1 << (k & 31);
         } else if (r === 15) k += 15;
         else {
           eobrun = (1 << r) + br.get(r) - 1;
@@ -204,13 +212,24 @@ export function decodeProgressiveScan(b: Uint8Array, start: number, f: Progressi
             if (br.get(1) && (blk[z] & p1) === 0) blk[z] += blk[z] >= 0 ? p1 : m1;
           } else if (--r < 0) break;
         }
-        if (value && k <= se) blk[o + ZIGZAG[k]] = value;
+        if (value && k <= se) {
+          blk[o + ZIGZAG[k]] = value;
+          nz[b2 + (k >> 5)] |= 1 << (k & 31);
+        }
       }
     }
     if (eobrun > 0) {
-      for (; k <= se; k++) {
-        const z = o + ZIGZAG[k];
-        if (blk[z] !== 0 && br.get(1) && (blk[z] & p1) === 0) blk[z] += blk[z] >= 0 ? p1 : m1;
+      // A correction bit for each coefficient of k..se already non-zero, in order: walk the mask's set bits.
+      for (let w = k >> 5; w <= se >> 5; w++) {
+        const lo = w === k >> 5 ? k & 31 : 0;
+        const hi = w === se >> 5 ? se & 31 : 31;
+        let bits = nz[b2 + w] & (hi === 31 ? -1 : (1 << (hi + 1)) - 1) & ~((1 << lo) - 1);
+        while (bits !== 0) {
+          const low = bits & -bits;
+          bits ^= low;
+          const z = o + ZIGZAG[(w << 5) + 31 - Math.clz32(low)];
+          if (br.get(1) && (blk[z] & p1) === 0) blk[z] += blk[z] >= 0 ? p1 : m1;
+        }
       }
       eobrun--;
     }
@@ -235,12 +254,13 @@ export function decodeProgressiveScan(b: Uint8Array, start: number, f: Progressi
     const c = scan.comps[0];
     const ci = f.comps.indexOf(c);
     const blk = f.coefs[ci];
+    const nz = f.nonZero[ci];
     const bw = Math.ceil(Math.ceil((f.width * c.h) / f.hmax) / 8);
     const bh = Math.ceil(Math.ceil((f.height * c.v) / f.vmax) / 8);
     for (let by = 0; by < bh; by++) {
       for (let bx = 0; bx < bw; bx++) {
         tick();
-        block(c, blk, (by * c.blocksPerLine + bx) * 64);
+        block(c, blk, nz, (by * c.blocksPerLine + bx) * 64);
       }
     }
   } else {
@@ -248,9 +268,11 @@ export function decodeProgressiveScan(b: Uint8Array, start: number, f: Progressi
       for (let mx = 0; mx < f.mcusPerLine; mx++) {
         tick();
         for (const c of scan.comps) {
-          const blk = f.coefs[f.comps.indexOf(c)];
+          const ci = f.comps.indexOf(c);
+          const blk = f.coefs[ci];
+          const nz = f.nonZero[ci];
           for (let v = 0; v < c.v; v++)
-            for (let h = 0; h < c.h; h++) block(c, blk, ((my * c.v + v) * c.blocksPerLine + mx * c.h + h) * 64);
+            for (let h = 0; h < c.h; h++) block(c, blk, nz, ((my * c.v + v) * c.blocksPerLine + mx * c.h + h) * 64);
         }
       }
     }

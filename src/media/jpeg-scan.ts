@@ -122,13 +122,18 @@ export function decodeScan(
       // A progressive image: its coefficients are already decoded.
       if (!render) return;
       const blk = stored.coefs[ci];
+      const nz = stored.nonZero[ci];
       const o = ((curRow * c.v + by) * c.blocksPerLine + bx) * 64;
-      coef.fill(0);
+      // `coef` is clear (transform zeroes what it reads); only the non-zero AC terms are visited.
+      coef[0] = blk[o] * q[0];
       let rowMask = 1;
-      for (let z = 0; z < 64; z++) {
-        const v = blk[o + z];
-        if (v) {
-          coef[z] = v * q[z];
+      for (let w = 0; w < 2; w++) {
+        let bits = nz[(o >> 5) + w];
+        while (bits !== 0) {
+          const low = bits & -bits;
+          bits ^= low;
+          const z = ZIGZAG[(w << 5) + 31 - Math.clz32(low)];
+          coef[z] = blk[o + z] * q[z];
           rowMask |= 1 << (z >> 3);
         }
       }
