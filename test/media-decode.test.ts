@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { photonDecodeCount, photonTrapCount } from "../src/media/encode";
 import { CorruptImageError, UnsupportedImageError } from "../src/media/errors";
 import { decodeJpeg } from "../src/media/jpeg-decode";
+import { encodeJpeg } from "../src/media/jpeg-encode";
 import { decodePng } from "../src/media/png-decode";
 import type { Raster } from "../src/media/raster";
 import { cropRaster, renderRegion } from "../src/media/render";
@@ -219,5 +220,43 @@ describe("the photon fallback (WebP here)", () => {
       { key: user.key },
     );
     expect(await imageInfo(res)).toMatchObject({ mime: "image/jpeg", width: 60, height: 40 });
+  });
+});
+
+describe("the entropy reader's chunks", () => {
+  it("decode the same pixels wherever a chunk ends, restart markers included", async () => {
+    const { entropyChunk } = await import("../src/media/jpeg-huffman");
+    // Full-range noise at quality 100 (our encoder): blocks of ~200 bytes, the largest a block gets in practice.
+    let seed = 11;
+    const noise = new Uint8Array(64 * 64 * 4).map((_, i) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return i % 4 === 3 ? 255 : seed >>> 24;
+    });
+    const inputs: [string, Uint8Array][] = [
+      ["media-restart.jpg", await local("media-restart.jpg")],
+      ["media-restart-422.jpg", await local("media-restart-422.jpg")],
+      ["noise at q100", encodeJpeg({ width: 64, height: 64, data: noise }, 100)],
+    ];
+    for (const [name, bytes] of inputs) {
+      const want = decodeJpeg(bytes);
+      const saved = entropyChunk.bytes;
+      try {
+        // Restart intervals here are ~300 bytes: every offset of a chunk end relative to a marker comes up; the
+        // noise's blocks need the reader's headroom.
+        for (let size = 576; size < 960; size++) {
+          entropyChunk.bytes = size;
+          let got: Raster | null = null;
+          try {
+            got = decodeJpeg(bytes);
+          } catch (e) {
+            throw new Error(`${name}, chunks of ${size} bytes: ${(e as Error).message}`);
+          }
+          expect(got.data.length, `${name}, chunks of ${size}`).toBe(want.data.length);
+          expect(Buffer.from(got.data).equals(Buffer.from(want.data)), `${name}, chunks of ${size}`).toBe(true);
+        }
+      } finally {
+        entropyChunk.bytes = saved;
+      }
+    }
   });
 });

@@ -8,7 +8,8 @@ import { ZIGZAG, type Huffman } from "./jpeg-tables";
  * byte with no marker checks.
  */
 
-const CHUNK = 64 * 1024;
+/** Bytes unstuffed at a time. Settable so tests can put chunk ends everywhere (never below HEADROOM + 64). */
+export const entropyChunk = { bytes: 64 * 1024 };
 /** Zeros after the data: one block reads at most ~260 bytes, and the caller checks for overrun after each block. */
 const PAD = 1024;
 /** Room every block start needs before the end of a chunk that is not the last. */
@@ -16,7 +17,8 @@ const HEADROOM = 512;
 
 /** Entropy-coded bytes from `src`, unstuffed (0xFF00 → 0xFF, fill bytes dropped), up to the next marker. */
 export class EntropyReader {
-  readonly buf = new Uint8Array(CHUNK + PAD);
+  private readonly chunk = Math.max(HEADROOM + 64, entropyChunk.bytes);
+  readonly buf = new Uint8Array(this.chunk + PAD);
   /** Bytes of data in `buf`; zeros follow. */
   len = 0;
   /** The data ended (a marker or the end of the file) at `len`. */
@@ -71,7 +73,7 @@ export class EntropyReader {
     st[2] = 0;
     const b = this.b;
     let p = this.src;
-    while (n < CHUNK) {
+    while (n < this.chunk) {
       if (p >= b.length) {
         this.ended = true;
         this.markerAt = b.length;

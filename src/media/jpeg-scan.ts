@@ -223,7 +223,9 @@ export function decodeScan(
     for (let mx = 0; mx < mcusPerLine; mx++) {
       if (restartInterval && !stored) {
         if (restartsLeft === 0) {
-          // The data before the restart ends at a marker, which must be the expected RSTn.
+          // The data before the restart ends at a marker, which must be the expected RSTn. The reader has reached
+          // it: each block starts with HEADROOM (512) bytes buffered or the marker in view, and a block reads at most
+          // ~260, so a valid interval's last block always saw the marker (a test moves chunk ends everywhere).
           let p = reader!.markerAt;
           while (p >= 0 && p < b.length && b[p] === 0xff && b[p + 1] === 0xff) p++;
           if (!reader!.ended || b[p] !== 0xff || b[p + 1] !== 0xd0 + expectedRst)
