@@ -93,7 +93,7 @@ function cocoFile() {
 
 /**
  * A big COCO file as Buffers (one string would pass V8's 512 MB limit): train2017's shape, ~500 bytes per
- * annotation (bbox, area, a 16-point polygon with two decimals), images first, categories last.
+ * annotation (bbox, area, a 28-point polygon with two decimals), images first, categories last.
  */
 function bigCocoParts(boxes, nImages) {
   const enc = (s) => Buffer.from(s);
@@ -117,8 +117,8 @@ function bigCocoParts(boxes, nImages) {
     const j = Math.floor(k / nImages);
     const [x, y, w, h] = [(j * 37) % 600, (j * 23) % 440, 30 + (j % 40), 20 + (j % 40)];
     const poly = [];
-    for (let p = 0; p < 16; p++) {
-      const a = (p / 16) * 2 * Math.PI;
+    for (let p = 0; p < 28; p++) {
+      const a = (p / 28) * 2 * Math.PI;
       poly.push(+(x + w / 2 + (w / 2) * Math.cos(a)).toFixed(2), +(y + h / 2 + (h / 2) * Math.sin(a)).toFixed(2));
     }
     page.push(
@@ -163,6 +163,9 @@ function jpegZip(n) {
 try {
   console.log(`machine: ${machine()}`);
   const rows = [];
+
+  // Built first: generating ~450 MB takes long enough for the server to drop an idle keep-alive connection.
+  const bigParts = STREAM_BOXES ? bigCocoParts(STREAM_BOXES, COCO_IMAGES) : null;
 
   // (1) COCO import into the seeded dataset's set.
   const coco = cocoFile();
@@ -212,8 +215,8 @@ try {
     );
   }
   // (3) A big COCO file through the streamed path, into a fresh set of the seeded dataset (its images).
-  if (STREAM_BOXES) {
-    const parts = bigCocoParts(STREAM_BOXES, COCO_IMAGES);
+  if (bigParts) {
+    const parts = bigParts;
     const size = parts.reduce((n, p) => n + p.length, 0);
     const hash = createHash("sha256");
     for (const p of parts) hash.update(p);
