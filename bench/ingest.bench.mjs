@@ -3,6 +3,8 @@
 // the D1 file), uploaded multipart and imported by the ingest queue; (2) zips of 250, 1,000 and 2,000 distinct JPEGs sent
 // as direct uploads (streamed PUT through the Worker) and ingested, with workerd's peak memory after each.
 // `npm run bench -- ingest` (BENCH_COCO_IMAGES / BENCH_COCO_BOXES / BENCH_ZIP_SIZES override the sizes).
+// BENCH_COCO_STREAM_BOXES=860000 adds (3): a COCO file shaped like train2017 instances (a polygon per annotation,
+// ~450 MB at that count), sent as a direct upload, imported by the streamed path (past the 32 MiB whole-file cap).
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
@@ -13,7 +15,8 @@ import { machine, startServer } from "./lib/server.mjs";
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const COCO_IMAGES = Number(process.env.BENCH_COCO_IMAGES ?? 10_000);
 const COCO_BOXES = Number(process.env.BENCH_COCO_BOXES ?? 100_000);
-const ZIP_SIZES = (process.env.BENCH_ZIP_SIZES ?? "250,1000,2000").split(",").map(Number);
+const ZIP_SIZES = (process.env.BENCH_ZIP_SIZES ?? "250,1000,2000").split(",").filter(Boolean).map(Number);
+const STREAM_BOXES = Number(process.env.BENCH_COCO_STREAM_BOXES ?? 0);
 
 let seeded;
 const server = await startServer({
@@ -88,6 +91,57 @@ function cocoFile() {
   return JSON.stringify({ images, categories, annotations });
 }
 
+/**
+ * A big COCO file as Buffers (one string would pass V8's 512 MB limit): train2017's shape, ~500 bytes per
+ * annotation (bbox, area, a 28-point polygon with two decimals), images first, categories last.
+ */
+function bigCocoParts(boxes, nImages) {
+  const enc = (s) => Buffer.from(s);
+  const images = Array.from({ length: nImages }, (_, i) => ({
+    license: 1,
+    file_name: `img_${String(i).padStart(7, "0")}.jpg`,
+    coco_url: `http://images.cocodataset.org/train2017/img_${String(i).padStart(7, "0")}.jpg`,
+    height: 480,
+    width: 640,
+    date_captured: "2013-11-14 11:18:45",
+    id: i + 1,
+  }));
+  const parts = [
+    enc(
+      `{"info":{"description":"bench","year":2026},"licenses":[{"id":1,"name":"CC BY"}],"images":${JSON.stringify(images)},"annotations":[`,
+    ),
+  ];
+  let page = [];
+  for (let k = 0; k < boxes; k++) {
+    const img = k % nImages;
+    const j = Math.floor(k / nImages);
+    const [x, y, w, h] = [(j * 37) % 600, (j * 23) % 440, 30 + (j % 40), 20 + (j % 40)];
+    const poly = [];
+    for (let p = 0; p < 28; p++) {
+      const a = (p / 28) * 2 * Math.PI;
+      poly.push(+(x + w / 2 + (w / 2) * Math.cos(a)).toFixed(2), +(y + h / 2 + (h / 2) * Math.sin(a)).toFixed(2));
+    }
+    page.push(
+      JSON.stringify({
+        segmentation: [poly],
+        area: w * h * 0.78,
+        iscrowd: 0,
+        image_id: img + 1,
+        bbox: [x, y, w, h],
+        category_id: (k % 20) + 1,
+        id: k + 1,
+      }),
+    );
+    if (page.length === 10_000 || k === boxes - 1) {
+      parts.push(enc((k >= 10_000 ? "," : "") + page.join(",")));
+      page = [];
+    }
+  }
+  const categories = Array.from({ length: 20 }, (_, i) => ({ supercategory: "thing", id: i + 1, name: `class ${i}` }));
+  parts.push(enc(`],"categories":${JSON.stringify(categories)}}`));
+  return parts;
+}
+
 /** n distinct JPEGs: a fixture with a COM segment carrying the index right after SOI. */
 function jpegZip(n) {
   const base = new Uint8Array(
@@ -109,6 +163,9 @@ function jpegZip(n) {
 try {
   console.log(`machine: ${machine()}`);
   const rows = [];
+
+  // Built first: generating ~450 MB takes long enough for the server to drop an idle keep-alive connection.
+  const bigParts = STREAM_BOXES ? bigCocoParts(STREAM_BOXES, COCO_IMAGES) : null;
 
   // (1) COCO import into the seeded dataset's set.
   const coco = cocoFile();
@@ -157,6 +214,40 @@ try {
       `| zip of ${n.toLocaleString("en")} JPEGs (${(archive.length / 1048576).toFixed(0)} MiB; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (${(n / secs).toFixed(0)} images/s) | ${peakAfterPut.toFixed(0)} → ${server.workerdPeakMiB().toFixed(0)} MiB |`,
     );
   }
+  // (3) A big COCO file through the streamed path, into a fresh set of the seeded dataset (its images).
+  if (bigParts) {
+    const parts = bigParts;
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const hash = createHash("sha256");
+    for (const p of parts) hash.update(p);
+    const set = await req(
+      "/api/v1/ui/annotation-sets/",
+      json({ dataset_id: seeded.datasetId, name: `streamed ${Date.now()}`, annotation_task: "Object detection" }),
+    );
+    const bsid = (await req("/api/v1/ui/uploads/", json({ dataset_id: seeded.datasetId }))).session_id;
+    await req(`/api/dataset/${seeded.datasetId}/upload/`, json({ session_id: bsid, annotation_set_id: set.id }));
+    const plan = await req(
+      `/api/v1/uploads/${bsid}/direct/`,
+      json({ files: [{ name: "instances_train.json", size, sha256: hash.digest("hex") }] }),
+    );
+    let tp = performance.now();
+    await req(plan.files[0].url, { method: "PUT", body: new Blob(parts) });
+    const putSeconds = (performance.now() - tp) / 1000;
+    const peakAfterPut = server.workerdPeakMiB();
+    t = performance.now();
+    await req(`/api/v1/ui/uploads/${bsid}/complete/`, { method: "POST" });
+    const bs = await waitDone(bsid, 1_800_000);
+    const secs = (performance.now() - t) / 1000;
+    const bstats = (await req(`/api/v1/ui/datasets/${seeded.datasetId}/annotation-sets/`)).results.find(
+      (s) => s.id === set.id,
+    ).statistics;
+    if (bstats.total_annotation_objects !== STREAM_BOXES)
+      throw new Error(`streamed COCO: ${bs.status} ${JSON.stringify(bs.annotations)} ${JSON.stringify(bstats)}`);
+    rows.push(
+      `| COCO ${(size / 1e6).toFixed(0)} MB (streamed): ${STREAM_BOXES.toLocaleString("en")} annotations with polygons over ${COCO_IMAGES.toLocaleString("en")} images (direct upload; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (complete → done) | ${peakAfterPut.toFixed(0)} → ${server.workerdPeakMiB().toFixed(0)} MiB |`,
+    );
+  }
+
   console.log("| input | time | workerd peak RSS (after the PUT → after ingest) |");
   console.log("| --- | ---: | ---: |");
   for (const r of rows) console.log(r);

@@ -29,10 +29,104 @@ export function looksLikeCoco(v: unknown): v is CocoFile {
   return Array.isArray(o.annotations) && Array.isArray(o.images) && Array.isArray(o.categories);
 }
 
+type CocoAnnotation = NonNullable<CocoFile["annotations"]>[number];
+
+/** Distinct unknown image ids remembered for the warning; past this a 1 GiB file would grow the set unbounded. */
+const MAX_UNKNOWN_IMAGE_IDS = 100_000;
+/** Per-image warnings kept (the upload reports the first 50). */
+const MAX_IMAGE_WARNINGS = 1000;
+
+/**
+ * Turns COCO annotations into import records, one record per image per batch (`take()`), with the file's
+ * warnings counted across batches. Shared by the whole-file parser and the streamed import, so both read an
+ * annotation the same way.
+ */
+export class CocoRecordBuilder {
+  private records = new Map<string, ImportRecord>();
+  private unknownImages = new Set<string>();
+  private unknownOverflow = false;
+  private imageWarnings: ParsedAnnotationFile["warnings"] = [];
+  private crowd = 0;
+  /** Records created so far, over every batch: zero means no annotation names a known image. */
+  recordCount = 0;
+  /** Annotations added since the last take(). */
+  pending = 0;
+
+  constructor(
+    private task: TaskType,
+    private categories: Map<string, string>,
+    private fileNames: Map<string, string>,
+  ) {}
+
+  add(a: CocoAnnotation | null | undefined): void {
+    if (!a || typeof a !== "object") return;
+    this.pending++;
+    const task = this.task;
+    const fileName = this.fileNames.get(String(a.image_id));
+    if (!fileName) {
+      if (this.unknownImages.size < MAX_UNKNOWN_IMAGE_IDS) this.unknownImages.add(String(a.image_id));
+      else if (!this.unknownImages.has(String(a.image_id))) this.unknownOverflow = true;
+      return;
+    }
+    let rec = this.records.get(fileName);
+    if (!rec) {
+      rec = { fileName, match: "exact", objects: [], classes: [], tags: [] };
+      this.records.set(fileName, rec);
+      this.recordCount++;
+    }
+    const cls = [this.categories.get(String(a.category_id)) ?? "none"];
+    if (task === "object_detection") {
+      const b = a.bbox;
+      if (!Array.isArray(b) || b.length !== 4 || b.some((v) => typeof v !== "number")) return;
+      rec.objects.push({ classes: cls, kind: "bbox", coordinates: [b[0], b[1], b[0] + b[2], b[1] + b[3]] });
+      return;
+    }
+    if (a.iscrowd) {
+      this.crowd++;
+      return;
+    }
+    const seg = a.segmentation as unknown;
+    if (Array.isArray(seg)) {
+      for (const poly of seg)
+        if (Array.isArray(poly) && poly.length >= 6)
+          rec.objects.push({ classes: cls, kind: "polygon", coordinates: poly as number[] });
+    } else if (seg && typeof seg === "object" && "counts" in seg && "size" in seg) {
+      const polys = rleToPolygons(seg as { counts: string | number[]; size: [number, number] });
+      if (!polys) {
+        if (this.imageWarnings.length < MAX_IMAGE_WARNINGS)
+          this.imageWarnings.push({ fileName, message: "RLE mask too large or malformed: skipped" });
+      } else for (const p of polys) rec.objects.push({ classes: cls, kind: "polygon", coordinates: p });
+    }
+  }
+
+  /** The records built since the last call, and a fresh start for the next batch. */
+  take(): ImportRecord[] {
+    const out = [...this.records.values()];
+    this.records = new Map();
+    this.pending = 0;
+    return out;
+  }
+
+  warnings(): ParsedAnnotationFile["warnings"] {
+    const warnings = [...this.imageWarnings];
+    const unknown = this.unknownImages;
+    if (unknown.size) {
+      const ids = [...unknown].slice(0, 20).join(", ");
+      const count = this.unknownOverflow ? `More than ${unknown.size}` : `${unknown.size}`;
+      warnings.push({
+        message: `${count} image_id(s) referenced by annotations are not in images[]: ${ids}${unknown.size > 20 ? ", ..." : ""}`,
+      });
+    }
+    if (this.crowd) warnings.push({ message: `${this.crowd} crowd annotation(s) skipped` });
+    return warnings;
+  }
+}
+
 /**
  * COCO JSON (§4.4). Detection: bbox [x, y, w, h] → box. Segmentation: every polygon its own object; RLE masks
  * (natively, beyond Remo) traced into polygons; crowd annotations skipped with a warning. Images are matched by
  * exact `file_name`. Unknown category ids become class "none", as Remo does. Null when the JSON is not COCO.
+ * This reads the whole text; uploads go through the streamed twin, `streamCoco` (import-coco-stream.ts).
  */
 export async function parseCoco(
   input: string | ReadableStream<Uint8Array>,
@@ -50,50 +144,7 @@ export async function parseCoco(
   const categories = new Map(data.categories!.map((c) => [String(c.id), String(c.name ?? "none")]));
   const fileNames = new Map<string, string>();
   for (const img of data.images!) if (img && img.file_name) fileNames.set(String(img.id), String(img.file_name));
-  const records = new Map<string, ImportRecord>();
-  const warnings: ParsedAnnotationFile["warnings"] = [];
-  const unknownImages = new Set<string>();
-  let crowd = 0;
-  for (const a of data.annotations!) {
-    if (!a || typeof a !== "object") continue;
-    const fileName = fileNames.get(String(a.image_id));
-    if (!fileName) {
-      unknownImages.add(String(a.image_id));
-      continue;
-    }
-    let rec = records.get(fileName);
-    if (!rec) {
-      rec = { fileName, match: "exact", objects: [], classes: [], tags: [] };
-      records.set(fileName, rec);
-    }
-    const cls = [categories.get(String(a.category_id)) ?? "none"];
-    if (task === "object_detection") {
-      const b = a.bbox;
-      if (!Array.isArray(b) || b.length !== 4 || b.some((v) => typeof v !== "number")) continue;
-      rec.objects.push({ classes: cls, kind: "bbox", coordinates: [b[0], b[1], b[0] + b[2], b[1] + b[3]] });
-      continue;
-    }
-    if (a.iscrowd) {
-      crowd++;
-      continue;
-    }
-    const seg = a.segmentation as unknown;
-    if (Array.isArray(seg)) {
-      for (const poly of seg)
-        if (Array.isArray(poly) && poly.length >= 6)
-          rec.objects.push({ classes: cls, kind: "polygon", coordinates: poly as number[] });
-    } else if (seg && typeof seg === "object" && "counts" in seg && "size" in seg) {
-      const polys = rleToPolygons(seg as { counts: string | number[]; size: [number, number] });
-      if (!polys) warnings.push({ fileName, message: "RLE mask too large or malformed: skipped" });
-      else for (const p of polys) rec.objects.push({ classes: cls, kind: "polygon", coordinates: p });
-    }
-  }
-  if (unknownImages.size) {
-    const ids = [...unknownImages].slice(0, 20).join(", ");
-    warnings.push({
-      message: `${unknownImages.size} image_id(s) referenced by annotations are not in images[]: ${ids}${unknownImages.size > 20 ? ", ..." : ""}`,
-    });
-  }
-  if (crowd) warnings.push({ message: `${crowd} crowd annotation(s) skipped` });
-  return { format: "coco", records: [...records.values()], warnings };
+  const builder = new CocoRecordBuilder(task, categories, fileNames);
+  for (const a of data.annotations!) builder.add(a);
+  return { format: "coco", records: builder.take(), warnings: builder.warnings() };
 }

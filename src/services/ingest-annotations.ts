@@ -4,21 +4,31 @@ import type { Env } from "../env";
 import { runBatch } from "../lib/d1";
 import { baseName } from "../lib/names";
 import { parseTask, taskName, type TaskType } from "../lib/task";
-import { parseCoco, CocoRefused } from "../formats/import-coco";
+import { CocoRefused } from "../formats/import-coco";
+import { streamCoco } from "../formats/import-coco-stream";
+import { JsonLimitError } from "../formats/json-stream";
 import { parsePlainCsv } from "../formats/import-csv";
 import { parseOpenImages } from "../formats/import-open-images";
 import { isTagsCsv, parseTagsCsv } from "../formats/import-tags";
 import { parseVoc, XmlRefused } from "../formats/import-voc";
 import { parseYoloClasses, parseYoloLabels } from "../formats/import-yolo";
-import type { ParsedAnnotationFile } from "../formats/types";
+import type { ImportRecord, ParsedAnnotationFile } from "../formats/types";
 import { applyImport } from "./annotation-import";
 import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progress";
 import { loadItem } from "./ingest-item";
 import { loadSession } from "./upload-sessions";
 import { userKeyProblem } from "../storage/blobs";
 
-/** Annotation files are parsed whole (JSON.parse, XML): the text plus its parsed form must fit in 128 MB. 32 MiB of COCO is ~300,000 boxes. */
+/** CSV, VOC XML, YOLO and tag files are parsed whole: the text plus its parsed form must fit in 128 MB. */
 export const MAX_ANNOTATION_FILE = 32 * 1024 * 1024;
+/**
+ * COCO JSON is streamed (src/formats/import-coco-stream.ts: two passes over the R2 object, records applied every
+ * 20,000 annotations), so memory no longer grows with the file: COCO train2017 instances (~450 MB) fits. The
+ * bound is time: each pass reads the whole object, and the consumer's CPU limit (wrangler.toml) must cover both.
+ */
+export const MAX_COCO_FILE = 1024 * 1024 * 1024;
+/** File names without an image listed in the upload's report; a streamed file keeps no more than these. */
+const MAX_MISSING_REPORTED = 100;
 
 class NotRecognised extends Error {}
 
@@ -72,7 +82,6 @@ async function parseFile(
   task: TaskType,
 ): Promise<ParsedAnnotationFile | null> {
   const lower = name.toLowerCase();
-  if (lower.endsWith(".json")) return parseCoco(text, task);
   if (lower.endsWith(".xml")) return parseVoc(text, task);
   if (/\.ya?ml$/.test(lower) || baseName(lower) === "classes.txt") return { format: "yolo", records: [], warnings: [] };
   if (lower.endsWith(".txt") && /^\s*\d+(\s+[-\d.eE+]+){4,}\s*$/m.test(text.slice(0, 2000))) {
@@ -113,61 +122,94 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   };
   if (!setRow || !task) return fail("no annotation set for this upload");
 
-  const obj = await env.BUCKET.get(item.r2_key);
+  const key = item.r2_key;
+  const obj = await env.BUCKET.get(key);
   if (!obj) return fail("file is gone from staging");
-  if (obj.size > MAX_ANNOTATION_FILE) {
+  const isJson = name.toLowerCase().endsWith(".json");
+  const cap = isJson ? MAX_COCO_FILE : MAX_ANNOTATION_FILE;
+  if (obj.size > cap) {
     await obj.body.cancel();
-    return fail(`annotation file larger than ${MAX_ANNOTATION_FILE} bytes`);
+    return fail(`annotation file larger than ${cap} bytes`);
   }
-  const text = await obj.text();
-  let parsed: ParsedAnnotationFile | null;
+
+  // Records are applied as they come (once for a whole-file format, per batch for a streamed COCO file): what the
+  // report needs is gathered across batches, bounded.
+  const encode = classEncoder(s.class_encoding, await encodingFile(env, s.class_encoding));
+  const unknownLabels = new Set<string>();
+  const missing = new Set<string>();
+  let anyMissing = false;
+  const apply = async (records: ImportRecord[]) => {
+    if (encode) {
+      const map = (labels: string[]) =>
+        labels.flatMap((l) => {
+          const c = encode(l);
+          if (c === null) unknownLabels.add(l);
+          return c === null ? [] : [c];
+        });
+      for (const r of records) {
+        r.classes = map(r.classes);
+        for (const o of r.objects) o.classes = map(o.classes);
+      }
+    }
+    const result = await applyImport(
+      db,
+      { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes },
+      records,
+    );
+    for (const m of result.missing) {
+      anyMissing = true;
+      if (missing.size < MAX_MISSING_REPORTED) missing.add(m);
+    }
+  };
+
+  let parsed: Pick<ParsedAnnotationFile, "format" | "warnings"> & { records: number };
+  let wholeFile: ParsedAnnotationFile | null = null;
   try {
-    parsed = await parseFile(env, sid, item.name, text, task);
-    if (!parsed) throw new NotRecognised();
+    if (isJson) {
+      let body: ReadableStream<Uint8Array> | null = obj.body;
+      const open = async () => {
+        const first = body;
+        body = null;
+        if (first) return first;
+        const again = await env.BUCKET.get(key);
+        if (!again) throw new Error(`object ${key} is gone`);
+        return again.body;
+      };
+      const streamed = await streamCoco(open, task, apply).finally(() => body?.cancel().catch(() => {}));
+      if (!streamed) throw new NotRecognised();
+      parsed = streamed;
+    } else {
+      wholeFile = await parseFile(env, sid, item.name, await obj.text(), task);
+      if (!wholeFile) throw new NotRecognised();
+      parsed = { ...wholeFile, records: wholeFile.records.length };
+    }
   } catch (e) {
     if (e instanceof NotRecognised)
       return fail(
         `Annotation format for ${taskName(task)} not recognised for file '${name}'. Please check the documentation to see supported formats.`,
       );
-    if (e instanceof XmlRefused || e instanceof CocoRefused) return fail(`${name}: ${e.message}`);
+    if (e instanceof XmlRefused || e instanceof CocoRefused || e instanceof JsonLimitError)
+      return fail(`${name}: ${e.message}`);
     throw e;
   }
 
-  if (!parsed.records.length && parsed.format !== "tags" && parsed.format !== "yolo")
+  // A streamed file with no usable record has written nothing either: no batch was handed on.
+  if (!parsed.records && parsed.format !== "tags" && parsed.format !== "yolo")
     return fail(
       `Annotation file '${name}' has no usable annotation${parsed.warnings.length ? `: ${parsed.warnings.map((w) => w.message).join("; ")}` : ""}`,
     );
-
-  const encode = classEncoder(s.class_encoding, await encodingFile(env, s.class_encoding));
-  const unknownLabels = new Set<string>();
-  if (encode) {
-    const map = (labels: string[]) =>
-      labels.flatMap((l) => {
-        const c = encode(l);
-        if (c === null) unknownLabels.add(l);
-        return c === null ? [] : [c];
-      });
-    for (const r of parsed.records) {
-      r.classes = map(r.classes);
-      for (const o of r.objects) o.classes = map(o.classes);
-    }
-  }
-  const result = await applyImport(
-    db,
-    { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes },
-    parsed.records,
-  );
+  if (wholeFile) await apply(wholeFile.records);
 
   const tagsOnly = parsed.format === "tags";
   // Per-row problems are listed under the file; the file itself counts once, as failed if any of them is an error.
   const annError = (message: string, key: string) =>
     eventStatement(sid, { scope: "annotations", level: "error", filename: name, message, key });
-  const failed = unknownLabels.size > 0 || (!tagsOnly && result.missing.length > 0);
+  const failed = unknownLabels.size > 0 || (!tagsOnly && anyMissing);
   const groups = [
     ...[...unknownLabels]
       .slice(0, 50)
       .map((l) => [annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)]),
-    ...result.missing.slice(0, 100).map((m) =>
+    ...[...missing].map((m) =>
       tagsOnly
         ? [
             eventStatement(sid, {
