@@ -34,8 +34,20 @@ describe("downsample", () => {
     const second = await call("GET", ds(img.id, q), { key: user.key });
     expect(second.status).toBe(200);
     expect(second.headers.get("x-cache")).toBe("hit");
+    expect(second.headers.get("x-cache-tier")).toBe("kv");
     expect(second.headers.get("etag")).toBe(etag);
     expect(new Uint8Array(await second.arrayBuffer())).toEqual(out.bytes);
+    // Read from KV twice, it is kept in the isolate: the same bytes again (and again: nothing is consumed).
+    for (let i = 0; i < 2; i++) {
+      const again = await call("GET", ds(img.id, q), { key: user.key });
+      expect([again.status, again.headers.get("x-cache"), again.headers.get("x-cache-tier")]).toEqual([
+        200,
+        "hit",
+        "isolate",
+      ]);
+      expect(again.headers.get("etag")).toBe(etag);
+      expect(new Uint8Array(await again.arrayBuffer())).toEqual(out.bytes);
+    }
 
     const cond = await call("GET", ds(img.id, q), { key: user.key, headers: { "if-none-match": etag } });
     expect(cond.status).toBe(304);
@@ -227,6 +239,23 @@ describe("downsample", () => {
     const res = await call("GET", ds(img.id, "source_width=10&source_height=10"), { key: other.key });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
+  });
+});
+
+describe("the isolate tier of derived images", () => {
+  it("keeps at most 8 MiB, least recently used out first, and nothing over 1 MiB", async () => {
+    const m = await import("../src/storage/derived-cache");
+    const img = (n: number, fill: number) => ({ bytes: new Uint8Array(n).fill(fill), contentType: "image/jpeg" });
+    const tag = `t${Math.random()}:`;
+    m.isolatePut(`${tag}huge`, img(m.ISOLATE_TIER_ENTRY_MAX + 1, 1));
+    expect(m.isolateGet(`${tag}huge`)).toBeNull();
+    const mib = 1024 * 1024;
+    for (let i = 0; i < 8; i++) m.isolatePut(`${tag}${i}`, img(mib, i));
+    expect(m.isolateGet(`${tag}0`)?.bytes[0]).toBe(0); // now the most recently used
+    m.isolatePut(`${tag}8`, img(mib, 8)); // over 8 MiB: the least recently used (1) goes
+    expect(m.isolateGet(`${tag}1`)).toBeNull();
+    for (const i of [0, 2, 3, 4, 5, 6, 7, 8]) expect(m.isolateGet(`${tag}${i}`)?.bytes[0], `entry ${i}`).toBe(i);
+    expect(m.isolateTierSize().bytes).toBeLessThanOrEqual(m.ISOLATE_TIER_BYTES);
   });
 });
 

@@ -7,7 +7,7 @@ import { CorruptImageError, ImageTooLargeError, UnsupportedImageError } from "..
 import type { Raster, Rect } from "../media/raster";
 import { LIMITS } from "../media/limits";
 import { renderRegion } from "../media/render";
-import { derivedEtag, getDerived, putDerived } from "../storage/derived-cache";
+import { derivedEtag, getDerived, isolateGet, isolatePut, putDerived } from "../storage/derived-cache";
 import type { ImageRow } from "./image-access";
 import { loadSource } from "./image-source";
 import { fetchFromPyramid, readManifest } from "./pyramid";
@@ -88,8 +88,9 @@ export const IMMUTABLE = "public, max-age=31536000, immutable";
 export const REVALIDATE = "private, no-cache";
 
 /**
- * Serves a derived image through KV: 304 on a matching If-None-Match (the ETag is a function of the key, so no
- * read is needed), a KV hit, or `produce()` then store. `X-Cache` says which.
+ * Serves a derived image: 304 on a matching If-None-Match (the ETag is a function of the key, so no read is
+ * needed), a hit from the isolate tier or KV, or `produce()` then store in KV. `X-Cache` says hit or miss,
+ * `X-Cache-Tier` where a hit came from.
  */
 export async function serveDerived(
   c: Context<AppEnv>,
@@ -100,12 +101,20 @@ export async function serveDerived(
   const etag = await derivedEtag(key);
   const headers: Record<string, string> = { etag, "cache-control": cacheControl };
   if (etagMatches(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+  const hot = isolateGet(key);
+  if (hot)
+    return new Response(hot.bytes, {
+      status: 200,
+      headers: { ...headers, "content-type": hot.contentType, "x-cache": "hit", "x-cache-tier": "isolate" },
+    });
   const hit = await getDerived(c.env.CACHE, key);
-  if (hit)
+  if (hit) {
+    isolatePut(key, hit);
     return new Response(hit.bytes, {
       status: 200,
-      headers: { ...headers, "content-type": hit.contentType, "x-cache": "hit" },
+      headers: { ...headers, "content-type": hit.contentType, "x-cache": "hit", "x-cache-tier": "kv" },
     });
+  }
   const made = await produce();
   try {
     await putDerived(c.env.CACHE, key, made);
