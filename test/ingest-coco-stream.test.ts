@@ -189,6 +189,34 @@ describe("COCO import, streamed", () => {
       ),
     ).rejects.toThrow("Empty list of categories");
   });
+
+  it("refuses a file listing more images than the bound, before writing anything", async () => {
+    const key = `coco-test/${crypto.randomUUID()}.json`;
+    await env.BUCKET.put(key, smallCoco());
+    const listed = (JSON.parse(smallCoco()) as { images: unknown[] }).images.length;
+    let applied = 0;
+    await expect(
+      streamCoco(
+        () => openFrom(key),
+        "object_detection",
+        async () => {
+          applied++;
+        },
+        { maxImages: listed - 1 },
+      ),
+    ).rejects.toThrow(`more than ${listed - 1} images listed in one file`);
+    expect(applied).toBe(0);
+    // At the bound itself it imports.
+    await streamCoco(
+      () => openFrom(key),
+      "object_detection",
+      async () => {
+        applied++;
+      },
+      { maxImages: listed },
+    );
+    expect(applied).toBeGreaterThan(0);
+  });
 });
 
 const CATEGORIES = ["car", "person", "dog", "cat", "bus"];

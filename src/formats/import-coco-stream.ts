@@ -9,6 +9,14 @@ import type { ImportRecord, ParsedAnnotationFile } from "./types";
  */
 export const COCO_ANNOTATIONS_PER_BATCH = 20_000;
 
+/**
+ * The first pass keeps every listed image's id and file name (~100 B each) and every category: bounded, so a file
+ * listing millions of images is refused with a message instead of exhausting the isolate's 128 MB. COCO
+ * train2017 lists 118,287 images.
+ */
+export const MAX_COCO_IMAGES = 500_000;
+export const MAX_COCO_CATEGORIES = 100_000;
+
 export interface StreamCocoResult {
   format: "coco";
   /** Records handed to `onRecords`, over all batches (an image split between batches counts once per batch). */
@@ -27,14 +35,16 @@ export interface StreamCocoResult {
  * coordinates), since a queue retry runs the whole file again.
  *
  * `open` is called once per pass. Null when the file is not COCO (malformed JSON included), as `parseCoco`;
- * throws CocoRefused for an empty category list and JsonLimitError past the scanner's bounds.
+ * throws CocoRefused for an empty category list or more images or categories than the bounds above, and
+ * JsonLimitError past the scanner's bounds.
  */
 export async function streamCoco(
   open: () => Promise<ReadableStream<Uint8Array>>,
   task: TaskType,
   onRecords: (records: ImportRecord[]) => Promise<void>,
-  opts: { batchSize?: number } = {},
+  opts: { batchSize?: number; maxImages?: number } = {},
 ): Promise<StreamCocoResult | null> {
+  const maxImages = opts.maxImages ?? MAX_COCO_IMAGES;
   if (task === "image_classification") return null;
   const categories = new Map<string, string>();
   let categoryCount = 0;
@@ -46,9 +56,14 @@ export async function streamCoco(
       onElement(key, v) {
         if (key === "images") {
           const img = v as { id?: unknown; file_name?: unknown } | null;
-          if (img && typeof img === "object" && img.file_name) fileNames.set(String(img.id), String(img.file_name));
+          if (img && typeof img === "object" && img.file_name) {
+            fileNames.set(String(img.id), String(img.file_name));
+            if (fileNames.size > maxImages)
+              throw new CocoRefused(`more than ${maxImages} images listed in one file: split it into several files`);
+          }
         } else if (key === "categories") {
-          categoryCount++;
+          if (++categoryCount > MAX_COCO_CATEGORIES)
+            throw new CocoRefused(`more than ${MAX_COCO_CATEGORIES} categories listed in one file`);
           const c = v as { id?: unknown; name?: unknown } | null;
           if (c && typeof c === "object") categories.set(String(c.id), String(c.name ?? "none"));
         }
