@@ -1,10 +1,9 @@
 import type { Env } from "../env";
 import { crc32 } from "../formats/zip-writer";
 import { log } from "../lib/log";
-import { parseTask } from "../lib/task";
 import { countExportImages } from "./export-pages";
 import { EXPORT_TTL_SECONDS, failJob, type ExportJobParams, type JobRow } from "./export-jobs";
-import { exportFile, exportPasses, planExport, type ExportSet } from "./export-stream";
+import { exportFile, exportPasses, planExport, toExportSet, type ExportSet } from "./export-stream";
 
 /**
  * R2 multipart parts: every part but the last must have this one size (R2's rule), and at least 5 MiB. One part
@@ -37,14 +36,7 @@ async function jobSet(env: Env, setId: number): Promise<ExportSet | null> {
   )
     .bind(setId)
     .first<{ id: number; name: string; task: string; dataset_id: number; owner_id: number }>();
-  if (!row) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    task: parseTask(row.task) ?? "object_detection",
-    datasetId: row.dataset_id,
-    ownerId: row.owner_id,
-  };
+  return row ? toExportSet({ ...row, datasetId: row.dataset_id }, row.owner_id) : null;
 }
 
 /**

@@ -31,16 +31,24 @@ export interface ExportPlan {
   params: ExportParams;
 }
 
-/** The set, if the caller may read it (another user's private set is a 404, like a missing one). */
-export async function readableExportSet(ctx: ServiceCtx, setId: number): Promise<ExportSet> {
-  const { set, dataset } = await readableSet(ctx, setId);
+/** What an export needs of a set row and its dataset's owner (for the request and for the queued job alike). */
+export function toExportSet(
+  set: { id: number; name: string; task: string; datasetId: number },
+  ownerId: number,
+): ExportSet {
   return {
     id: set.id,
     name: set.name,
     task: parseTask(set.task) ?? "object_detection",
     datasetId: set.datasetId,
-    ownerId: dataset.ownerId,
+    ownerId,
   };
+}
+
+/** The set, if the caller may read it (another user's private set is a 404, like a missing one). */
+export async function readableExportSet(ctx: ServiceCtx, setId: number): Promise<ExportSet> {
+  const { set, dataset } = await readableSet(ctx, setId);
+  return toExportSet(set, dataset.ownerId);
 }
 
 /** The set's class list, in the set's order: COCO categories and YOLO indices come from it, not from the data. */
