@@ -2,6 +2,8 @@
  * Image type and size from the first bytes only (magic numbers and headers), never a decode: this is what lets
  * us refuse an image whose decode would not fit in a Worker before spending memory on it.
  */
+import { hasBytes } from "../lib/bytes";
+
 export type ImageMime = "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/tiff";
 
 export interface ImageInfo {
@@ -15,36 +17,11 @@ export const PROBE_BYTES = 256 * 1024;
 
 /** The type from magic bytes alone (enough bytes: 12). */
 export function sniffImageMime(b: Uint8Array): ImageMime | null {
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (
-    b.length >= 8 &&
-    b[0] === 0x89 &&
-    b[1] === 0x50 &&
-    b[2] === 0x4e &&
-    b[3] === 0x47 &&
-    b[4] === 0x0d &&
-    b[5] === 0x0a &&
-    b[6] === 0x1a &&
-    b[7] === 0x0a
-  )
-    return "image/png";
-  if (
-    b.length >= 6 &&
-    b[0] === 0x47 &&
-    b[1] === 0x49 &&
-    b[2] === 0x46 &&
-    b[3] === 0x38 &&
-    (b[4] === 0x37 || b[4] === 0x39) &&
-    b[5] === 0x61
-  )
-    return "image/gif";
-  if (b.length >= 12 && ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 4) === "WEBP") return "image/webp";
-  if (
-    b.length >= 4 &&
-    ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) ||
-      (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a))
-  )
-    return "image/tiff";
+  if (hasBytes(b, [0xff, 0xd8, 0xff])) return "image/jpeg";
+  if (hasBytes(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "image/png";
+  if (hasBytes(b, "GIF87a") || hasBytes(b, "GIF89a")) return "image/gif";
+  if (hasBytes(b, "RIFF") && hasBytes(b, "WEBP", 8)) return "image/webp";
+  if (hasBytes(b, [0x49, 0x49, 0x2a, 0]) || hasBytes(b, [0x4d, 0x4d, 0, 0x2a])) return "image/tiff";
   return null;
 }
 
@@ -108,7 +85,7 @@ function jpegSize(b: Uint8Array): Dims {
 }
 
 function pngSize(b: Uint8Array): Dims {
-  if (b.length < 24 || ascii(b, 12, 4) !== "IHDR") return null;
+  if (b.length < 24 || !hasBytes(b, "IHDR", 12)) return null;
   return { width: u32be(b, 16), height: u32be(b, 20) };
 }
 
@@ -121,7 +98,7 @@ function webpSize(b: Uint8Array): Dims {
   if (b.length < 30) return null;
   const chunk = ascii(b, 12, 4);
   if (chunk === "VP8 ") {
-    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) return null;
+    if (!hasBytes(b, [0x9d, 0x01, 0x2a], 23)) return null;
     return { width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
   }
   if (chunk === "VP8L") {

@@ -3,6 +3,8 @@
  * and a pull-based byte reader so entries stream through with backpressure (never a whole archive in memory).
  */
 
+import { hasBytes } from "../lib/bytes";
+
 export type ArchiveKind = "zip" | "tar" | "gzip" | "bzip2" | "xz";
 
 export class ArchiveError extends Error {}
@@ -25,27 +27,12 @@ export const DEFAULT_LIMITS: ArchiveLimits = {
 };
 
 export function archiveKind(head: Uint8Array): ArchiveKind | null {
-  if (
-    head.length >= 4 &&
-    head[0] === 0x50 &&
-    head[1] === 0x4b &&
-    (head[2] === 3 || head[2] === 5) &&
-    (head[3] === 4 || head[3] === 6)
-  )
-    return "zip";
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return "bzip2";
-  if (
-    head.length >= 6 &&
-    head[0] === 0xfd &&
-    head[1] === 0x37 &&
-    head[2] === 0x7a &&
-    head[3] === 0x58 &&
-    head[4] === 0x5a &&
-    head[5] === 0
-  )
-    return "xz";
-  if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === "ustar") return "tar";
+  // Local file header, or the end of central directory of an empty archive.
+  if (hasBytes(head, [0x50, 0x4b, 3, 4]) || hasBytes(head, [0x50, 0x4b, 5, 6])) return "zip";
+  if (hasBytes(head, [0x1f, 0x8b])) return "gzip";
+  if (hasBytes(head, "BZh")) return "bzip2";
+  if (hasBytes(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0])) return "xz";
+  if (hasBytes(head, "ustar", 257)) return "tar";
   return null;
 }
 
