@@ -205,29 +205,27 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   const annError = (message: string, key: string) =>
     eventStatement(sid, { scope: "annotations", level: "error", filename: name, message, key });
   const failed = unknownLabels.size > 0 || (!tagsOnly && anyMissing);
-  const groups = [
+  // The file's report and its done/counters in one batch: up to 200 events were 200 round trips, and a crash
+  // between them left a file reported but not counted (a retry's events are deduplicated by key).
+  const events = [
     ...[...unknownLabels]
       .slice(0, 50)
-      .map((l) => [annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)]),
+      .map((l) => annError(`Label ${l} not found in decoding list`, `label:${item.id}:${l}`)),
     ...[...missing].map((m) =>
       tagsOnly
-        ? [
-            eventStatement(sid, {
-              scope: "annotations",
-              level: "warning",
-              filename: name,
-              message: `Tags for '${m}', which can't be found in the dataset.`,
-              key: `miss:${item.id}:${m}`,
-            }),
-          ]
-        : [
-            annError(
-              `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
-              `miss:${item.id}:${m}`,
-            ),
-          ],
+        ? eventStatement(sid, {
+            scope: "annotations",
+            level: "warning",
+            filename: name,
+            message: `Tags for '${m}', which can't be found in the dataset.`,
+            key: `miss:${item.id}:${m}`,
+          })
+        : annError(
+            `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
+            `miss:${item.id}:${m}`,
+          ),
     ),
-    ...parsed.warnings.slice(0, 50).map((w, i) => [
+    ...parsed.warnings.slice(0, 50).map((w, i) =>
       eventStatement(sid, {
         scope: "annotations",
         level: "warning",
@@ -235,10 +233,10 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
         message: w.message,
         key: `warn:${item.id}:${i}`,
       }),
-    ]),
+    ),
   ];
-  for (const g of groups) await runBatch(env.DB, g);
   await runBatch(env.DB, [
+    ...events,
     sql`UPDATE upload_items SET status = 'done' WHERE id = ${item.id} AND status = 'deferred'`,
     sql`UPDATE upload_sessions SET annotations_total = annotations_total + 1,
       ${sql.raw(failed ? "annotations_failed = annotations_failed + 1" : "annotations_successful = annotations_successful + 1")}
