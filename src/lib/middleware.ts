@@ -6,6 +6,7 @@ import { createDb } from "../db/client";
 import { apiKeys, users } from "../db/schema";
 import { ApiError, unauthorized } from "./errors";
 import { sha256Hex } from "./hashing";
+import { TtlCache } from "./ttl-cache";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -40,7 +41,7 @@ export function bearerKey(header: string | undefined): string | null {
  */
 export const KEY_CACHE_TTL_MS = 30_000;
 const KEY_CACHE_MAX = 5_000;
-const keyCache = new Map<string, { user: AuthUser; until: number }>();
+const keyCache = new TtlCache<string, AuthUser>(KEY_CACHE_TTL_MS, KEY_CACHE_MAX);
 
 export function forgetKeyHash(hash: string) {
   keyCache.delete(hash);
@@ -50,9 +51,8 @@ export async function authenticate(c: Parameters<Parameters<typeof createMiddlew
   const key = bearerKey(c.req.header("authorization"));
   if (!key) return null;
   const hash = await sha256Hex(key);
-  const now = Date.now();
   const hit = keyCache.get(hash);
-  if (hit && hit.until > now) return hit.user;
+  if (hit) return hit;
   const rows = await c.var.db
     .select({ id: users.id, email: users.email, name: users.name, isSuperuser: users.isSuperuser, keyId: apiKeys.id })
     .from(apiKeys)
@@ -64,8 +64,7 @@ export async function authenticate(c: Parameters<Parameters<typeof createMiddlew
     keyCache.delete(hash);
     return null;
   }
-  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(hash, { user, until: now + KEY_CACHE_TTL_MS });
+  keyCache.set(hash, user);
   return user;
 }
 

@@ -4,6 +4,7 @@ import { datasets, images } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors";
 import { authenticate } from "../lib/middleware";
+import { TtlCache } from "../lib/ttl-cache";
 import type { ServiceCtx } from "./context";
 
 export type ImageRow = typeof images.$inferSelect;
@@ -25,9 +26,8 @@ interface ImageAccess {
   img: ImageRow;
   ownerId: number;
   isPublic: boolean;
-  until: number;
 }
-const accessCache = new Map<number, ImageAccess>();
+const accessCache = new TtlCache<number, ImageAccess>(IMAGE_ACCESS_TTL_MS, IMAGE_ACCESS_MAX);
 
 /** After a write that deletes images, changes a dataset's visibility or an image's pyramid (this isolate only). */
 export function forgetImageAccess() {
@@ -35,21 +35,20 @@ export function forgetImageAccess() {
 }
 
 async function imageAccess(ctx: Pick<ServiceCtx, "db">, id: number, fresh: boolean): Promise<ImageAccess | null> {
-  const now = Date.now();
-  const hit = accessCache.get(id);
-  if (hit && hit.until > now && !fresh) return hit;
+  const hit = fresh ? undefined : accessCache.get(id);
+  if (hit) return hit;
   const [row] = await ctx.db
     .select({ img: images, ownerId: datasets.ownerId, isPublic: datasets.isPublic })
     .from(images)
     .innerJoin(datasets, eq(datasets.id, images.datasetId))
     .where(eq(images.id, id))
     .limit(1);
-  accessCache.delete(id);
-  if (!row) return null;
-  if (accessCache.size >= IMAGE_ACCESS_MAX) accessCache.delete(accessCache.keys().next().value!);
-  const entry = { ...row, until: now + IMAGE_ACCESS_TTL_MS };
-  accessCache.set(id, entry);
-  return entry;
+  if (!row) {
+    accessCache.delete(id);
+    return null;
+  }
+  accessCache.set(id, row);
+  return row;
 }
 
 /**
