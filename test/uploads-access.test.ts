@@ -9,7 +9,7 @@ describe("upload sessions: routes and who may use them", () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const s = await expectStatus(post("/api/v1/ui/uploads/", { dataset_id: ds.id }, u.key), 201);
-    const size = { items: 0, size: 0, human_size: "0 B" };
+    const size = { items: 0, size: 0, human_size: "0 b" };
     const counts = { pending: 0, total: 0, successful: 0, failed: 0, errors: [], warnings: [] };
     expect(s).toEqual({
       session_id: expect.stringMatching(/^[0-9a-f-]{36}$/),

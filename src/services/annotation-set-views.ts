@@ -3,6 +3,7 @@ import { runBatch } from "../lib/d1";
 import { notFound } from "../lib/errors";
 import type { Db } from "../db/client";
 import { taskObject, type TaskType } from "../lib/task";
+import { remoDateTime } from "../lib/timestamps";
 import type { DatasetRow } from "./access";
 import type { AnnotationSetRow } from "./annotation-sets";
 import type { ServiceCtx } from "./context";
@@ -83,11 +84,11 @@ export async function serializeSetDetail(ctx: ServiceCtx, set: AnnotationSetRow,
     id: set.id,
     name: set.name,
     released_at: null,
-    updated_at: set.updatedAt,
+    updated_at: remoDateTime(set.updatedAt),
     task: { ...t, available_tools: TOOLS[t.type] },
     dataset: ds,
     dataset_id: dataset.id,
-    last_annotated_date: set.lastAnnotatedAt,
+    last_annotated_date: remoDateTime(set.lastAnnotatedAt),
     classes: (classes.get(set.id) ?? []).map((c) => ({ id: c.id, name: c.name })),
     is_last_modified: false,
     type: "Image",
@@ -196,10 +197,10 @@ export async function listSetsWithStatistics(ctx: ServiceCtx, datasetId: number,
     id: s.id,
     name: s.name,
     released_at: null,
-    updated_at: s.updatedAt,
+    updated_at: remoDateTime(s.updatedAt),
     task: taskOf(s),
     total_images: total,
-    last_annotated_date: s.lastAnnotatedAt,
+    last_annotated_date: remoDateTime(s.lastAnnotatedAt),
     is_public: !!d.is_public,
     is_completed: total > 0 && s.annotatedImages >= total,
     statistics: setStatistics(s, total, byClass.get(s.id) ?? [], byTag.get(s.id) ?? []),

@@ -106,12 +106,15 @@ export async function advance(env: Env, sid: string): Promise<void> {
 export const IMAGES_PHASE = "Processing images";
 export const ANNOTATIONS_PHASE = "Processing annotations";
 
-/** done, or failed if any error was recorded (Remo: a duplicate image fails the session too). Staging is emptied. */
+/**
+ * done, or failed if any error was recorded (Remo: a duplicate image fails the session too). Staging is emptied.
+ * The substatus is cleared, as Remo's finish() does: the SDK prints a non-empty one after its progress line.
+ */
 export async function finishSession(env: Env, db: Db, sid: string): Promise<void> {
   const done = await db.all<{ id: string }>(sql`
     UPDATE upload_sessions SET
       status = CASE WHEN EXISTS (SELECT 1 FROM upload_events WHERE session_id = ${sid} AND level = 'error') THEN 'failed' ELSE 'done' END,
-      substatus = 'Finished', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      substatus = '', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
     WHERE id = ${sid} AND status = 'in progress' RETURNING id`);
   if (!done.length) return;
   // Bookkeeping rows (one per task) only matter while the session runs.
@@ -123,7 +126,7 @@ export async function finishSession(env: Env, db: Db, sid: string): Promise<void
 export async function failSession(env: Env, sid: string, reason: string, key: string): Promise<void> {
   await runBatch(env.DB, [
     eventStatement(sid, { scope: "session", level: "error", type: "error", message: reason, key }),
-    sql`UPDATE upload_sessions SET status = 'failed', error = ${reason}, substatus = 'Failed',
+    sql`UPDATE upload_sessions SET status = 'failed', error = ${reason}, substatus = '',
       finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ${sid} AND status NOT IN ('done', 'failed')`,
   ]);
   await clearStaging(env, sid);

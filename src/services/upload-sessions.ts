@@ -5,6 +5,7 @@ import { runBatch } from "../lib/d1";
 import { enqueue } from "../storage/queues";
 import { readableDataset } from "./access";
 import type { ServiceCtx } from "./context";
+import { remoDateTime } from "../lib/timestamps";
 
 export interface SessionRow {
   id: string;
@@ -78,15 +79,16 @@ export async function completeSession(ctx: ServiceCtx, sid: string): Promise<voi
   await enqueue(ctx.env.INGEST, { type: "ingest-session", sessionId: sid });
 }
 
+/** Remo prints sizes in lower-case units (`0 b`, as its notebooks show), powers of 1024. */
 export function humanSize(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["b", "kb", "mb", "gb", "tb"];
   let v = bytes;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  return u === 0 ? `${v} b` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 interface EventRow {
@@ -156,8 +158,8 @@ function toSessionDict(s: SessionRow, events: EventRow[], datasetName: string | 
   const session = events.filter((e) => e.scope === "session");
   return {
     session_id: s.id,
-    created_at: s.created_at,
-    finished_at: s.finished_at,
+    created_at: remoDateTime(s.created_at),
+    finished_at: remoDateTime(s.finished_at),
     dataset: { id: s.dataset_id, name: datasetName ?? "" },
     status: s.status,
     substatus: s.substatus,
