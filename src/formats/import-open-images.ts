@@ -20,8 +20,8 @@ const REQUIRED = [
 
 /**
  * Open Images box CSV (§4.6), object detection only. `ImageID` has no extension: the writer probes them
- * (match "basename"). Coordinates are fractions unless one exceeds 1. Label ids (`/m/...`) are kept as written:
- * there is no Knowledge Graph lookup offline.
+ * (match "basename"). Coordinates are fractions unless one exceeds 1. Label ids (`/m/...`) are kept as written
+ * here; the upload decodes them to names with every other importer's classes (src/formats/class-encodings.ts).
  */
 export function parseOpenImages(text: string, task: TaskType): ParsedAnnotationFile | null {
   if (task !== "object_detection") return null;

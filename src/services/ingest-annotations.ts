@@ -4,10 +4,12 @@ import type { Env } from "../env";
 import { runBatch } from "../lib/d1";
 import { baseName } from "../lib/names";
 import { parseTask, taskName, type TaskType } from "../lib/task";
+import { classIdKind, decodeClassId } from "../formats/class-encodings";
 import { CocoRefused } from "../formats/import-coco";
 import { streamCoco } from "../formats/import-coco-stream";
 import { JsonLimitError } from "../formats/json-stream";
 import { parsePlainCsv } from "../formats/import-csv";
+import { parsePolygonCsv } from "../formats/import-csv-polygons";
 import { parseOpenImages } from "../formats/import-open-images";
 import { isTagsCsv, parseTagsCsv } from "../formats/import-tags";
 import { parseVoc, XmlRefused } from "../formats/import-voc";
@@ -95,7 +97,7 @@ async function parseFile(
     return parseYoloLabels(name, text, classes, task);
   }
   if (isTagsCsv(text)) return parseTagsCsv(text);
-  return parseOpenImages(text, task) ?? parsePlainCsv(text, task);
+  return parseOpenImages(text, task) ?? parsePolygonCsv(text, task) ?? parsePlainCsv(text, task);
 }
 
 /** One annotation file, after every image of the session is in: parse, encode classes, merge into the set. */
@@ -136,20 +138,37 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   // report needs is gathered across batches, bounded.
   const encode = classEncoder(s.class_encoding, await encodingFile(env, s.class_encoding));
   const unknownLabels = new Set<string>();
+  const unknownIds = new Set<string>();
   const missing = new Set<string>();
   let anyMissing = false;
-  const apply = async (records: ImportRecord[]) => {
+  // Every importer's class names (never tags) pass here: a custom encoding first, then the built-in tables.
+  const decoded = new Map<string, string | null>();
+  const decodeLabel = (l: string): string | null => {
+    const custom = encode?.(l) ?? null;
+    if (custom !== null) return custom;
+    const name = decodeClassId(l);
+    if (name !== null) return name;
     if (encode) {
-      const map = (labels: string[]) =>
-        labels.flatMap((l) => {
-          const c = encode(l);
-          if (c === null) unknownLabels.add(l);
-          return c === null ? [] : [c];
-        });
-      for (const r of records) {
-        r.classes = map(r.classes);
-        for (const o of r.objects) o.classes = map(o.classes);
-      }
+      unknownLabels.add(l);
+      return null;
+    }
+    if (classIdKind(l.trim())) unknownIds.add(l.trim());
+    return l;
+  };
+  const apply = async (records: ImportRecord[]) => {
+    const map = (labels: string[]) =>
+      labels.flatMap((l) => {
+        let c = decoded.get(l);
+        if (c === undefined) {
+          c = decodeLabel(l);
+          // Bounded: a file's distinct labels are usually few, but a CSV can name a class per row.
+          if (decoded.size < 10_000) decoded.set(l, c);
+        }
+        return c === null ? [] : [c];
+      });
+    for (const r of records) {
+      r.classes = map(r.classes);
+      for (const o of r.objects) o.classes = map(o.classes);
     }
     const result = await applyImport(
       db,
@@ -224,6 +243,16 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
             `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
             `miss:${item.id}:${m}`,
           ),
+    ),
+    // Keyed by the id alone: the session names an unknown id once, whichever files carry it.
+    ...[...unknownIds].slice(0, 50).map((id) =>
+      eventStatement(sid, {
+        scope: "annotations",
+        level: "warning",
+        filename: name,
+        message: `Class ${id} is not in the ${classIdKind(id)} table: kept as it is`,
+        key: `classid:${id}`,
+      }),
     ),
     ...parsed.warnings.slice(0, 50).map((w, i) =>
       eventStatement(sid, {
