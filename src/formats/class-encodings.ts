@@ -28,6 +28,16 @@ function lineStarts(s: string): Uint32Array {
 
 const row = (s: string, starts: Uint32Array, i: number) => s.slice(starts[i], starts[i + 1] - 1);
 
+/** `s[from, to)` compared with `key` in code-unit order, without cutting a string out of `s` (-1, 0, 1). */
+function compareAt(s: string, from: number, to: number, key: string): number {
+  const n = Math.min(to - from, key.length);
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(from + i) - key.charCodeAt(i);
+    if (d) return d < 0 ? -1 : 1;
+  }
+  return to - from === key.length ? 0 : to - from < key.length ? -1 : 1;
+}
+
 let kgIds: Uint32Array | null = null;
 let kgNames: Uint32Array | null = null;
 let wnNames: Uint32Array | null = null;
@@ -39,9 +49,9 @@ function decodeKnowledgeGraph(id: string): string | null {
   let hi = kgIds.length - 2;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const k = row(KG_IDS, kgIds, mid);
-    if (k === id) return row(KG_NAMES, kgNames, mid);
-    if (k < id) lo = mid + 1;
+    const c = compareAt(KG_IDS, kgIds[mid], kgIds[mid + 1] - 1, id);
+    if (c === 0) return row(KG_NAMES, kgNames, mid);
+    if (c < 0) lo = mid + 1;
     else hi = mid - 1;
   }
   return null;
@@ -53,9 +63,9 @@ function decodeWordNet(digits: string): string | null {
   let hi = WORDNET_IDS.length / 8 - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const k = WORDNET_IDS.slice(mid * 8, mid * 8 + 8);
-    if (k === digits) return row(WORDNET_NAMES, wnNames, mid);
-    if (k < digits) lo = mid + 1;
+    const c = compareAt(WORDNET_IDS, mid * 8, mid * 8 + 8, digits);
+    if (c === 0) return row(WORDNET_NAMES, wnNames, mid);
+    if (c < 0) lo = mid + 1;
     else hi = mid - 1;
   }
   return null;
