@@ -2,17 +2,17 @@ import path from "node:path";
 import { readFile } from "node:fs/promises";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startTestLocalFiles } from "./test/setup/local-files-root.mjs";
 
 const root = path.dirname(new URL(import.meta.url).pathname);
 const FIXTURE_DIRS: Record<string, string> = {
-  // http://fixtures/shared/remo-object-detection/images/x.jpg → ../shared/fixtures/remo-object-detection/images/x.jpg
-  shared: path.resolve(root, "../shared/fixtures"),
-  // http://fixtures/local/x → test/fixtures/x
+  // http://fixtures/local/x → test/fixtures/x (the project never reads outside itself: a plain clone is complete)
   local: path.resolve(root, "test/fixtures"),
 };
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(root, "migrations"));
+  const localFiles = await startTestLocalFiles(path.join(root, "test/fixtures/remo-object-detection"));
   return {
     plugins: [
       cloudflareTest({
@@ -24,6 +24,7 @@ export default defineConfig(async () => {
             SIGNING_SECRET: "test-signing-secret",
             ALLOW_SIGNUP: "true",
             INGEST_ALLOW_PRIVATE_NETWORKS: "false",
+            ...localFiles,
           },
           // Binary fixtures reach tests inside workerd through this binding (the config runs in Node).
           serviceBindings: {

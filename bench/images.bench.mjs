@@ -29,7 +29,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   const sharp = (await import("sharp")).default;
   if (!existsSync(BIG)) {
-    const photo = path.join(ROOT, "../shared/fixtures/remo-object-detection/images/00d2a568dd4afd0d.jpg");
+    const photo = path.join(ROOT, "test/fixtures/remo-object-detection/images/00d2a568dd4afd0d.jpg");
     writeFileSync(BIG, await sharp(photo).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 90 }).toBuffer());
   }
   const { build } = await import("esbuild");

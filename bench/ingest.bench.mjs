@@ -145,7 +145,7 @@ function bigCocoParts(boxes, nImages) {
 /** n distinct JPEGs: a fixture with a COM segment carrying the index right after SOI. */
 function jpegZip(n) {
   const base = new Uint8Array(
-    readFileSync(path.join(ROOT, "../shared/fixtures/remo-object-detection/images/001a809ad40a2f84.jpg")),
+    readFileSync(path.join(ROOT, "test/fixtures/remo-object-detection/images/001a809ad40a2f84.jpg")),
   );
   const files = {};
   for (let i = 0; i < n; i++) {

@@ -5,7 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends AppBindings {
       TEST_MIGRATIONS: D1Migration[];
-      /** Test fixtures from disk: `http://fixtures/shared/...` (../shared/fixtures) or `http://fixtures/local/...`. */
+      /** Test fixtures from disk: `http://fixtures/local/...` is `test/fixtures/...` (see vitest.config.ts). */
       FIXTURES: Fetcher;
     }
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { probeImage, sniffImageMime } from "../src/media/probe";
 
 const fixture = async (name: string) =>
-  new Uint8Array(await (await env.FIXTURES.fetch(`http://fixtures/shared/remo-object-detection/images/${name}`)).arrayBuffer());
+  new Uint8Array(await (await env.FIXTURES.fetch(`http://fixtures/local/remo-object-detection/images/${name}`)).arrayBuffer());
 
 function png(width: number, height: number): Uint8Array {
   const b = new Uint8Array(33);

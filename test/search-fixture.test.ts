@@ -9,7 +9,7 @@ import { expectStatus, get, post } from "./helpers/api";
 import { createDataset, createUser, insertImage, type TestUser } from "./helpers/factories";
 import { fixtureCsvRows } from "./helpers/upload-helpers";
 
-const DIR = "http://fixtures/shared/remo-object-detection";
+const DIR = "http://fixtures/local/remo-object-detection";
 const NAMES = ["001a794d1865ee47.jpg", "001a809ad40a2f84.jpg", "00acf53b127218c2.jpg", "00b562abdf5766d3.jpg", "00b75a8487446cdd.jpg", "00d2a568dd4afd0d.jpg", "00d9efcc4d1fda53.jpg"];
 
 let user: TestUser;

@@ -7,7 +7,7 @@ import { probeImage } from "../../src/media/probe";
 
 /** A fixture photo's bytes (1024 px wide JPEGs from Remo's example dataset). */
 export async function fixturePhoto(name = "001a809ad40a2f84.jpg"): Promise<Uint8Array> {
-  const res = await env.FIXTURES.fetch(`http://fixtures/shared/remo-object-detection/images/${name}`);
+  const res = await env.FIXTURES.fetch(`http://fixtures/local/remo-object-detection/images/${name}`);
   expect(res.status).toBe(200);
   return new Uint8Array(await res.arrayBuffer());
 }

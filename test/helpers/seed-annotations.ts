@@ -114,7 +114,7 @@ export const FIXTURE_SIZES: Record<string, [number, number]> = {
 };
 
 export async function fixtureText(name: string): Promise<string> {
-  const res = await env.FIXTURES.fetch(`http://fixtures/shared/remo-object-detection/annotations/${name}`);
+  const res = await env.FIXTURES.fetch(`http://fixtures/local/remo-object-detection/annotations/${name}`);
   if (!res.ok) throw new Error(`fixture ${name}: ${res.status}`);
   return res.text();
 }

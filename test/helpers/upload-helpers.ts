@@ -15,7 +15,7 @@ export const FIXTURE_IMAGES = [
 ];
 
 export async function fixture(path: string): Promise<Uint8Array> {
-  const r = await env.FIXTURES.fetch(`http://fixtures/shared/${FIXTURE}/${path}`);
+  const r = await env.FIXTURES.fetch(`http://fixtures/local/${FIXTURE}/${path}`);
   expect(r.status, path).toBe(200);
   return new Uint8Array(await r.arrayBuffer());
 }
