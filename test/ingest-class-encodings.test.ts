@@ -52,7 +52,8 @@ describe("class encodings through an upload (issue 11, remo-reference §4.1, §4
         { name: "000595fe6fee6369.jpg", bytes: jpeg(201) },
         { name: "open_sample.csv", bytes: csv },
       ],
-      { annotation_task: "Object detection" },
+      // As the SDK sends `class_encoding="GoogleKnowledgeGraph"` in a multipart upload.
+      { annotation_task: "Object detection", class_encoding_type: "GoogleKnowledgeGraph" },
     );
     expect(s.status, JSON.stringify(s)).toBe("done");
     expect(s.annotations.warnings, JSON.stringify(s)).toEqual([]);
@@ -78,7 +79,7 @@ describe("class encodings through an upload (issue 11, remo-reference §4.1, §4
         // Capitalised as in the SDK's own example (`N01751748`).
         { name: "snake.xml", bytes: voc("snake.jpg", "N01751748") },
       ],
-      { annotation_task: "Image classification" },
+      { annotation_task: "Image classification", class_encoding_type: "WordNet" },
     );
     expect(s.status, JSON.stringify(s)).toBe("done");
     expect(await imageClasses(setId)).toEqual(["dog.jpg: Dog", "snake.jpg: Sea snake"]);
