@@ -120,7 +120,8 @@ export class RecordBuilder {
 
 /**
  * Remo's plain CSV (§4.1 object detection, §4.2 image classification). Null when the header does not have the
- * task's columns (the file is then "not recognised" for the task). Instance segmentation has no plain-CSV import.
+ * task's columns (the file is then "not recognised" for the task). Instance segmentation's polygon CSV is
+ * src/formats/import-csv-polygons.ts.
  */
 export function parsePlainCsv(text: string, task: TaskType): ParsedAnnotationFile | null {
   if (task === "instance_segmentation") return null;
