@@ -11,6 +11,12 @@ export interface Env {
   ALLOW_SIGNUP?: string;
   /** "true" lets URL ingestion reach loopback/private addresses (local testing only). */
   INGEST_ALLOW_PRIVATE_NETWORKS?: string;
+  /**
+   * The local file service `npm start` runs on loopback (scripts/local-files.mjs), and the secret that lets only this
+   * Worker use it. Both set: absolute `local_files` paths are read from the user's disk. Unset when deployed.
+   */
+  LOCAL_FILES_URL?: string;
+  LOCAL_FILES_SECRET?: string;
   /** HMAC key for signed image URLs and download links. */
   SIGNING_SECRET: string;
   /** Optional R2 S3-API credentials for presigned direct uploads. */

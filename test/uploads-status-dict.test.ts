@@ -17,10 +17,18 @@ describe("a finished session's status dict and the statistics, as Remo's SDK pri
     const image = await fixture(`images/${name}`);
     const csv = `file_name,class_name,xmin,ymin,xmax,ymax\n${name},Fruit,1,2,30,40\n`;
     const r = await expectStatus(
-      uploadMultipart(u.key, ds.id, [{ name, bytes: image }, { name: "boxes.csv", bytes: csv }], {
-        annotation_task: "Object detection",
-        complete: "true",
-      }),
+      uploadMultipart(
+        u.key,
+        ds.id,
+        [
+          { name, bytes: image },
+          { name: "boxes.csv", bytes: csv },
+        ],
+        {
+          annotation_task: "Object detection",
+          complete: "true",
+        },
+      ),
       200,
     );
     const s = await waitForSession(u.key, r.session_id);
@@ -70,7 +78,10 @@ describe("a finished session's status dict and the statistics, as Remo's SDK pri
       uploadMultipart(
         u.key,
         ds.id,
-        [{ name, bytes: await fixture(`images/${name}`) }, { name: "boxes.csv", bytes: csv }],
+        [
+          { name, bytes: await fixture(`images/${name}`) },
+          { name: "boxes.csv", bytes: csv },
+        ],
         { annotation_task: "Object detection", complete: "true" },
       ),
       200,

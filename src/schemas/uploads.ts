@@ -57,7 +57,11 @@ export const UploadFields = z
     urls: z.array(z.string()).optional(),
     local_files: z
       .array(z.string())
-      .openapi({ description: "R2 keys, or prefixes ending in `/`, in the project's bucket (linked, not copied)" })
+      .openapi({
+        description:
+          "R2 keys, or prefixes ending in `/`, in the project's bucket (linked, not copied). Under `npm start`, absolute " +
+          "paths are files or folders on the user's disk under LOCAL_FILES_ROOT (read through the local file service, copied)",
+      })
       .optional(),
   })
   .openapi("UploadJson");

@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import { runBatch } from "../lib/d1";
 import { safeFetch, UrlRefused } from "../lib/ssrf";
 import { archiveKind, ArchiveError } from "../storage/archives";
-import { BlobTooLarge, BlobWriter, readRange, stagingKey } from "../storage/blobs";
+import { readRange } from "../storage/blobs";
 import { imageFromObject, ImageBatch } from "./image-ingest";
 import { processGzip, processTar, processZip } from "./ingest-archive";
 import { ANNOTATION_EXTENSIONS, depthOf, warnIgnoredAnnotation, type EntryContext } from "./ingest-entries";
@@ -12,6 +12,9 @@ import { addTasksStatement, finishTask, sessionError } from "./ingest-progress";
 import { enqueue } from "../storage/queues";
 import { sniffImageMime } from "../media/probe";
 import { countUploaded, loadSession, type UploadKind } from "./upload-sessions";
+import { fetchLocalFile, LOCAL_FILE, NOT_ON_THIS_SERVER } from "./ingest-local-files";
+import { alreadyStaged, describeFailure, stageResponse } from "./ingest-download";
+import { isAbsolutePath } from "../storage/local-files";
 
 export interface ItemRow {
   id: number;
@@ -37,10 +40,8 @@ export async function loadItem(env: Env, id: number): Promise<ItemRow | null> {
 
 /** Downloads a URL item into staging (once: a retry finds the object), or records why it could not be. */
 async function fetchUrl(env: Env, sid: string, item: ItemRow): Promise<{ key: string; size: number } | null> {
-  if (item.r2_key) {
-    const head = await env.BUCKET.head(item.r2_key);
-    if (head) return { key: item.r2_key, size: head.size };
-  }
+  const staged = await alreadyStaged(env, item);
+  if (staged) return staged;
   const url = item.url ?? item.name;
   const fail = (why: string) =>
     sessionError(env, sid, "url", url, `Failed download from URL, error: ${why}`, `url:${item.id}`).then(() => null);
@@ -52,42 +53,15 @@ async function fetchUrl(env: Env, sid: string, item: ItemRow): Promise<{ key: st
     });
   } catch (e) {
     if (e instanceof UrlRefused) return fail(e.message);
-    const name = (e as Error)?.name;
-    return fail(
-      name === "TimeoutError" || name === "AbortError"
-        ? `timed out after ${outbound.timeoutMs / 1000} s`
-        : String((e as Error)?.message ?? e),
-    );
+    return fail(describeFailure(e, outbound.timeoutMs));
   }
   if (!res.ok) {
     await res.body?.cancel();
     return fail(`HTTP ${res.status}`);
   }
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > outbound.maxBytes) {
-    await res.body?.cancel();
-    return fail(`${declared} bytes is over the ${outbound.maxBytes} byte limit`);
-  }
   const fileName = decodeURIComponent(new URL(url).pathname.split("/").pop() || "download") || "download";
-  const key = stagingKey(sid, fileName);
-  const w = new BlobWriter(env.BUCKET, key, outbound.maxBytes);
-  try {
-    if (res.body) for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) await w.write(c);
-  } catch (e) {
-    await w.abort();
-    if (e instanceof BlobTooLarge) return fail(`over the ${outbound.maxBytes} byte limit`);
-    const name = (e as Error)?.name;
-    return fail(
-      name === "TimeoutError" || name === "AbortError"
-        ? `timed out after ${outbound.timeoutMs / 1000} s`
-        : String((e as Error)?.message ?? e),
-    );
-  }
-  const { size, sha256 } = await w.close();
-  await env.DB.prepare("UPDATE upload_items SET r2_key = ?, size = ?, sha256 = ?, name = ? WHERE id = ?")
-    .bind(key, size, sha256, fileName, item.id)
-    .run();
-  return { key, size };
+  const got = await stageResponse(env, sid, item, res, fileName, outbound);
+  return typeof got === "string" ? fail(got) : got;
 }
 
 /** Counts bytes that arrive through the queue (URLs, bucket objects) once, on the item's first processing. */
@@ -113,15 +87,18 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
   let key = item.r2_key;
   let size = item.size;
   const linked = item.source === "local";
-  if (item.source === "url") {
-    const got = await fetchUrl(env, sid, item);
+  if (item.source === "url" || item.source === LOCAL_FILE) {
+    const got =
+      item.source === "url" ? await fetchUrl(env, sid, item) : await fetchLocalFile(env, sid, item, outbound.maxBytes);
     if (!got) return done(env, sid, item, taskKey, "failed");
     ({ key, size } = got);
   } else if (linked) {
-    key = item.name;
+    // Deployed, an absolute path is kept as sent (so its error can say what it is) and read as the key it names.
+    key = item.name.replace(/^\/+/, "");
     const head = await env.BUCKET.head(key);
     if (!head) {
-      await sessionError(env, sid, "file", key, `${key}: no such object in the bucket`, `missing:${item.id}`);
+      const why = isAbsolutePath(item.name) ? NOT_ON_THIS_SERVER : "no such object in the bucket";
+      await sessionError(env, sid, "file", item.name, `${item.name}: ${why}`, `missing:${item.id}`);
       return done(env, sid, item, taskKey, "failed");
     }
     size = head.size;
@@ -134,7 +111,7 @@ export async function ingestItem(env: Env, msg: { sessionId: string; itemId: num
     return done(env, sid, item, taskKey, "failed");
   }
   const head = await readRange(env.BUCKET, key, 0, Math.min(512, size));
-  const arrives = item.source === "url" || linked;
+  const arrives = item.source === "url" || item.source === LOCAL_FILE || linked;
   const kind = archiveKind(head);
   if (sniffImageMime(head)) {
     if (arrives) await countArrival(env, sid, item, "images", size);

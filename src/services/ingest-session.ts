@@ -7,6 +7,8 @@ import { enqueueMany } from "../storage/queues";
 import { createAnnotationSet } from "./annotation-sets";
 import { addTasksStatement, advance, eventStatement, failSession, IMAGES_PHASE, sessionError } from "./ingest-progress";
 import { loadSession, type SessionRow } from "./upload-sessions";
+import { expandLocalPaths, NOT_ON_THIS_SERVER } from "./ingest-local-files";
+import { isAbsolutePath } from "../storage/local-files";
 
 /** How many keys one `local_files` prefix may expand to. */
 export const MAX_PREFIX_KEYS = 100_000;
@@ -85,7 +87,9 @@ async function expandPrefixes(env: Env, sid: string): Promise<void> {
   )
     .bind(sid)
     .all<{ id: number; name: string }>();
-  for (const p of prefixes.results) {
+  for (const row of prefixes.results) {
+    // Deployed, an absolute path is kept as sent (for its error) and names the key without its leading slashes.
+    const p = { id: row.id, name: row.name.replace(/^\/+/, "") };
     // A retried expansion starts over: what an earlier attempt inserted for this prefix goes first (a NOT EXISTS
     // per key would be quadratic on 100,000 keys).
     // substr, not LIKE: D1 caps LIKE patterns at 50 bytes, and keys are longer.
@@ -108,8 +112,10 @@ async function expandPrefixes(env: Env, sid: string): Promise<void> {
       }
       cursor = page.truncated && n < MAX_PREFIX_KEYS ? page.cursor : undefined;
     } while (cursor);
-    if (n === 0)
-      await sessionError(env, sid, "file", p.name, `${p.name}: no objects under this prefix`, `prefix:${p.id}`);
+    if (n === 0) {
+      const why = isAbsolutePath(row.name) ? NOT_ON_THIS_SERVER : "no objects under this prefix";
+      await sessionError(env, sid, "file", row.name, `${row.name}: ${why}`, `prefix:${p.id}`);
+    }
     await env.DB.prepare("UPDATE upload_items SET status = 'done' WHERE id = ?").bind(p.id).run();
   }
 }
@@ -131,6 +137,7 @@ export async function planSession(env: Env, sid: string): Promise<void> {
   }
   await settleDirectUploads(env, sid);
   await expandPrefixes(env, sid);
+  await expandLocalPaths(env, sid);
   const items = await env.DB.prepare(
     "SELECT id FROM upload_items WHERE session_id = ? AND status IN ('pending', 'processing') ORDER BY id",
   )

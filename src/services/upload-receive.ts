@@ -6,6 +6,8 @@ import { parseTask, taskName } from "../lib/task";
 import { sniffImageMime } from "../media/probe";
 import { archiveKind } from "../storage/archives";
 import { BlobWriter, userKeyProblem } from "../storage/blobs";
+import { isAbsolutePath, localFilesService } from "../storage/local-files";
+import { LOCAL_PATH } from "./ingest-local-files";
 import { writableDataset } from "./access";
 import type { ServiceCtx } from "./context";
 import { boundaryOf, parseMultipart } from "./upload-multipart";
@@ -56,19 +58,8 @@ const JsonBody = z.object({
   skip_new_classes: z.union([z.boolean(), z.string()]).optional(),
   class_encoding: z.unknown().optional(),
   urls: z.array(z.string().max(4096)).max(MAX_LIST).optional(),
-  local_files: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(1024)
-        .superRefine((k, ctx) => {
-          const problem = userKeyProblem(k);
-          if (problem) ctx.addIssue({ code: "custom", message: `${k}: ${problem}` });
-        }),
-    )
-    .max(MAX_LIST)
-    .optional(),
+  // Which rule an entry follows (bucket key, or a path on the user's disk) depends on the server: checkLocalFiles.
+  local_files: z.array(z.string().min(1).max(4096)).max(MAX_LIST).optional(),
 });
 
 const str = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : String(v));
@@ -212,6 +203,7 @@ async function recordUpload(
   input: UploadInput,
   files: ReceivedFile[],
 ): Promise<{ session_id: string }> {
+  checkLocalFiles(ctx, input.local_files);
   const settings = await validateSettings(ctx, datasetId, input);
   let sid = input.session_id;
   if (sid) {
@@ -232,6 +224,7 @@ async function recordUpload(
       class_encoding = COALESCE(${input.class_encoding ?? null}, class_encoding)
       WHERE id = ${sid}`,
   ];
+  const localFiles = localFilesService(ctx.env);
   const rows = [
     ...files.map((f) => ({
       source: "file",
@@ -243,8 +236,9 @@ async function recordUpload(
     })),
     ...input.urls.map((u) => ({ source: "url", name: u, r2_key: null, url: u, size: 0, sha256: null })),
     ...input.local_files.map((k) => ({
-      source: "local",
-      name: k.replace(/^\/+/, ""),
+      // Kept as sent: a path's leading slash is what tells, at ingest, a disk path that is not a key from a key.
+      source: localFiles && isAbsolutePath(k) ? LOCAL_PATH : "local",
+      name: k,
       r2_key: null,
       url: null,
       size: 0,
@@ -271,6 +265,21 @@ async function recordUpload(
   await runBatch(ctx.env.DB, statements);
   if (input.complete) await completeSession(ctx, sid);
   return { session_id: sid };
+}
+
+/**
+ * `local_files` entries that name bucket keys must not reach the API's own objects or climb with `..`. Under
+ * `npm start`, absolute paths are the user's files instead: the local file service refuses `..`, paths outside its
+ * root and symlinks out of it per file, so the session reports each and the rest of the upload goes on.
+ */
+function checkLocalFiles(ctx: ServiceCtx, entries: string[]) {
+  const disk = localFilesService(ctx.env) !== null;
+  const issues = entries
+    .filter((k) => !(disk && isAbsolutePath(k)))
+    .map((k) => ({ k, problem: userKeyProblem(k) }))
+    .filter((x) => x.problem)
+    .map((x) => ({ path: "local_files", message: `${x.k}: ${x.problem}` }));
+  if (issues.length) throw badRequest(`Invalid body: local_files: ${issues[0].message}`, issues);
 }
 
 /** Remo's checks of the set, the task and the folder (remo-reference §2.2), with its messages. */
