@@ -21,14 +21,14 @@ describe("image probing (header only)", () => {
   });
 
   it("reads PNG, GIF and WebP (VP8X) headers", () => {
-    expect(probeImage(png(100_000, 100_000))).toEqual({ mime: "image/png", width: 100_000, height: 100_000 });
+    expect(probeImage(png(100_000, 100_000))).toEqual({ mime: "image/png", width: 100_000, height: 100_000, orientation: 1 });
     const gif = new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x20, 0x03, 0x58, 0x02, 0, 0]);
-    expect(probeImage(gif)).toEqual({ mime: "image/gif", width: 800, height: 600 });
+    expect(probeImage(gif)).toEqual({ mime: "image/gif", width: 800, height: 600, orientation: 1 });
     const webp = new Uint8Array(30);
     webp.set(new TextEncoder().encode("RIFF"), 0);
     webp.set(new TextEncoder().encode("WEBPVP8X"), 8);
     webp.set([0x3f, 0x01, 0x00, 0xdf, 0x00, 0x00], 24); // 320 x 224
-    expect(probeImage(webp)).toEqual({ mime: "image/webp", width: 320, height: 224 });
+    expect(probeImage(webp)).toEqual({ mime: "image/webp", width: 320, height: 224, orientation: 1 });
   });
 
   it("refuses non-images, truncated JPEG headers and zero sizes", async () => {

@@ -9,8 +9,16 @@ export class CorruptImageError extends Error {
   }
 }
 
+/**
+ * A valid image our streaming decoders do not read. `fallback` says whether photon's decoder may try it (CMYK,
+ * interlaced PNG, WebP, ...); false for what photon decodes wrongly or not at all (lossless, arithmetic-coded,
+ * hierarchical and 12-bit JPEG), which the routes then refuse by name (415).
+ */
 export class UnsupportedImageError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly fallback = true,
+  ) {
     super(message);
     this.name = "UnsupportedImageError";
   }

@@ -92,7 +92,8 @@ export function iiifRegion(spec: string, W: number, H: number): Rect {
 
 /**
  * IIIF size: max | w, | ,h | pct:n | w,h | !w,h (no upscaling: `^` forms are refused, as level 1 allows).
- * `maxArea` caps `max` the way the spec lets a server advertise it in info.json.
+ * `maxArea` caps `max` the way the spec lets a server advertise it in info.json. A side derived from the other
+ * (pct, `w,`, `,h`, `!w,h`, max) is at least 1 pixel; only an explicit 0 is an empty size.
  */
 export function iiifSize(spec: string, region: Rect, maxArea: number): { width: number; height: number } {
   const rw = region.w;
@@ -102,26 +103,26 @@ export function iiifSize(spec: string, region: Rect, maxArea: number): { width: 
   let m: RegExpExecArray | null;
   if (spec === "max") {
     const k = Math.min(1, Math.sqrt(maxArea / (rw * rh)));
-    w = Math.floor(rw * k);
-    h = Math.floor(rh * k);
+    w = Math.max(1, Math.floor(rw * k));
+    h = Math.max(1, Math.floor(rh * k));
   } else if ((m = /^pct:(\d+(?:\.\d+)?)$/.exec(spec))) {
     const p = Number(m[1]);
     if (p <= 0 || p > 100) throw new IiifParamError(`invalid size "${spec}"`);
-    w = Math.round((rw * p) / 100);
-    h = Math.round((rh * p) / 100);
+    w = Math.max(1, Math.round((rw * p) / 100));
+    h = Math.max(1, Math.round((rh * p) / 100));
   } else if ((m = /^(\d+),$/.exec(spec))) {
     w = Number(m[1]);
-    h = Math.round((rh * w) / rw);
+    h = Math.max(1, Math.round((rh * w) / rw));
   } else if ((m = /^,(\d+)$/.exec(spec))) {
     h = Number(m[1]);
-    w = Math.round((rw * h) / rh);
+    w = Math.max(1, Math.round((rw * h) / rh));
   } else if ((m = /^(!)?(\d+),(\d+)$/.exec(spec))) {
     const bw = Number(m[2]);
     const bh = Number(m[3]);
     if (m[1]) {
       const k = Math.min(1, bw / rw, bh / rh);
-      w = Math.round(rw * k);
-      h = Math.round(rh * k);
+      w = Math.max(1, Math.round(rw * k));
+      h = Math.max(1, Math.round(rh * k));
     } else {
       w = bw;
       h = bh;

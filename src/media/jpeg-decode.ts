@@ -12,9 +12,22 @@ import type { Raster, Rect } from "./raster";
  * - it skips the IDCT of blocks outside the requested region and stops after the region's last row;
  * - corrupt input is a thrown CorruptImageError (a JS exception: nothing leaks, unlike a WASM panic).
  * Progressive JPEGs keep their coefficients until the last scan (jpeg-progressive.ts), then render the same way.
- * Lossless, hierarchical, arithmetic-coded, 12-bit and CMYK JPEGs raise UnsupportedImageError (the caller falls
- * back to photon, within its size guard).
+ * CMYK and non-interleaved baseline JPEGs raise UnsupportedImageError that the caller may hand to photon (within
+ * its size guard); lossless, hierarchical, arithmetic-coded and 12-bit JPEGs raise one without that fallback
+ * (photon returns noise or fails on them), naming what is not supported.
  */
+
+/**
+ * The kind of JPEG a frame or table marker announces that this decoder does not read, or null (ITU T.81 Table
+ * B.1: SOF3/SOF7/SOF11/SOF15 lossless, SOF5–7 and SOF13–15 hierarchical (differential), SOF9–15 and DAC
+ * arithmetic-coded).
+ */
+export function unsupportedJpegKind(marker: number): string | null {
+  if (marker >= 0xc9 && marker <= 0xcf) return "arithmetic-coded";
+  if (marker === 0xc3) return "lossless";
+  if (marker >= 0xc5 && marker <= 0xc7) return "hierarchical";
+  return null;
+}
 
 export type { Scale };
 
@@ -102,7 +115,7 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect, bands
       case 0xc2: {
         if (frame) throw new CorruptImageError("corrupt JPEG: two frame headers");
         progressive = marker === 0xc2;
-        if (b[p] !== 8) throw new UnsupportedImageError(`${b[p]}-bit JPEG`);
+        if (b[p] !== 8) throw new UnsupportedImageError(`${b[p]}-bit JPEG is not supported`, false);
         const height = u16(p + 1);
         const width = u16(p + 3);
         const nc = b[p + 5];
@@ -165,9 +178,10 @@ export function decodeJpeg(b: Uint8Array, scale: Scale = 1, region?: Rect, bands
         i = decodeProgressiveScan(b, end, prog, { comps: scanComps, ss, se, ah: a >> 4, al: a & 15, restartInterval });
         continue;
       }
-      default:
-        if (marker >= 0xc3 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
-          throw new UnsupportedImageError("lossless, hierarchical or arithmetic-coded JPEG");
+      default: {
+        const kind = unsupportedJpegKind(marker);
+        if (kind) throw new UnsupportedImageError(`${kind} JPEG is not supported`, false);
+      }
     }
     i = end;
   }

@@ -34,7 +34,7 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
   let r: Rect = { x: 0, y: 0, w: 0, h: 0 };
   let out = new Uint8Array(0);
   let acc = new Float64Array(0);
-  let accRows = 0;
+  let counts = new Int32Array(0);
   const rgba = () => new Uint8Array(width * 4);
   let line = new Uint8Array(0);
 
@@ -50,30 +50,39 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       for (let ox = 0; ox < r.w; ox++) {
         const sx0 = x0 + ox * scale;
         const sx1 = Math.min(width, sx0 + scale);
+        // Colour weighted by alpha (premultiplied), so a transparent pixel's hidden colour adds nothing.
         let a0 = 0,
           a1 = 0,
           a2 = 0,
           a3 = 0;
         for (let sx = sx0; sx < sx1; sx++) {
           const k = sx * 4;
-          a0 += line[k];
-          a1 += line[k + 1];
-          a2 += line[k + 2];
-          a3 += line[k + 3];
+          const a = line[k + 3];
+          a0 += line[k] * a;
+          a1 += line[k + 1] * a;
+          a2 += line[k + 2] * a;
+          a3 += a;
         }
-        const n = sx1 - sx0;
         const k = ox * 4;
-        acc[k] += a0 / n;
-        acc[k + 1] += a1 / n;
-        acc[k + 2] += a2 / n;
-        acc[k + 3] += a3 / n;
+        acc[k] += a0;
+        acc[k + 1] += a1;
+        acc[k + 2] += a2;
+        acc[k + 3] += a3;
+        counts[ox] += sx1 - sx0;
       }
-      accRows++;
       if ((y + 1) % scale === 0 || y + 1 === height) {
         const base = (oy - r.y) * r.w * 4;
-        for (let k = 0; k < r.w * 4; k++) out[base + k] = Math.round(acc[k] / accRows);
+        for (let ox = 0; ox < r.w; ox++) {
+          const k = ox * 4;
+          const alpha = acc[k + 3];
+          const o = base + k;
+          out[o] = alpha ? Math.round(acc[k] / alpha) : 0;
+          out[o + 1] = alpha ? Math.round(acc[k + 1] / alpha) : 0;
+          out[o + 2] = alpha ? Math.round(acc[k + 2] / alpha) : 0;
+          out[o + 3] = Math.round(alpha / counts[ox]);
+        }
         acc.fill(0);
-        accRows = 0;
+        counts.fill(0);
         if (oy === r.y + r.h - 1) done = true;
       }
     }
@@ -84,6 +93,14 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
     y++;
   };
 
+  // tRNS for grey and RGB (PNG §11.3.2.1): one colour, as 16-bit samples, is fully transparent; its sample values
+  // are compared at the image's bit depth (the raw sample, before scaling to 8 bits).
+  let keyGray = -1;
+  let keyR = -1;
+  let keyG = -1;
+  let keyB = -1;
+  const sample = (row: Uint8Array, i: number) => (depth === 16 ? (row[i] << 8) | row[i + 1] : row[i]);
+
   const expand = (row: Uint8Array, o: Uint8Array) => {
     for (let x = 0; x < width; x++) {
       let R: number,
@@ -93,26 +110,32 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       if (depth === 8 || depth === 16) {
         const step = depth === 16 ? 2 : 1;
         const i = x * channels * step;
-        if (ctype === 0) R = G = B = row[i];
-        else if (ctype === 2) ((R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]));
-        else if (ctype === 3) {
+        if (ctype === 0) {
+          R = G = B = row[i];
+          if (keyGray >= 0 && sample(row, i) === keyGray) A = 0;
+        } else if (ctype === 2) {
+          ((R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]));
+          if (
+            keyR >= 0 &&
+            sample(row, i) === keyR &&
+            sample(row, i + step) === keyG &&
+            sample(row, i + 2 * step) === keyB
+          )
+            A = 0;
+        } else if (ctype === 3) {
           const e = row[i];
           ({ R, G, B, A } = paletteEntry(e));
         } else if (ctype === 4) ((R = G = B = row[i]), (A = row[i + step]));
         else ((R = row[i]), (G = row[i + step]), (B = row[i + 2 * step]), (A = row[i + 3 * step]));
-        if (
-          ctype === 0 &&
-          trns &&
-          trns.length >= 2 &&
-          ((row[i] << 8) | (depth === 16 ? row[i + 1] : 0)) === (depth === 16 ? (trns[0] << 8) | trns[1] : trns[1] << 8)
-        )
-          A = 0;
       } else {
         // 1, 2, 4 bits: grey or palette only.
         const bit = x * depth;
         const v = (row[bit >> 3] >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
         if (ctype === 3) ({ R, G, B, A } = paletteEntry(v));
-        else R = G = B = Math.round((v * 255) / ((1 << depth) - 1));
+        else {
+          R = G = B = Math.round((v * 255) / ((1 << depth) - 1));
+          if (v === keyGray) A = 0;
+        }
       }
       const k = x * 4;
       o[k] = R;
@@ -179,8 +202,14 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
         throw new RangeError("decode region outside the image");
       out = new Uint8Array(r.w * r.h * 4);
       acc = new Float64Array(r.w * 4);
+      counts = new Int32Array(r.w);
     } else if (type === "PLTE") palette = b.slice(data, data + len);
-    else if (type === "tRNS") trns = b.slice(data, data + len);
+    else if (type === "tRNS") {
+      trns = b.slice(data, data + len);
+      if (ctype === 0 && len >= 2) keyGray = (trns[0] << 8) | trns[1];
+      if (ctype === 2 && len >= 6)
+        [keyR, keyG, keyB] = [(trns[0] << 8) | trns[1], (trns[2] << 8) | trns[3], (trns[4] << 8) | trns[5]];
+    }
     else if (type === "IDAT") {
       if (!width) throw new CorruptImageError("corrupt PNG: image data before header");
       inflater ??= new Unzlib((chunk) => onData(chunk));

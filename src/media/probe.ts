@@ -8,11 +8,14 @@ export type ImageMime = "image/jpeg" | "image/png" | "image/gif" | "image/webp" 
 
 export interface ImageInfo {
   mime: ImageMime;
+  /** Upright size: the stored size with EXIF orientations 5–8 (a quarter turn) applied, as browsers show it. */
   width: number;
   height: number;
+  /** EXIF orientation 1–8 (TIFF tag 0x0112 in a JPEG's APP1 Exif segment); 1 when absent or out of range. */
+  orientation: number;
 }
 
-/** How many leading bytes `probeImage` may need: JPEG SOF markers can sit after large EXIF/ICC segments. */
+/** How many bytes one ranged read of a header takes (JPEG SOF markers can sit after large EXIF/ICC segments). */
 export const PROBE_BYTES = 256 * 1024;
 
 /** The type from magic bytes alone (enough bytes: 12). */
@@ -25,25 +28,57 @@ export function sniffImageMime(b: Uint8Array): ImageMime | null {
   return null;
 }
 
+/** True when EXIF orientation `o` turns the picture a quarter (5–8): the upright size is the stored one swapped. */
+export const swapsAxes = (o: number) => o >= 5 && o <= 8;
+
 /**
- * Type, width and height from the header. Null when the bytes are not a recognised image or the header is
- * truncated/corrupt (no SOF before the data ends, zero dimensions).
+ * Type, upright width and height, and EXIF orientation from the header, given the file's bytes from its start
+ * (the whole file, or as much as holds the header: JPEG segments are walked however far the frame header is).
+ * Null when the bytes are not a recognised image or the header is truncated/corrupt (no SOF before the bytes
+ * end, zero dimensions).
  */
 export function probeImage(b: Uint8Array): ImageInfo | null {
   const mime = sniffImageMime(b);
   if (!mime) return null;
+  if (mime === "image/jpeg") {
+    const walk = { next: 2, orientation: 1 };
+    const dims = walkJpeg(b, 0, walk);
+    return dims === "more" ? null : info(mime, dims, walk.orientation);
+  }
   const dims =
-    mime === "image/jpeg"
-      ? jpegSize(b)
-      : mime === "image/png"
-        ? pngSize(b)
-        : mime === "image/gif"
-          ? gifSize(b)
-          : mime === "image/webp"
-            ? webpSize(b)
-            : tiffSize(b);
+    mime === "image/png" ? pngSize(b) : mime === "image/gif" ? gifSize(b) : mime === "image/webp" ? webpSize(b) : tiffSize(b);
+  return info(mime, dims, 1);
+}
+
+/**
+ * probeImage for an object read by ranges (`read(offset, length)`, shorter at the end) of `size` bytes: one read
+ * of PROBE_BYTES, then, for a JPEG whose frame header lies further, one read per PROBE_BYTES window from the next
+ * segment on. Bounded by the file: every read moves forward or ends the walk.
+ */
+export async function probeObject(
+  read: (offset: number, length: number) => Promise<Uint8Array>,
+  size: number,
+): Promise<ImageInfo | null> {
+  const head = await read(0, Math.min(size, PROBE_BYTES));
+  const mime = sniffImageMime(head);
+  if (mime !== "image/jpeg") return probeImage(head);
+  const walk = { next: 2, orientation: 1 };
+  let buf = head;
+  let at = 0;
+  for (;;) {
+    const dims = walkJpeg(buf, at, walk);
+    if (dims !== "more") return info(mime, dims, walk.orientation);
+    // No progress from a window's start means the segment there runs past the end of the file.
+    if (walk.next >= size || (walk.next === at && at > 0)) return null;
+    at = walk.next;
+    buf = await read(at, Math.min(size - at, PROBE_BYTES));
+  }
+}
+
+function info(mime: ImageMime, dims: Dims, orientation: number): ImageInfo | null {
   if (!dims || dims.width <= 0 || dims.height <= 0) return null;
-  return { mime, ...dims };
+  const swap = swapsAxes(orientation);
+  return { mime, width: swap ? dims.height : dims.width, height: swap ? dims.width : dims.height, orientation };
 }
 
 function ascii(b: Uint8Array, at: number, n: number): string {
@@ -59,9 +94,16 @@ const u32le = (b: Uint8Array, i: number) => b[i] + (b[i + 1] << 8) + (b[i + 2] <
 
 type Dims = { width: number; height: number } | null;
 
-function jpegSize(b: Uint8Array): Dims {
-  let i = 2;
-  while (i + 9 < b.length) {
+/**
+ * Walks JPEG segments of `b` (the file's bytes from offset `at`) from `walk.next` to the frame header (SOF),
+ * noting the EXIF orientation on the way. "more" when the bytes end first (walk.next then says where to go on),
+ * null when the structure is corrupt or a scan/end comes before any frame header.
+ */
+function walkJpeg(b: Uint8Array, at: number, walk: { next: number; orientation: number }): Dims | "more" {
+  let i = walk.next - at;
+  for (;;) {
+    walk.next = at + i;
+    if (i + 4 > b.length) return "more";
     if (b[i] !== 0xff) return null;
     const marker = b[i + 1];
     if (marker === 0xff) {
@@ -77,11 +119,37 @@ function jpegSize(b: Uint8Array): Dims {
     if (len < 2) return null;
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (i + 9 > b.length) return "more";
       return { height: u16be(b, i + 5), width: u16be(b, i + 7) };
+    }
+    if (marker === 0xe1 && walk.orientation === 1) {
+      if (i + 2 + len > b.length) return "more"; // at most 64 KiB: a window always holds it whole
+      if (hasBytes(b, "Exif\0\0", i + 4)) walk.orientation = exifOrientation(b.subarray(i + 10, i + 2 + len));
     }
     i += 2 + len;
   }
-  return null;
+}
+
+/**
+ * The Orientation tag (0x0112, SHORT) of IFD0 in a TIFF structure (the body of an Exif APP1 segment after
+ * "Exif\0\0"; Exif 2.32 §4.6.4), or 1 when it is missing, malformed or out of 1–8.
+ */
+export function exifOrientation(t: Uint8Array): number {
+  if (t.length < 8) return 1;
+  const le = t[0] === 0x49 && t[1] === 0x49;
+  if (!le && !(t[0] === 0x4d && t[1] === 0x4d)) return 1;
+  const r16 = (i: number) => (le ? u16le(t, i) : u16be(t, i));
+  const ifd = le ? u32le(t, 4) : u32be(t, 4);
+  if (ifd + 2 > t.length) return 1;
+  const n = r16(ifd);
+  for (let k = 0; k < n; k++) {
+    const e = ifd + 2 + k * 12;
+    if (e + 12 > t.length) return 1;
+    if (r16(e) !== 0x0112) continue;
+    const v = r16(e + 2) === 3 ? r16(e + 8) : 1;
+    return v >= 1 && v <= 8 ? v : 1;
+  }
+  return 1;
 }
 
 function pngSize(b: Uint8Array): Dims {

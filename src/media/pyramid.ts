@@ -2,7 +2,7 @@ import { encodeRaster } from "./encode";
 import { ImageTooLargeError, UnsupportedImageError } from "./errors";
 import { decodeJpeg } from "./jpeg-decode";
 import { LIMITS } from "./limits";
-import { sniffImageMime } from "./probe";
+import { probeImage } from "./probe";
 import type { Raster, Rect } from "./raster";
 import { cropRaster, renderRegion, scaledRect, type SourceImage } from "./render";
 import { resizeRaster } from "./resize";
@@ -42,14 +42,15 @@ export async function buildLevels(src: SourceImage, put: PutChunk): Promise<Pyra
   let raster: Raster | null = null;
   let first = 0;
   // A JPEG too large for one raster whose half fits: a single streaming pass cuts level 0 band by band and
-  // box-halves each band into level 1, so the original is decoded once.
+  // box-halves each band into level 1, so the original is decoded once. Stored rows are upright rows only without
+  // an EXIF turn or flip; an oriented JPEG goes through renderRegion, which applies it.
   const halfW = Math.ceil(W / 2);
   const halfH = Math.ceil(H / 2);
   if (
     levels > 1 &&
     W * H > LIMITS.maxRasterPixels &&
     halfW * halfH <= LIMITS.maxRasterPixels &&
-    sniffImageMime(src.bytes) === "image/jpeg"
+    isPlainJpeg(src.bytes)
   ) {
     const half = new Uint8Array(halfW * halfH * 4);
     const puts: Promise<void>[] = [];
@@ -89,6 +90,11 @@ export async function buildLevels(src: SourceImage, put: PutChunk): Promise<Pyra
     }
   }
   return { width: W, height: H, chunk: CHUNK, levels };
+}
+
+function isPlainJpeg(bytes: Uint8Array): boolean {
+  const head = probeImage(bytes);
+  return head?.mime === "image/jpeg" && head.orientation === 1;
 }
 
 /** Adds `band` (rows y0.. of level 0, y0 even) to `half`, each pixel the mean of the 2×2 (or edge) pixels under it. */

@@ -7,19 +7,52 @@ import type { Raster } from "./raster";
  */
 export function resizeRaster(src: Raster, width: number, height: number): Raster {
   if (width === src.width && height === src.height) return src;
+  if (!opaque(src.data)) {
+    // Premultiplied alpha, so a transparent pixel's hidden colour never bleeds into its neighbours (a transparent
+    // black next to white stays white at the edge, not grey), as libvips and Pillow resample.
+    const p = resizeChannels(premultiply(src.data), src.width, src.height, width, height);
+    return { width, height, data: unpremultiply(p) };
+  }
+  return { width, height, data: resizeChannels(src.data, src.width, src.height, width, height) };
+}
+
+type Samples = Uint8Array | Uint16Array;
+
+function resizeChannels<T extends Samples>(data: T, w: number, h: number, width: number, height: number): T {
   // The vertical pass (whole rows, sequential) costs about half the horizontal one per sample: run it first, on
   // the larger raster, unless it enlarges.
-  if (height <= src.height) {
-    const vertical = height === src.height ? src.data : resample1d(src.data, src.width, src.height, height, false);
-    return {
-      width,
-      height,
-      data: width === src.width ? vertical : resample1d(vertical, src.width, height, width, true),
-    };
+  if (height <= h) {
+    const vertical = height === h ? data : resample1d(data, w, h, height, false);
+    return width === w ? vertical : resample1d(vertical, w, height, width, true);
   }
-  const horizontal = width === src.width ? src.data : resample1d(src.data, src.width, src.height, width, true);
-  const out = resample1d(horizontal, width, src.height, height, false);
-  return { width, height, data: out };
+  const horizontal = width === w ? data : resample1d(data, w, h, width, true);
+  return resample1d(horizontal, width, h, height, false);
+}
+
+/** RGBA → colour × alpha (0..65025) and alpha × 255 (0..65025): one scale for all four channels. */
+function premultiply(d: Uint8Array): Uint16Array {
+  const p = new Uint16Array(d.length);
+  for (let i = 0; i < d.length; i += 4) {
+    const a = d[i + 3];
+    p[i] = d[i] * a;
+    p[i + 1] = d[i + 1] * a;
+    p[i + 2] = d[i + 2] * a;
+    p[i + 3] = a * 255;
+  }
+  return p;
+}
+
+function unpremultiply(p: Uint16Array): Uint8Array {
+  const d = new Uint8Array(p.length);
+  for (let i = 0; i < p.length; i += 4) {
+    const a = p[i + 3];
+    d[i + 3] = Math.round(a / 255);
+    if (!a) continue;
+    d[i] = Math.min(255, Math.round((p[i] * 255) / a));
+    d[i + 1] = Math.min(255, Math.round((p[i + 1] * 255) / a));
+    d[i + 2] = Math.min(255, Math.round((p[i + 2] * 255) / a));
+  }
+  return d;
 }
 
 /** Weights are fixed point: integer arithmetic end to end, and each output's weights sum to exactly 1 << BITS. */
@@ -66,20 +99,24 @@ function weights(inSize: number, outSize: number) {
   return { starts, counts, w, maxTaps };
 }
 
-function opaque(data: Uint8Array): boolean {
+function opaque(data: Samples): boolean {
   for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
   return true;
 }
 
-function resample1d(data: Uint8Array, w: number, h: number, outLen: number, horizontal: boolean): Uint8Array {
+/**
+ * One axis of the resize. Opaque 8-bit rasters take the register-summed paths; premultiplied 16-bit samples
+ * (at most 65025, times weights summing to 2^14: under 2^31) take the general ones, alpha included.
+ */
+function resample1d<T extends Samples>(data: T, w: number, h: number, outLen: number, horizontal: boolean): T {
   const inLen = horizontal ? w : h;
   const { starts, counts, w: wt, maxTaps } = weights(inLen, outLen);
   const ow = horizontal ? outLen : w;
   const oh = horizontal ? h : outLen;
-  const out = new Uint8Array(ow * oh * 4);
+  const out = (data instanceof Uint16Array ? new Uint16Array(ow * oh * 4) : new Uint8Array(ow * oh * 4)) as T;
+  // Opaque 8-bit rasters (every decoded JPEG) skip the alpha sums.
+  const solid = data instanceof Uint8Array && opaque(data);
   if (horizontal) {
-    // Opaque rasters (every decoded JPEG) skip the alpha sums.
-    const solid = opaque(data);
     // Up to four taps per output pixel (the common case): offsets and weights laid out flat, taps summed in
     // registers; missing taps read the first one with weight 0.
     const four = solid && maxTaps <= 5 && counts.every((n) => n <= 4);
@@ -137,7 +174,6 @@ function resample1d(data: Uint8Array, w: number, h: number, outLen: number, hori
   } else {
     // Row by row: each output row is a weighted sum of a few input rows, read sequentially, a pixel at a time
     // (opaque rasters skip alpha).
-    const solid = opaque(data);
     const stride = w * 4;
     const acc = new Int32Array(stride);
     for (let o = 0; o < outLen; o++) {

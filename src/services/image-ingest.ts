@@ -2,7 +2,8 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Env } from "../env";
 import { runBatch } from "../lib/d1";
 import { baseName } from "../lib/names";
-import { PROBE_BYTES, probeImage, sniffImageMime, type ImageInfo } from "../media/probe";
+import { ImageEndScanner } from "../media/image-end";
+import { probeImage, probeObject, sniffImageMime, type ImageInfo } from "../media/probe";
 import { copyObject, hashObject, imageKey, readRange } from "../storage/blobs";
 import { toHex } from "../lib/hashing";
 import { eventStatement, fileErrorStatements } from "./ingest-progress";
@@ -28,33 +29,29 @@ export interface PendingImage {
 /** Images whose bytes may be buffered whole (archive entries, small files): bigger ones stream. */
 export const MAX_BUFFERED_IMAGE = 32 * 1024 * 1024;
 
-/** Null if the bytes are a recognised, complete image; else why not. */
-export function imageProblem(head: Uint8Array, tail: Uint8Array, mime: string): string | null {
-  // Entropy-coded JPEG data never holds FF D9 (FF is byte-stuffed), so its absence near the end means truncation.
-  if (mime === "image/jpeg") {
-    for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === 0xd9) return null;
-    return "truncated image (no JPEG end marker)";
-  }
-  if (mime === "image/png") {
-    const t = String.fromCharCode(...tail.subarray(Math.max(0, tail.length - 12)));
-    return t.includes("IEND") ? null : "truncated image (no PNG IEND chunk)";
-  }
-  return head.length ? null : "empty file";
+/** Why an image whose structural end was never read is refused. */
+function truncation(mime: string): string {
+  return mime === "image/jpeg" ? "truncated image (no JPEG end marker)" : "truncated image (no PNG IEND chunk)";
 }
 
-/** Probes in-memory bytes: the pending image, or the error to record. */
+/**
+ * Probes in-memory bytes: the pending image, or the error to record. The header is walked however far the frame
+ * header is, and the structure to its end (ImageEndScanner: what follows a JPEG's EOI or a PNG's IEND is ignored).
+ */
 export async function imageFromBytes(name: string, bytes: Uint8Array): Promise<PendingImage | string> {
-  const info = probeImage(bytes.subarray(0, PROBE_BYTES));
+  const info = probeImage(bytes);
   if (!info) return sniffImageMime(bytes) ? "corrupt or truncated image header" : "not an image";
-  const problem = imageProblem(bytes, bytes.subarray(Math.max(0, bytes.length - 4096)), info.mime);
-  if (problem) return problem;
+  const end = new ImageEndScanner(info.mime);
+  end.push(bytes);
+  if (!end.complete) return truncation(info.mime);
   const sha256 = toHex(await crypto.subtle.digest("SHA-256", bytes));
   return { name: baseName(name), sha256, info, size: bytes.length, r2Key: imageKey(sha256), linked: false, bytes };
 }
 
 /**
- * An image already in the bucket (staged upload, direct upload, or a linked key), read in bounded pieces:
- * header and tail by range, SHA-256 streamed. Stored copies go to their content address by a streamed copy.
+ * An image already in the bucket (staged upload, direct upload, or a linked key), read in bounded pieces: the
+ * header by ranges (probeObject), then one streamed read for the SHA-256 and the structural end. Stored copies go
+ * to their content address by a streamed copy.
  */
 export async function imageFromObject(
   env: Env,
@@ -63,15 +60,15 @@ export async function imageFromObject(
   size: number,
   linked: boolean,
 ): Promise<PendingImage | string> {
-  const head = await readRange(env.BUCKET, key, 0, Math.min(size, PROBE_BYTES));
-  const info = probeImage(head);
-  if (!info) return sniffImageMime(head) ? "corrupt or truncated image header" : "not an image";
-  const tail =
-    size <= head.length ? head : await readRange(env.BUCKET, key, Math.max(0, size - 4096), Math.min(size, 4096));
-  const problem = imageProblem(head, tail, info.mime);
-  if (problem) return problem;
-  const hashed = await hashObject(env.BUCKET, key);
+  const info = await probeObject((offset, length) => readRange(env.BUCKET, key, offset, length), size);
+  if (!info) {
+    const head = await readRange(env.BUCKET, key, 0, Math.min(size, 16));
+    return sniffImageMime(head) ? "corrupt or truncated image header" : "not an image";
+  }
+  const end = new ImageEndScanner(info.mime);
+  const hashed = await hashObject(env.BUCKET, key, (chunk) => end.push(chunk));
   if (!hashed) return "object disappeared";
+  if (!end.complete) return truncation(info.mime);
   if (linked) return { name: baseName(name), sha256: hashed.sha256, info, size, r2Key: key, linked: true };
   const target = imageKey(hashed.sha256);
   if (key !== target && !(await env.BUCKET.head(target)))

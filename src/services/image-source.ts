@@ -34,7 +34,7 @@ export async function loadSource(env: Env, img: Pick<ImageRow, "r2Key" | "width"
     );
   }
   const bytes = new Uint8Array(await obj.arrayBuffer());
-  const info = probeImage(bytes.subarray(0, Math.min(bytes.length, 256 * 1024)));
+  const info = probeImage(bytes);
   if (!info) throw new CorruptImageError("corrupt image: unreadable header");
   assertDecodable(info.width, info.height);
   return { bytes, width: info.width, height: info.height };

@@ -119,12 +119,27 @@ export async function readRange(bucket: R2Bucket, key: string, offset: number, l
   return new Uint8Array(await obj.arrayBuffer());
 }
 
-/** Streaming SHA-256 of an object, whatever its size. */
-export async function hashObject(bucket: R2Bucket, key: string): Promise<{ sha256: string; size: number } | null> {
+/**
+ * Streaming SHA-256 of an object, whatever its size. With `inspect`, each chunk is also handed to it on the way
+ * (one read of the object serves both, e.g. a structural check of an image's end).
+ */
+export async function hashObject(
+  bucket: R2Bucket,
+  key: string,
+  inspect?: (chunk: Uint8Array) => void,
+): Promise<{ sha256: string; size: number } | null> {
   const obj = await bucket.get(key);
   if (!obj) return null;
   const digest = new crypto.DigestStream("SHA-256");
-  await obj.body.pipeTo(digest);
+  if (!inspect) await obj.body.pipeTo(digest);
+  else {
+    const writer = digest.getWriter();
+    for await (const chunk of chunksOf(obj.body, 1 << 20)) {
+      inspect(chunk);
+      await writer.write(chunk);
+    }
+    await writer.close();
+  }
   return { sha256: toHex(await digest.digest), size: obj.size };
 }
 
