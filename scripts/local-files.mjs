@@ -34,7 +34,9 @@ const inside = (/** @type {string} */ p, /** @type {string} */ dir) =>
 export async function createLocalFilesHandler({ root, secret }) {
   if (!secret || secret.length < 16) throw new Error("local file service: a secret of 16+ characters is required");
   const lexicalRoot = path.resolve(root);
-  const realRoot = await realpath(lexicalRoot);
+  const realRoot = await realpath(lexicalRoot).catch((e) => {
+    throw new Error(`local file service: the root ${lexicalRoot} cannot be read (${e.code}); set LOCAL_FILES_ROOT`);
+  });
   const wanted = digest(secret);
 
   /** The real path of a requested path, or Refused saying why not. */
