@@ -1,7 +1,14 @@
 import { CocoCategories } from "./coco-categories";
 import { extent } from "./export-json";
 import { coord, pyFloat, pyJson, Raw } from "./export-text";
-import { exportedName, isAnnotated, type ExportImage, type ExportOptions, type ExportPages } from "./export-types";
+import {
+  drawableObjects,
+  exportedName,
+  isAnnotated,
+  type ExportImage,
+  type ExportOptions,
+  type ExportPages,
+} from "./export-types";
 
 /** Which pass the COCO writer asks for: `annotations` needs objects and classes, `images` only the image rows. */
 export type CocoPass = "annotations" | "images";
@@ -84,7 +91,7 @@ function imageAnnotations(
   const n = (v: number) => (percent ? new Raw(pyFloat(v)) : v);
   const x = (v: number) => coord(v, img.width, percent);
   const y = (v: number) => coord(v, img.height, percent);
-  return img.objects.map((o) => {
+  return drawableObjects(img).map((o) => {
     const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? o.coordinates : extent(o.coordinates);
     const w = span(xmin, xmax, img.width);
     const h = span(ymin, ymax, img.height);

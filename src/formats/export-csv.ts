@@ -1,6 +1,6 @@
 import { extent } from "./export-json";
 import { coordText, csvField } from "./export-text";
-import { exportedName, isAnnotated, type ExportOptions, type ExportPages } from "./export-types";
+import { drawableObjects, exportedName, isAnnotated, type ExportOptions, type ExportPages } from "./export-types";
 
 /** Remo joins several classes (and segmentation numbers) with "; " (remo-reference §5.2). */
 const JOIN = "; ";
@@ -34,7 +34,7 @@ export async function* exportCsv(pages: ExportPages, opts: ExportOptions): Async
         s += `${name},${csvField(img.classes.join(JOIN))}\n`;
         continue;
       }
-      for (const o of img.objects) {
+      for (const o of drawableObjects(img)) {
         const classes = csvField(o.classes.join(JOIN));
         const c = o.coordinates;
         if (opts.task === "instance_segmentation") {

@@ -1,6 +1,13 @@
 import { taskName } from "../lib/task";
 import { coord, pyJson } from "./export-text";
-import { exportedName, isAnnotated, type ExportImage, type ExportOptions, type ExportPages } from "./export-types";
+import {
+  drawableObjects,
+  exportedName,
+  isAnnotated,
+  type ExportImage,
+  type ExportOptions,
+  type ExportPages,
+} from "./export-types";
 
 /** One image as Remo's JSON export writes it (remo-reference §5.1). */
 export function remoJsonElement(img: ExportImage, opts: ExportOptions): Record<string, unknown> {
@@ -16,7 +23,7 @@ export function remoJsonElement(img: ExportImage, opts: ExportOptions): Record<s
   if (opts.task === "image_classification") return { ...base, classes: img.classes };
   const x = (v: number) => coord(v, img.width, percent);
   const y = (v: number) => coord(v, img.height, percent);
-  const annotations = img.objects.map((o) => {
+  const annotations = drawableObjects(img).map((o) => {
     const c = o.coordinates;
     if (opts.task === "instance_segmentation") {
       const segments = [];

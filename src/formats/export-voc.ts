@@ -1,6 +1,6 @@
 import { extent } from "./export-json";
 import { labelStem } from "./export-yolo";
-import { exportedName, type ExportImage, type ExportOptions, type ExportPages } from "./export-types";
+import { drawableObjects, exportedName, type ExportImage, type ExportOptions, type ExportPages } from "./export-types";
 import type { ZipEntry } from "./zip-writer";
 
 const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
@@ -17,7 +17,7 @@ export function vocXml(img: ExportImage, opts: ExportOptions): string {
   if (opts.task === "image_classification") {
     for (const c of img.classes) s += `  <object>\n    <name>${xmlEscape(c)}</name>\n  </object>\n`;
   } else {
-    for (const o of img.objects) {
+    for (const o of drawableObjects(img)) {
       const [xmin, ymin, xmax, ymax] = (o.kind === "bbox" ? o.coordinates : extent(o.coordinates)).map(Math.trunc);
       for (const c of o.classes.slice(0, 1)) {
         s +=

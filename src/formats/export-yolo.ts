@@ -1,5 +1,5 @@
 import { extent } from "./export-json";
-import { exportedName, type ExportOptions, type ExportPages } from "./export-types";
+import { drawableObjects, exportedName, type ExportOptions, type ExportPages } from "./export-types";
 import type { ZipEntry } from "./zip-writer";
 
 /** `labels/<stem>.txt` for an image: its exported name without folders and extension. */
@@ -45,7 +45,7 @@ export async function* yoloEntries(
       const W = img.width || 1;
       const H = img.height || 1;
       let s = "";
-      for (const o of img.objects) {
+      for (const o of drawableObjects(img)) {
         if (!o.classes.length) continue;
         const k = classes.of(o.classes[0]);
         if (opts.task === "instance_segmentation" && o.kind === "polygon") {

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { runBatch } from "../lib/d1";
 import { ApiError, forbidden, notFound } from "../lib/errors";
 import { normalizeClassName } from "../lib/names";
+import { extentProblem, pointsExtent } from "../lib/object-bounds";
 import type { AnnotationSetRow } from "./annotation-sets";
 import { addClassesToSetStatements } from "./annotation-sets";
 import type { ServiceCtx } from "./context";
@@ -100,6 +101,9 @@ const className = (c: { name: string } | string) => normalizeClassName(typeof c 
 /**
  * Validates points against the image: finite, non-negative numbers only (400 otherwise), truncated to ints as
  * Remo stores them, and clamped to the image's far edges. 2 points are a bbox (min/max corners), 3 or more a polygon.
+ * An object with no area once clamped (wholly past the far edge, e.g. x 150–180 on a 100-px-wide image, or of zero
+ * width or height) is a 400 naming it (`objects.N` and its name), never stored as a zero-area box (issue 10; rule
+ * in lib/object-bounds.ts).
  */
 export function objectCoordinates(o: SaveObjectInput, index: number, img: ImageRef): { kind: "bbox" | "polygon"; flat: number[] } {
   const path = `objects.${index}.coordinates`;
@@ -113,6 +117,8 @@ export function objectCoordinates(o: SaveObjectInput, index: number, img: ImageR
   if (kind === "polygon" && pts.length < 3) throw bad("a polygon needs at least 3 points");
   if (kind === "bbox" && pts.length !== 2) throw bad("a bbox is exactly 2 points");
   // Past the far edge is clamped (API.md): editors routinely drag a box a pixel beyond the border.
+  const problem = extentProblem(pointsExtent(pts.flatMap((p) => [p.x, p.y])), img.width, img.height);
+  if (problem) throw bad(`${kind}${o.name ? ` '${o.name}'` : ""}: ${problem}`);
   const xs = pts.map((p) => Math.min(img.width, Math.trunc(p.x)));
   const ys = pts.map((p) => Math.min(img.height, Math.trunc(p.y)));
   if (kind === "bbox") return { kind, flat: [Math.min(xs[0], xs[1]), Math.min(ys[0], ys[1]), Math.max(xs[0], xs[1]), Math.max(ys[0], ys[1])] };
