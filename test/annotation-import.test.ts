@@ -48,7 +48,7 @@ describe("applyImport", () => {
       box("nope.jpg", ["Car"], [1, 1, 2, 2]),
     ];
     const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
-    expect(r).toEqual({ imagesMatched: 3, objectsAdded: 4, missing: ["nope.jpg"] });
+    expect(r).toEqual({ imagesMatched: 3, objectsAdded: 4, missing: ["nope.jpg"], skipped: [], skippedCount: 0, baseNameMatches: [], baseNameMatchCount: 0 });
     const objs = await env.DB.prepare("SELECT image_id, name, position, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
     expect(objs.results).toEqual([
       { image_id: imgs[0].id, name: "OBJ 1", position: 1, coordinates: "[10,20,110,220]" },
@@ -99,16 +99,44 @@ describe("applyImport", () => {
     expect(o!.coordinates).toBe("[0,0,1000,800]");
   });
 
+  it("matches an exact name before the base name, and reports only the base-name fallback", async () => {
+    const { d, set, imgs } = await setup(["train/x.jpg", "x.jpg", "y.jpg"]);
+    const exact = (fileName: string, coordinates: number[]) => box(fileName, ["car"], coordinates, { match: "exact" });
+    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
+      exact("train/x.jpg", [1, 1, 5, 5]),
+      exact("val/y.jpg", [2, 2, 6, 6]),
+      exact("val/y.jpg", [3, 3, 7, 7]),
+    ]);
+    expect(r.baseNameMatches).toEqual([{ fileName: "val/y.jpg", imageName: "y.jpg" }]);
+    expect(r.baseNameMatchCount).toBe(1);
+    const objs = await env.DB.prepare("SELECT image_id, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
+    expect(objs.results).toEqual([
+      { image_id: imgs[0].id, coordinates: "[1,1,5,5]" },
+      { image_id: imgs[2].id, coordinates: "[2,2,6,6]" },
+      { image_id: imgs[2].id, coordinates: "[3,3,7,7]" },
+    ]);
+  });
+
   it("writes image-classification classes at image level, once", async () => {
     const { d, set, imgs } = await setup(["a.jpg", "b.jpg"], "image_classification");
     const recs: ImportRecord[] = [
       { fileName: "a.jpg", match: "exact", objects: [], classes: ["cat", "Cat", "dog"], tags: [] },
       { fileName: "b.jpg", match: "exact", objects: [], classes: ["cat"], tags: [] },
       { fileName: "/x/b.jpg", match: "exact", objects: [], classes: ["cat"], tags: [] },
+      { fileName: "/x/c.jpg", match: "exact", objects: [], classes: ["cat"], tags: [] },
     ];
     for (let i = 0; i < 2; i++) {
       const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "image_classification", skipNewClasses: false }, recs);
-      expect(r).toEqual({ imagesMatched: 2, objectsAdded: 0, missing: ["/x/b.jpg"] });
+      // An "exact" name with folders falls back to its base name (issue 10), and says so.
+      expect(r).toEqual({
+        imagesMatched: 2,
+        objectsAdded: 0,
+        missing: ["/x/c.jpg"],
+        skipped: [],
+        skippedCount: 0,
+        baseNameMatches: [{ fileName: "/x/b.jpg", imageName: "b.jpg" }],
+        baseNameMatchCount: 1,
+      });
     }
     const c = await counters(set.id);
     expect(c.set).toEqual({ annotated_images: 2, done_count: 2, skipped_count: 0, total_objects: 0 });
@@ -132,7 +160,7 @@ describe("applyImport", () => {
     for (let i = 0; i < 2100; i++)
       recs.push({ fileName: `i${i}.jpg`, match: "basename", classes: [], tags: [i % 2 ? "odd" : "even"], objects: Array.from({ length: 5 }, (_, k) => ({ classes: [`c${k % 3}`], kind: "bbox" as const, coordinates: [k, k, k + 10, k + 10] })) });
     const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, recs);
-    expect(r).toEqual({ imagesMatched: 2100, objectsAdded: 10500, missing: [] });
+    expect(r).toEqual({ imagesMatched: 2100, objectsAdded: 10500, missing: [], skipped: [], skippedCount: 0, baseNameMatches: [], baseNameMatchCount: 0 });
     const c = await counters(set.id);
     expect(c.set).toEqual({ annotated_images: 2100, done_count: 2100, skipped_count: 0, total_objects: 10500 });
     expect(c.classes).toEqual([

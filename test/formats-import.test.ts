@@ -28,7 +28,7 @@ describe("plain CSV (Remo §4.1, §4.2)", () => {
       {
         fileName: "img.jpg",
         match: "basename",
-        objects: [{ classes: ["Car"], kind: "bbox", coordinates: [1, 2, 3, 4] }],
+        objects: [{ classes: ["Car"], kind: "bbox", coordinates: [1, 2, 3, 4], source: "line 2" }],
         classes: [],
         tags: [],
       },
@@ -41,8 +41,8 @@ describe("plain CSV (Remo §4.1, §4.2)", () => {
       "object_detection",
     )!;
     expect(p.records[0].objects).toEqual([
-      { classes: ["Car", "person"], kind: "bbox", coordinates: [0.1, 0.2, 0.5, 1], relative: true },
-      { classes: ["Dog"], kind: "bbox", coordinates: [0, 2, 300, 4] },
+      { classes: ["Car", "person"], kind: "bbox", coordinates: [0.1, 0.2, 0.5, 1], relative: true, source: "line 2" },
+      { classes: ["Dog"], kind: "bbox", coordinates: [0, 2, 300, 4], source: "line 3" },
     ]);
   });
 
@@ -92,7 +92,13 @@ describe("Open Images CSV (§4.6)", () => {
         fileName: "0001eeaf4aed83f9",
         match: "basename",
         objects: [
-          { classes: ["/m/0cmf2"], kind: "bbox", coordinates: [0.0226, 0.071, 0.9642, 0.8005], relative: true },
+          {
+            classes: ["/m/0cmf2"],
+            kind: "bbox",
+            coordinates: [0.0226, 0.071, 0.9642, 0.8005],
+            relative: true,
+            source: "line 2",
+          },
         ],
         classes: [],
         tags: [],
@@ -114,8 +120,8 @@ describe("Pascal VOC (§4.3)", () => {
     const p = parseVoc(voc("Fish &amp; chips"), "object_detection")!;
     expect(p.records[0].fileName).toBe("dir/a.jpg");
     expect(p.records[0].objects).toEqual([
-      { classes: ["Fish & chips"], kind: "bbox", coordinates: [1.5, 2, 30, 40] },
-      { classes: ["Tree"], kind: "bbox", coordinates: [5, 6, 7, 8] },
+      { classes: ["Fish & chips"], kind: "bbox", coordinates: [1.5, 2, 30, 40], source: "object 1 (Fish & chips)" },
+      { classes: ["Tree"], kind: "bbox", coordinates: [5, 6, 7, 8], source: "object 2 (Tree)" },
     ]);
   });
   it("classification: object names become classes", () => {
@@ -126,6 +132,21 @@ describe("Pascal VOC (§4.3)", () => {
       XmlRefused,
     );
     expect(parseVoc("<annotation><filename>a</filename><object/></annotation>", "object_detection")).toBeNull();
+  });
+  it("reads a file without <size> (the writer knows the image's size) and one with <size> and no object", () => {
+    const noSize = parseVoc(
+      "<annotation><filename>a.jpg</filename><object><name>car</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>",
+      "object_detection",
+    )!;
+    expect(noSize.records[0].objects).toEqual([
+      { classes: ["car"], kind: "bbox", coordinates: [1, 2, 3, 4], source: "object 1 (car)" },
+    ]);
+    const none = parseVoc(
+      "<annotation><filename>a.jpg</filename><size><width>9</width></size></annotation>",
+      "object_detection",
+    )!;
+    expect(none.records).toEqual([{ fileName: "a.jpg", match: "basename", objects: [], classes: [], tags: [] }]);
+    expect(none.warnings).toEqual([]);
   });
 });
 
@@ -151,8 +172,8 @@ describe("COCO (§4.4)", () => {
         fileName: "a.jpg",
         match: "exact",
         objects: [
-          { classes: ["car"], kind: "bbox", coordinates: [1, 2, 11, 22] },
-          { classes: ["none"], kind: "bbox", coordinates: [0, 0, 1, 1] },
+          { classes: ["car"], kind: "bbox", coordinates: [1, 2, 11, 22], source: "annotation id 1" },
+          { classes: ["none"], kind: "bbox", coordinates: [0, 0, 1, 1], source: "annotation id 2" },
         ],
         classes: [],
         tags: [],
@@ -268,5 +289,25 @@ describe("YOLO", () => {
     const seg = parseYoloLabels("a.txt", "0 0.1 0.1 0.2 0.1 0.2 0.2\n", ["car"], "instance_segmentation")!;
     expect(seg.records[0].objects[0]).toMatchObject({ kind: "polygon", coordinates: [0.1, 0.1, 0.2, 0.1, 0.2, 0.2] });
     expect(parseYoloLabels("a.txt", "car 1 2 3 4\n", [], "object_detection")).toBeNull();
+  });
+  it("an empty label file is a background image; an index past the class list is a warning, its line skipped", () => {
+    for (const text of ["", " \r\n\t\n"])
+      expect(parseYoloLabels("labels/bg.txt", text, ["car"], "object_detection")).toEqual({
+        format: "yolo",
+        records: [{ fileName: "bg", match: "basename", objects: [], classes: [], tags: [], annotatedEmpty: true }],
+        warnings: [],
+      });
+    const p = parseYoloLabels("l/a.txt", "0 0.5 0.5 0.2 0.2\n2 0.5 0.5 0.2 0.2\n", ["car", "bus"], "object_detection")!;
+    expect(p.records[0].objects.map((o) => o.classes)).toEqual([["car"]]);
+    expect(p.warnings).toEqual([
+      {
+        fileName: "l/a.txt",
+        message: "line 2: class index 2 is not in classes.txt (2 classes, ids 0–1); line skipped",
+      },
+    ]);
+    // Without a class list an index names its class, as before.
+    expect(
+      parseYoloLabels("a.txt", "3 0.5 0.5 0.2 0.2\n", [], "object_detection")!.records[0].objects[0].classes,
+    ).toEqual(["3"]);
   });
 });

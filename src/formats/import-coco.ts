@@ -51,6 +51,8 @@ export class CocoRecordBuilder {
   recordCount = 0;
   /** Annotations added since the last take(). */
   pending = 0;
+  /** Annotations seen over every batch: names an annotation without an `id` by its place in the list. */
+  private seen = 0;
 
   constructor(
     private task: TaskType,
@@ -61,6 +63,9 @@ export class CocoRecordBuilder {
   add(a: CocoAnnotation | null | undefined): void {
     if (!a || typeof a !== "object") return;
     this.pending++;
+    const source =
+      typeof a.id === "number" || typeof a.id === "string" ? `annotation id ${a.id}` : `annotation #${this.seen + 1}`;
+    this.seen++;
     const task = this.task;
     const fileName = this.fileNames.get(String(a.image_id));
     if (!fileName) {
@@ -78,7 +83,7 @@ export class CocoRecordBuilder {
     if (task === "object_detection") {
       const b = a.bbox;
       if (!Array.isArray(b) || b.length !== 4 || b.some((v) => typeof v !== "number")) return;
-      rec.objects.push({ classes: cls, kind: "bbox", coordinates: [b[0], b[1], b[0] + b[2], b[1] + b[3]] });
+      rec.objects.push({ classes: cls, kind: "bbox", coordinates: [b[0], b[1], b[0] + b[2], b[1] + b[3]], source });
       return;
     }
     if (a.iscrowd) {
@@ -89,13 +94,13 @@ export class CocoRecordBuilder {
     if (Array.isArray(seg)) {
       for (const poly of seg)
         if (Array.isArray(poly) && poly.length >= 6)
-          rec.objects.push({ classes: cls, kind: "polygon", coordinates: poly as number[] });
+          rec.objects.push({ classes: cls, kind: "polygon", coordinates: poly as number[], source });
     } else if (seg && typeof seg === "object" && "counts" in seg && "size" in seg) {
       const polys = rleToPolygons(seg as { counts: string | number[]; size: [number, number] });
       if (!polys) {
         if (this.imageWarnings.length < MAX_IMAGE_WARNINGS)
           this.imageWarnings.push({ fileName, message: "RLE mask too large or malformed: skipped" });
-      } else for (const p of polys) rec.objects.push({ classes: cls, kind: "polygon", coordinates: p });
+      } else for (const p of polys) rec.objects.push({ classes: cls, kind: "polygon", coordinates: p, source });
     }
   }
 
@@ -125,7 +130,9 @@ export class CocoRecordBuilder {
 /**
  * COCO JSON (§4.4). Detection: bbox [x, y, w, h] → box. Segmentation: every polygon its own object; RLE masks
  * (natively, beyond Remo) traced into polygons; crowd annotations skipped with a warning. Images are matched by
- * exact `file_name`. Unknown category ids become class "none", as Remo does. Null when the JSON is not COCO.
+ * exact `file_name`, then by its base name (`train/img_001.jpg` finds `img_001.jpg`; the upload reports the
+ * fallback). Unknown category ids become class "none", as Remo does. A file whose `annotations` is empty is valid
+ * (no records, no warning). Objects are named `annotation id N` in warnings. Null when the JSON is not COCO.
  * This reads the whole text; uploads go through the streamed twin, `streamCoco` (import-coco-stream.ts).
  */
 export async function parseCoco(

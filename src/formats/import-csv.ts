@@ -151,7 +151,7 @@ export function parsePlainCsv(text: string, task: TaskType): ParsedAnnotationFil
       continue;
     }
     const c = [num(row[cols.xmin]), num(row[cols.ymin]), num(row[cols.xmax]), num(row[cols.ymax])];
-    const obj: ImportedObject = { classes, kind: "bbox", coordinates: c };
+    const obj: ImportedObject = { classes, kind: "bbox", coordinates: c, source: `line ${line}` };
     if (c.every((v) => v <= 1)) obj.relative = true;
     rec.objects.push(obj);
   }

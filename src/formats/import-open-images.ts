@@ -32,7 +32,9 @@ export function parseOpenImages(text: string, task: TaskType): ParsedAnnotationF
   if (!REQUIRED.every((h) => idx.has(h))) return null;
   const col = (row: string[], h: string) => row[idx.get(h)!] ?? "";
   const out = new RecordBuilder("basename");
+  let line = 1;
   for (const row of rows) {
+    line++;
     const id = col(row, "ImageID").trim();
     if (!id) continue;
     const c = ["XMin", "YMin", "XMax", "YMax"].map((h) => {
@@ -40,14 +42,13 @@ export function parseOpenImages(text: string, task: TaskType): ParsedAnnotationF
       return Number.isFinite(v) ? v : 0;
     });
     const label = col(row, "LabelName").trim();
-    out
-      .get(id)
-      .objects.push({
-        classes: label ? [label] : [],
-        kind: "bbox",
-        coordinates: c,
-        ...(c.every((v) => v <= 1) ? { relative: true } : {}),
-      });
+    out.get(id).objects.push({
+      classes: label ? [label] : [],
+      kind: "bbox",
+      coordinates: c,
+      source: `line ${line}`,
+      ...(c.every((v) => v <= 1) ? { relative: true } : {}),
+    });
   }
   return { format: "open-images", records: out.records(), warnings: [] };
 }

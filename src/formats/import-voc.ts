@@ -36,21 +36,25 @@ const text = (xml: string, tag: string) => {
 };
 
 /**
- * Pascal VOC (§4.3): one XML per image with `filename`, `size` and `object` elements. Documents with a DOCTYPE
+ * Pascal VOC (§4.3): one XML per image with `filename` and `size` and `object` elements. Documents with a DOCTYPE
  * (and so entity declarations) are refused outright: no expansion, no billion laughs, no external entities.
- * Null when the document is not VOC.
+ * Box numbers are pixels; the writer clamps them to the image's stored size, so `<size>` may be missing (Remo
+ * requires it; the uploaded image's own size is known). A file with `<size>` and no `<object>` is a valid "no
+ * object here": one record with none (the image is left as it is, not marked annotated). Each object is named
+ * `object N (class)` in warnings. Null when the document is not VOC (no `filename`, or neither `size` nor `object`).
  */
 export function parseVoc(xml: string, task: TaskType): ParsedAnnotationFile | null {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new XmlRefused("XML with DOCTYPE or ENTITY declarations is not accepted");
   if (task === "instance_segmentation") return null;
   const body = stripCdata(xml.replace(/<!--[\s\S]*?-->/g, ""));
   const fileName = text(body, "filename");
-  if (!fileName || !/<size[\s>]/.test(body) || !/<object[\s>]/.test(body)) return null;
+  if (!fileName || !/<(size|object)[\s>]/.test(body)) return null;
   const out = new RecordBuilder("basename");
   const rec = out.get(fileName);
   const warnings: ParsedAnnotationFile["warnings"] = [];
-  for (const obj of elements(body, "object")) {
+  for (const [i, obj] of elements(body, "object").entries()) {
     const name = text(obj, "name");
+    const source = `object ${i + 1}${name ? ` (${name})` : ""}`;
     const classes = name ? [name] : [];
     if (task === "image_classification") {
       for (const c of classes) if (!rec.classes.includes(c)) rec.classes.push(c);
@@ -58,14 +62,14 @@ export function parseVoc(xml: string, task: TaskType): ParsedAnnotationFile | nu
     }
     const box = elements(obj, "bndbox")[0];
     if (box === undefined) {
-      warnings.push({ fileName, message: `object ${name ?? ""} has no bndbox` });
+      warnings.push({ fileName, message: `${source} has no bndbox` });
       continue;
     }
     const c = ["xmin", "ymin", "xmax", "ymax"].map((k) => {
       const v = Number(text(box, k));
       return Number.isFinite(v) ? v : 0;
     });
-    rec.objects.push({ classes, kind: "bbox", coordinates: c });
+    rec.objects.push({ classes, kind: "bbox", coordinates: c, source });
   }
   return { format: "voc", records: out.records(), warnings };
 }

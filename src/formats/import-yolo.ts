@@ -32,16 +32,24 @@ export function parseYoloClasses(fileName: string, text: string): string[] {
  * One YOLO label file (`labels/<image base name>.txt`): `class cx cy w h` (normalised) per box, or
  * `class x1 y1 x2 y2 ...` (normalised polygon) for segmentation. The image is the file's base name with its
  * extension probed, so matching is "basename"; coordinates are relative (the writer knows the image size).
+ *
+ * `classNames` is the list from `classes.txt` / `data.yaml` (`classFile` names it in warnings). With a list, a
+ * class index past its end (or negative) is a warning naming the file, line and index, and the line is skipped
+ * (Ultralytics refuses such labels); without one, an index is its own class name ("3"). An empty or
+ * whitespace-only file is a background image (Ultralytics' convention): one record with no object, marked
+ * `annotatedEmpty`. Null when a line is not numbers (not YOLO) or for image classification.
  */
 export function parseYoloLabels(
   labelFileName: string,
   text: string,
   classNames: string[],
   task: TaskType,
+  classFile = "classes.txt",
 ): ParsedAnnotationFile | null {
   if (task === "image_classification") return null;
   const base = labelFileName.replace(/^.*[\\/]/, "").replace(/\.txt$/i, "");
   const rec: ImportRecord = { fileName: base, match: "basename", objects: [], classes: [], tags: [] };
+  if (!text.trim()) return { format: "yolo", records: [{ ...rec, annotatedEmpty: true }], warnings: [] };
   const warnings: ParsedAnnotationFile["warnings"] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -49,7 +57,18 @@ export function parseYoloLabels(
     if (!parts.length) continue;
     const nums = parts.map(Number);
     if (nums.some((n) => !Number.isFinite(n)) || !Number.isInteger(nums[0])) return null;
-    const cls = classNames[nums[0]] ?? String(nums[0]);
+    const source = `line ${i + 1}`;
+    const index = nums[0];
+    if (index < 0 || (classNames.length && index >= classNames.length)) {
+      warnings.push({
+        fileName: labelFileName,
+        message: classNames.length
+          ? `${source}: class index ${index} is not in ${classFile} (${classNames.length} classes, ids 0–${classNames.length - 1}); line skipped`
+          : `${source}: class index ${index} is negative; line skipped`,
+      });
+      continue;
+    }
+    const cls = classNames[index] ?? String(index);
     const c = nums.slice(1);
     if (c.length === 4 && task === "object_detection") {
       const [cx, cy, w, h] = c;
@@ -58,6 +77,7 @@ export function parseYoloLabels(
         kind: "bbox",
         coordinates: [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2],
         relative: true,
+        source,
       });
     } else if (c.length >= 6 && c.length % 2 === 0) {
       rec.objects.push({
@@ -65,9 +85,10 @@ export function parseYoloLabels(
         kind: task === "object_detection" ? "bbox" : "polygon",
         coordinates: task === "object_detection" ? bboxOf(c) : c,
         relative: true,
+        source,
       });
     } else {
-      warnings.push({ fileName: labelFileName, message: `line ${i + 1}: expected class and 4 numbers (or a polygon)` });
+      warnings.push({ fileName: labelFileName, message: `${source}: expected class and 4 numbers (or a polygon)` });
     }
   }
   return { format: "yolo", records: rec.objects.length ? [rec] : [], warnings };

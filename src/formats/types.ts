@@ -7,7 +7,10 @@
 export type ImageMatch =
   /** base name (after the last / or \), then extension probing when the name has none (CSV, VOC, tags, YOLO) */
   | "basename"
-  /** exact `original_name` (COCO `file_name`) */
+  /**
+   * exact `original_name` first, then the "basename" rule as a fallback (COCO `file_name`, which often carries
+   * folders such as `train/img_001.jpg`); a fallback match is reported in the upload session.
+   */
   | "exact";
 
 export interface ImportedObject {
@@ -18,6 +21,8 @@ export interface ImportedObject {
   coordinates: number[];
   /** True when the numbers are fractions of the image's width/height (scaled by the writer, which knows the size). */
   relative?: boolean;
+  /** Where the object is in its file, for warnings: `line 3`, `object 2 (Tree)`, `annotation 17`. */
+  source?: string;
 }
 
 /** Everything one file says about one image. */
@@ -30,6 +35,11 @@ export interface ImportRecord {
   classes: string[];
   /** Tag names. */
   tags: string[];
+  /**
+   * The format says this image has no object (YOLO's empty label file: a background image), so its annotation
+   * is marked done even with nothing in it. Other formats that merely list nothing leave the image untouched.
+   */
+  annotatedEmpty?: boolean;
 }
 
 export interface ImportWarning {
@@ -42,4 +52,9 @@ export interface ParsedAnnotationFile {
   format: "csv" | "voc" | "coco" | "open-images" | "tags" | "yolo";
   records: ImportRecord[];
   warnings: ImportWarning[];
+  /**
+   * An ordered class list the file declares (YOLO `classes.txt` / `data.yaml` `names`): it becomes the set's class
+   * order, unused classes included, so YOLO class ids survive an export.
+   */
+  classList?: string[];
 }

@@ -22,9 +22,14 @@ export function baseName(fileName: string): string {
 // Remo's get_image_id probes these (its "tif" has no dot; kept, since a name like "abctif" may rely on it).
 const PROBE_EXTENSIONS = [".jpg", ".png", ".jpeg", "tif", ".tiff"];
 
-/** The names an annotation row's file name may match, in Remo's order: the name itself, then extension probes. */
+/**
+ * The names an annotation row's file name may match, in order (remo-reference §3): "basename" is Remo's rule, the
+ * base name then extension probes when it has none; "exact" (COCO `file_name`) is the whole name first, then the
+ * same base-name rule, as the CSV importers match (`train/img_001.jpg` finds `img_001.jpg`). The first listed
+ * name that is an image wins; for "exact", any but the first is a fallback the caller reports.
+ */
 export function candidateImageNames(fileName: string, match: "basename" | "exact"): string[] {
-  if (match === "exact") return [fileName];
+  if (match === "exact") return [...new Set([fileName, ...candidateImageNames(fileName, "basename")])];
   const base = baseName(fileName.trim());
   if (!base) return [];
   if (/\.[^.]+$/.test(base)) return [base];

@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import type { ImportedObject, ImportRecord } from "../formats/types";
 import { runBatch } from "../lib/d1";
 import { candidateImageNames, normalizeClassName, normalizeTagName } from "../lib/names";
+import { extentProblem, pointsExtent } from "../lib/object-bounds";
 import type { TaskType } from "../lib/task";
 import { imageShareStatements } from "./statistics";
 
@@ -18,12 +19,22 @@ export interface ApplyImportResult {
   objectsAdded: number;
   /** File names (as written in the records) that match no image of the dataset. */
   missing: string[];
+  /** Objects left out because they have no area in their image, each with why (the first MAX_REPORTED). */
+  skipped: string[];
+  skippedCount: number;
+  /** "exact" records matched only by their base name: `{ fileName, imageName }` (the first MAX_REPORTED). */
+  baseNameMatches: { fileName: string; imageName: string }[];
+  baseNameMatchCount: number;
 }
+
+/** Per-object notes kept per call: a file of a million bad rows reports a count, not a million lines. */
+const MAX_REPORTED = 50;
 
 interface ImageRow {
   id: number;
   width: number;
   height: number;
+  name: string;
 }
 
 /** What one image receives from every record that names it, already normalised and de-duplicated. */
@@ -33,6 +44,8 @@ interface ImageWork {
   objects: Map<string, { kind: "bbox" | "polygon"; classes: Set<string> }>;
   classes: Set<string>;
   tags: Set<string>;
+  /** A record said the image has no object (YOLO's empty label file): its annotation is marked done anyway. */
+  annotatedEmpty: boolean;
 }
 
 // Each statement binds a handful of JSON arrays: D1 allows 100 bound parameters, so rows travel as one
@@ -51,28 +64,46 @@ function chunk<T>(xs: T[], n: number): T[][] {
 }
 
 /**
- * Integer coordinates inside the image, or null when unusable (NaN, wrong arity, a polygon under 3 points, an
- * empty box). Relative numbers are scaled by the image size; Remo stores ints.
+ * An object placed in its image: integer pixel coordinates clamped to the `width`×`height` image (relative numbers
+ * scaled by it first; Remo stores ints), or why it cannot be stored: `problem` when it is malformed (NaN, wrong
+ * arity, a polygon under 3 points) or has no area inside the image (wholly outside, or zero width or height once
+ * clamped; rule in lib/object-bounds.ts). A box partly outside is clamped, as Remo does.
  */
-export function importCoordinates(obj: ImportedObject, width: number, height: number): number[] | null {
+export function placeImportedObject(
+  obj: ImportedObject,
+  width: number,
+  height: number,
+): { coordinates: number[]; problem?: undefined } | { coordinates?: undefined; problem: string } {
   const c = obj.coordinates;
-  if (!Array.isArray(c) || c.some((v) => typeof v !== "number" || !Number.isFinite(v))) return null;
+  if (!Array.isArray(c) || c.some((v) => typeof v !== "number" || !Number.isFinite(v)))
+    return { problem: "coordinates are not all finite numbers" };
+  if (obj.kind === "bbox" && c.length !== 4) return { problem: `a box needs 4 numbers, not ${c.length}` };
+  if (obj.kind === "polygon" && (c.length < 6 || c.length % 2 !== 0))
+    return { problem: "a polygon needs at least 3 points (an even count of numbers, 6 or more)" };
   const sx = obj.relative ? width : 1;
   const sy = obj.relative ? height : 1;
-  const x = (v: number) => Math.min(width, Math.max(0, Math.trunc(v * sx)));
-  const y = (v: number) => Math.min(height, Math.max(0, Math.trunc(v * sy)));
+  const px = c.map((v, i) => (i % 2 === 0 ? v * sx : v * sy));
+  const problem = extentProblem(obj.kind === "bbox" ? px : pointsExtent(px), width, height);
+  if (problem) return { problem };
+  const x = (v: number) => Math.min(width, Math.max(0, Math.trunc(v)));
+  const y = (v: number) => Math.min(height, Math.max(0, Math.trunc(v)));
   if (obj.kind === "bbox") {
-    if (c.length !== 4) return null;
-    const [x1, y1, x2, y2] = [x(c[0]), y(c[1]), x(c[2]), y(c[3])];
-    const box = [Math.min(x1, x2), Math.min(y1, y2), Math.max(x1, x2), Math.max(y1, y2)];
-    if (box[0] === box[2] && box[1] === box[3]) return null;
-    return box;
+    const [x1, y1, x2, y2] = [x(px[0]), y(px[1]), x(px[2]), y(px[3])];
+    return { coordinates: [Math.min(x1, x2), Math.min(y1, y2), Math.max(x1, x2), Math.max(y1, y2)] };
   }
-  if (c.length < 6 || c.length % 2 !== 0) return null;
-  return c.map((v, i) => (i % 2 === 0 ? x(v) : y(v)));
+  return { coordinates: px.map((v, i) => (i % 2 === 0 ? x(v) : y(v))) };
 }
 
-/** Image rows of the dataset for the records' file names, following Remo's matching rules (remo-reference §3). */
+/** `placeImportedObject`'s coordinates, or null when the object cannot be stored. */
+export function importCoordinates(obj: ImportedObject, width: number, height: number): number[] | null {
+  return placeImportedObject(obj, width, height).coordinates ?? null;
+}
+
+/**
+ * Image rows of the dataset for the records' file names, following Remo's matching rules (remo-reference §3):
+ * `match(record)` is the first candidate name that is an image, and whether it was a fallback (an "exact" record
+ * found by its base name).
+ */
 async function matchImages(db: Db, datasetId: number, records: ImportRecord[]) {
   const wanted = new Set<string>();
   const candidates = new Map<ImportRecord, string[]>();
@@ -86,12 +117,13 @@ async function matchImages(db: Db, datasetId: number, records: ImportRecord[]) {
     const rows = await db.all<ImageRow & { original_name: string }>(sql`
       SELECT id, original_name, width, height FROM images
       WHERE dataset_id = ${datasetId} AND original_name IN (SELECT value FROM json_each(${JSON.stringify(names)}))`);
-    for (const r of rows) byName.set(r.original_name, { id: r.id, width: r.width, height: r.height });
+    for (const r of rows) byName.set(r.original_name, { id: r.id, width: r.width, height: r.height, name: r.original_name });
   }
-  const match = (r: ImportRecord) => {
-    for (const n of candidates.get(r) ?? []) {
-      const hit = byName.get(n);
-      if (hit) return hit;
+  const match = (r: ImportRecord): { image: ImageRow; fallback: boolean } | null => {
+    const names = candidates.get(r) ?? [];
+    for (let i = 0; i < names.length; i++) {
+      const hit = byName.get(names[i]);
+      if (hit) return { image: hit, fallback: r.match === "exact" && i > 0 };
     }
     return null;
   };
@@ -140,17 +172,27 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
   const work = new Map<number, ImageWork>();
   const classNames = new Set<string>();
   const tagNames = new Set<string>();
+  const skipped: string[] = [];
+  let skippedCount = 0;
+  const baseNameMatches: ApplyImportResult["baseNameMatches"] = [];
+  const fallbackNames = new Set<string>();
   for (const r of records) {
-    const image = match(r);
-    if (!image) {
+    const hit = match(r);
+    if (!hit) {
       missing.add(r.fileName);
       continue;
     }
+    const image = hit.image;
+    if (hit.fallback && !fallbackNames.has(r.fileName)) {
+      fallbackNames.add(r.fileName);
+      if (baseNameMatches.length < MAX_REPORTED) baseNameMatches.push({ fileName: r.fileName, imageName: image.name });
+    }
     let w = work.get(image.id);
     if (!w) {
-      w = { image, objects: new Map(), classes: new Set(), tags: new Set() };
+      w = { image, objects: new Map(), classes: new Set(), tags: new Set(), annotatedEmpty: false };
       work.set(image.id, w);
     }
+    if (r.annotatedEmpty) w.annotatedEmpty = true;
     if (task === "image_classification") {
       for (const c of keepClasses(r.classes ?? [])) {
         w.classes.add(c);
@@ -161,9 +203,13 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
         const cls = keepClasses(o.classes ?? []);
         // Remo drops an object whose classes are all unknown when new classes are not allowed.
         if (allowed && cls.size === 0) continue;
-        const coords = importCoordinates(o, image.width, image.height);
-        if (!coords) continue;
-        const key = JSON.stringify(coords);
+        const placed = placeImportedObject(o, image.width, image.height);
+        if (!placed.coordinates) {
+          if (skippedCount++ < MAX_REPORTED)
+            skipped.push(`${o.source ?? "an object"} for '${r.fileName}': ${placed.problem}; skipped`);
+          continue;
+        }
+        const key = JSON.stringify(placed.coordinates);
         const prev = w.objects.get(key);
         if (prev) for (const c of cls) prev.classes.add(c);
         else w.objects.set(key, { kind: o.kind, classes: cls });
@@ -189,7 +235,7 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
   }
 
   let objectsAdded = 0;
-  const touched = [...work.values()].filter((w) => w.objects.size || w.classes.size || w.tags.size);
+  const touched = [...work.values()].filter((w) => w.objects.size || w.classes.size || w.tags.size || w.annotatedEmpty);
   for (const part of chunk(touched, IMAGES_PER_BATCH)) {
     const idsJson = JSON.stringify(part.map((w) => w.image.id));
     // Existing objects decide which coordinates merge and where new "OBJ n" numbering continues.
@@ -280,5 +326,13 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
     await runBatch(db.$client, stmts);
   }
 
-  return { imagesMatched: work.size, objectsAdded, missing: [...missing] };
+  return {
+    imagesMatched: work.size,
+    objectsAdded,
+    missing: [...missing],
+    skipped,
+    skippedCount,
+    baseNameMatches,
+    baseNameMatchCount: fallbackNames.size,
+  };
 }

@@ -36,6 +36,30 @@ export function addClassesToSetStatements(setId: number, names: string[]) {
 }
 
 /**
+ * Makes `names` (normalised, de-duplicated, in order) the set's first classes, at positions 0..n-1, and moves its
+ * other classes after them in their previous order; with `addMissing`, names not yet in the set join it first.
+ * For an imported ordered class list (YOLO `classes.txt` / `data.yaml` `names`): the exporters list classes by
+ * position, so YOLO ids survive a round trip even when the list's classes were met in another order or not at all.
+ * One statement reads every position before writing any (the window function sorts them all first), and the
+ * caller runs these in one batch, so a concurrent import appending classes cannot interleave.
+ */
+export function orderSetClassesStatements(setId: number, names: string[], addMissing: boolean) {
+  const list = normalizeClassList(names);
+  const json = JSON.stringify(list);
+  return [
+    ...(addMissing ? addClassesToSetStatements(setId, list) : []),
+    sql`UPDATE annotation_set_classes SET position = r.pos
+      FROM (SELECT x.class_id AS class_id,
+              COALESCE(l.key, ${list.length} + ROW_NUMBER() OVER (PARTITION BY l.key IS NULL ORDER BY x.position, x.class_id) - 1) AS pos
+            FROM annotation_set_classes x
+            JOIN classes c ON c.id = x.class_id
+            LEFT JOIN json_each(${json}) l ON l.value = c.name
+            WHERE x.set_id = ${setId}) AS r
+      WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = r.class_id`,
+  ];
+}
+
+/**
  * Creates a set in a dataset (no access check: callers check it). With `uniqueName`, a taken name becomes
  * `Name (N)` as the upload path does (Remo names sets after the task); otherwise a taken name is Remo's 400.
  */

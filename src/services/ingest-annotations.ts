@@ -16,6 +16,7 @@ import { parseVoc, XmlRefused } from "../formats/import-voc";
 import { parseYoloClasses, parseYoloLabels } from "../formats/import-yolo";
 import type { ImportRecord, ParsedAnnotationFile } from "../formats/types";
 import { applyImport } from "./annotation-import";
+import { orderSetClassesStatements } from "./annotation-sets";
 import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progress";
 import { loadItem } from "./ingest-item";
 import { loadSession } from "./upload-sessions";
@@ -76,25 +77,42 @@ async function encodingFile(env: Env, raw: string | null): Promise<string | unde
   return obj.text();
 }
 
+/** The session's YOLO class list file: the first `classes.txt` / `data.yaml` item, so every label file agrees. */
+async function yoloClassesItem(env: Env, sid: string) {
+  return env.DB.prepare(
+    "SELECT id, r2_key, name FROM upload_items WHERE session_id = ? AND (name LIKE '%classes.txt' OR name LIKE '%data.yaml' OR name LIKE '%data.yml') ORDER BY id LIMIT 1",
+  )
+    .bind(sid)
+    .first<{ id: number; r2_key: string | null; name: string }>();
+}
+
+/**
+ * One whole (not streamed) annotation file by its name and text. YOLO: the session's class list file carries
+ * `classList` (the set's class order); a label `.txt` is recognised by a `class x y ...` line, or by being empty
+ * or whitespace-only (a background image). Null when no importer recognises the file for the task.
+ */
 async function parseFile(
   env: Env,
   sid: string,
+  itemId: number,
   name: string,
   text: string,
   task: TaskType,
 ): Promise<ParsedAnnotationFile | null> {
   const lower = name.toLowerCase();
   if (lower.endsWith(".xml")) return parseVoc(text, task);
-  if (/\.ya?ml$/.test(lower) || baseName(lower) === "classes.txt") return { format: "yolo", records: [], warnings: [] };
+  if (/\.ya?ml$/.test(lower) || baseName(lower) === "classes.txt") {
+    const chosen = await yoloClassesItem(env, sid);
+    const classList = chosen?.id === itemId ? parseYoloClasses(name, text) : undefined;
+    return { format: "yolo", records: [], warnings: [], ...(classList?.length ? { classList } : {}) };
+  }
+  const emptyLabels = lower.endsWith(".txt") && !text.trim();
+  if (emptyLabels) return parseYoloLabels(name, text, [], task);
   if (lower.endsWith(".txt") && /^\s*\d+(\s+[-\d.eE+]+){4,}\s*$/m.test(text.slice(0, 2000))) {
-    const classesItem = await env.DB.prepare(
-      "SELECT r2_key, name FROM upload_items WHERE session_id = ? AND (name LIKE '%classes.txt' OR name LIKE '%data.yaml' OR name LIKE '%data.yml') ORDER BY id LIMIT 1",
-    )
-      .bind(sid)
-      .first<{ r2_key: string; name: string }>();
+    const classesItem = await yoloClassesItem(env, sid);
     const obj = classesItem?.r2_key ? await env.BUCKET.get(classesItem.r2_key) : null;
     const classes = obj ? parseYoloClasses(classesItem!.name, await obj.text()) : [];
-    return parseYoloLabels(name, text, classes, task);
+    return parseYoloLabels(name, text, classes, task, classesItem ? baseName(classesItem.name) : undefined);
   }
   if (isTagsCsv(text)) return parseTagsCsv(text);
   return parseOpenImages(text, task) ?? parsePolygonCsv(text, task) ?? parsePlainCsv(text, task);
@@ -141,6 +159,11 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   const unknownIds = new Set<string>();
   const missing = new Set<string>();
   let anyMissing = false;
+  // Objects skipped for having no area, and COCO names found only by their base name: bounded across batches.
+  const skipped: string[] = [];
+  let skippedCount = 0;
+  const baseNameMatches: { fileName: string; imageName: string }[] = [];
+  let baseNameMatchCount = 0;
   // Every importer's class names (never tags) pass here: a custom encoding first, then the built-in tables.
   const decoded = new Map<string, string | null>();
   const decodeLabel = (l: string): string | null => {
@@ -175,6 +198,10 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
       { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes },
       records,
     );
+    skippedCount += result.skippedCount;
+    skipped.push(...result.skipped.slice(0, Math.max(0, 50 - skipped.length)));
+    baseNameMatchCount += result.baseNameMatchCount;
+    baseNameMatches.push(...result.baseNameMatches.slice(0, Math.max(0, 5 - baseNameMatches.length)));
     for (const m of result.missing) {
       anyMissing = true;
       if (missing.size < MAX_MISSING_REPORTED) missing.add(m);
@@ -198,7 +225,7 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
       if (!streamed) throw new NotRecognised();
       parsed = streamed;
     } else {
-      wholeFile = await parseFile(env, sid, item.name, await obj.text(), task);
+      wholeFile = await parseFile(env, sid, item.id, item.name, await obj.text(), task);
       if (!wholeFile) throw new NotRecognised();
       parsed = { ...wholeFile, records: wholeFile.records.length };
     }
@@ -212,10 +239,21 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
     throw e;
   }
 
-  // A streamed file with no usable record has written nothing either: no batch was handed on.
-  if (!parsed.records && parsed.format !== "tags" && parsed.format !== "yolo")
+  // A streamed file with no usable record has written nothing either: no batch was handed on. A file that listed
+  // nothing at all (no record and nothing wrong: COCO `annotations: []`, a CSV header alone) is valid, not a failure.
+  if (!parsed.records && parsed.warnings.length && parsed.format !== "tags" && parsed.format !== "yolo")
     return fail(
       `Annotation file '${name}' has no usable annotation${parsed.warnings.length ? `: ${parsed.warnings.map((w) => w.message).join("; ")}` : ""}`,
+    );
+  if (wholeFile?.classList)
+    // The list's names go through the same decoding as the label files' classes, or the set gets both forms.
+    await runBatch(
+      env.DB,
+      orderSetClassesStatements(
+        setRow.id,
+        wholeFile.classList.flatMap((l) => decodeLabel(l) ?? []),
+        !s.skip_new_classes,
+      ),
     );
   if (wholeFile) await apply(wholeFile.records);
 
@@ -254,6 +292,40 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
         key: `classid:${id}`,
       }),
     ),
+    ...skipped.map((message, i) =>
+      eventStatement(sid, {
+        scope: "annotations",
+        level: "warning",
+        filename: name,
+        message,
+        key: `skip:${item.id}:${i}`,
+      }),
+    ),
+    ...(skippedCount > skipped.length
+      ? [
+          eventStatement(sid, {
+            scope: "annotations",
+            level: "warning",
+            filename: name,
+            message: `${skippedCount - skipped.length} more object(s) with no area in their image skipped`,
+            key: `skip:${item.id}:more`,
+          }),
+        ]
+      : []),
+    ...(baseNameMatchCount
+      ? [
+          eventStatement(sid, {
+            scope: "annotations",
+            level: "warning",
+            filename: name,
+            message:
+              `${baseNameMatchCount} file_name(s) matched no image exactly and were matched by base name: ` +
+              baseNameMatches.map((m) => `'${m.fileName}' → '${m.imageName}'`).join(", ") +
+              (baseNameMatchCount > baseNameMatches.length ? ", ..." : ""),
+            key: `basename:${item.id}`,
+          }),
+        ]
+      : []),
     ...parsed.warnings.slice(0, 50).map((w, i) =>
       eventStatement(sid, {
         scope: "annotations",
