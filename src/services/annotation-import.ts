@@ -148,6 +148,11 @@ async function ensureNames(db: Db, table: "classes" | "tags", names: string[], c
  * row per image (status done), objects appended unless an object with the same coordinates exists (then it gets
  * the new classes), image-classification classes and tags added. Applying the same records twice adds nothing.
  * The set's statistics move in the same batch() as each chunk of writes.
+ *
+ * Beyond Remo (issue 10): an object with no area in its image is skipped and listed in `skipped` (its `source`,
+ * the file name and why); an "exact" record found only by its base name is listed in `baseNameMatches`; a record
+ * marked `annotatedEmpty` gives its image a done annotation even with nothing in it. Both lists are bounded
+ * (MAX_REPORTED), their counts exact.
  */
 export async function applyImport(db: Db, opts: ApplyImportOptions, records: ImportRecord[]): Promise<ApplyImportResult> {
   const { datasetId, setId, task, skipNewClasses } = opts;
