@@ -12,15 +12,7 @@ import { coarsestScale, renderRegion } from "../src/media/render";
 import { resizeRaster } from "../src/media/resize";
 import { call, expectStatus, get } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
-import {
-  buildJpeg,
-  buildPng,
-  concatBytes,
-  exifSegment,
-  raster,
-  segment,
-  sofOffset,
-} from "./helpers/image-builders";
+import { buildJpeg, buildPng, concatBytes, exifSegment, raster, segment, sofOffset } from "./helpers/image-builders";
 import { imageInfo } from "./helpers/image-fixtures";
 import { datasetImages, uploadMultipart, waitForSession } from "./helpers/upload-helpers";
 
@@ -232,7 +224,11 @@ describe("JPEGs this service cannot decode are refused by name, never served as 
     const j = jpeg();
     j[sofOffset(j) + 1] = 0xc9;
     const img = await insertImage(ds.id, { bytes: j, width: 16, height: 16 });
-    const res = await call("GET", `/api/v1/ui/images/${img.id}/downsample/?source_width=16&source_height=16&downscale=0.5`, { key: user.key });
+    const res = await call(
+      "GET",
+      `/api/v1/ui/images/${img.id}/downsample/?source_width=16&source_height=16&downscale=0.5`,
+      { key: user.key },
+    );
     const body = await res.json<any>();
     expect(res.status, JSON.stringify(body)).toBe(415);
     expect(body.error).toMatch(/arithmetic-coded JPEG is not supported/);
@@ -291,7 +287,10 @@ describe("EXIF orientation is applied everywhere, in the upright grid", () => {
   it("records the upright size at upload, renders upright, and serves the original as uploaded", async () => {
     const user = await createUser();
     const ds = await createDataset(user);
-    const jpeg = buildJpeg(raster(120, 60, (x) => (x < 60 ? RED : BLUE)), [exifSegment(6)]);
+    const jpeg = buildJpeg(
+      raster(120, 60, (x) => (x < 60 ? RED : BLUE)),
+      [exifSegment(6)],
+    );
     const r = await expectStatus(
       uploadMultipart(user.key, ds.id, [{ name: "turned.jpg", bytes: jpeg }], { complete: "true" }),
       200,
@@ -300,7 +299,11 @@ describe("EXIF orientation is applied everywhere, in the upright grid", () => {
     const [row] = await datasetImages(ds.id);
     expect([row.width, row.height]).toEqual([60, 120]);
     // Orientation 6 turns the stored left (red) half to the top.
-    const view = await call("GET", `/api/v1/ui/images/${row.id}/downsample/?source_width=60&source_height=120&downscale=0.5`, { key: user.key });
+    const view = await call(
+      "GET",
+      `/api/v1/ui/images/${row.id}/downsample/?source_width=60&source_height=120&downscale=0.5`,
+      { key: user.key },
+    );
     const out = await imageInfo(view);
     expect([out.width, out.height]).toEqual([30, 60]);
     const decoded = decodeJpeg(out.bytes);

@@ -209,8 +209,7 @@ export function decodePng(b: Uint8Array, scale = 1, region?: Rect): Raster {
       if (ctype === 0 && len >= 2) keyGray = (trns[0] << 8) | trns[1];
       if (ctype === 2 && len >= 6)
         [keyR, keyG, keyB] = [(trns[0] << 8) | trns[1], (trns[2] << 8) | trns[3], (trns[4] << 8) | trns[5]];
-    }
-    else if (type === "IDAT") {
+    } else if (type === "IDAT") {
       if (!width) throw new CorruptImageError("corrupt PNG: image data before header");
       inflater ??= new Unzlib((chunk) => onData(chunk));
       try {

@@ -46,7 +46,13 @@ export function probeImage(b: Uint8Array): ImageInfo | null {
     return dims === "more" ? null : info(mime, dims, walk.orientation);
   }
   const dims =
-    mime === "image/png" ? pngSize(b) : mime === "image/gif" ? gifSize(b) : mime === "image/webp" ? webpSize(b) : tiffSize(b);
+    mime === "image/png"
+      ? pngSize(b)
+      : mime === "image/gif"
+        ? gifSize(b)
+        : mime === "image/webp"
+          ? webpSize(b)
+          : tiffSize(b);
   return info(mime, dims, 1);
 }
 

@@ -28,7 +28,10 @@ export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
-  const body = concatBytes([...type].map((c) => c.charCodeAt(0)), data);
+  const body = concatBytes(
+    [...type].map((c) => c.charCodeAt(0)),
+    data,
+  );
   const n = data.length;
   const c = crc32(body);
   return concatBytes([n >>> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255], body, [
