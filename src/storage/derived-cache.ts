@@ -5,8 +5,11 @@ import { sha256Hex } from "../lib/hashing";
  * pipeline version), so a key never needs invalidating. The ETag is a hash of the key: the same request always
  * yields the same bytes, so a conditional request can be answered before KV is read.
  */
-/** v2: JPEG output from our own encoder (4:2:0) instead of photon's: new bytes, so new keys and ETags. */
-export const PIPELINE_VERSION = "v2";
+/**
+ * v2: JPEG output from our own encoder (4:2:0) instead of photon's: new bytes, so new keys and ETags.
+ * v3: EXIF orientation applied, PNG tRNS honoured, resampling in premultiplied alpha (issue 10).
+ */
+export const PIPELINE_VERSION = "v3";
 /** KV needs ≥ 60 s; derived bytes can always be rebuilt, so they age out after 30 days unused. */
 const TTL_SECONDS = 30 * 24 * 3600;
 
