@@ -82,6 +82,22 @@ describe("local_files under `npm start`: paths on the user's disk, through the l
     expect(s.status, JSON.stringify(s)).toBe("done");
   });
 
+  it("reads a class encoding's local_path from the disk too (the SDK sends it when class_encoding is a file)", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const { sid, status: s } = await linkLocalFiles(
+      u.key,
+      ds.id,
+      [`${ROOT}/dataset/images/${FIXTURE_IMAGES[0]}`, `${ROOT}/encoded/boxes.csv`],
+      {
+        annotation_task: "Object detection",
+        class_encoding: { type: "custom", local_path: `${ROOT}/encoded/labels.csv` },
+      },
+    );
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    expect([...(await setObjects(await sessionSetId(sid))).values()]).toEqual([["Pear"]]);
+  });
+
   it("refuses '..', paths outside the root and symlinks out of it, each with its own error, and reads the rest", async () => {
     const u = await createUser();
     const ds = await createDataset(u);

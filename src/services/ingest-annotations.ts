@@ -21,6 +21,9 @@ import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progre
 import { loadItem } from "./ingest-item";
 import { loadSession } from "./upload-sessions";
 import { userKeyProblem } from "../storage/blobs";
+import { isAbsolutePath, localFilesService, readLocalText } from "../storage/local-files";
+
+const MAX_ENCODING_FILE = 4 * 1024 * 1024;
 
 /** CSV, VOC XML, YOLO and tag files are parsed whole: the text plus its parsed form must fit in 128 MB. */
 export const MAX_ANNOTATION_FILE = 32 * 1024 * 1024;
@@ -59,7 +62,10 @@ export function classEncoder(raw: string | null, localFile?: string): ((label: s
   return (label) => map.get(label) ?? null;
 }
 
-/** `{"type": "custom", "local_path": p}`: there is no server disk, so the path is a key in the bucket. */
+/**
+ * `{"type": "custom", "local_path": p}` (the SDK sends it when class_encoding is a file): a file on the user's disk
+ * under `npm start`, as local_files are; deployed there is no disk, so the path is a key in the bucket.
+ */
 async function encodingFile(env: Env, raw: string | null): Promise<string | undefined> {
   let path: unknown;
   try {
@@ -67,10 +73,13 @@ async function encodingFile(env: Env, raw: string | null): Promise<string | unde
   } catch {
     return undefined;
   }
-  if (typeof path !== "string" || !path || userKeyProblem(path)) return undefined;
+  if (typeof path !== "string" || !path) return undefined;
+  const disk = localFilesService(env);
+  if (disk && isAbsolutePath(path)) return readLocalText(disk, path, MAX_ENCODING_FILE);
+  if (userKeyProblem(path)) return undefined;
   const obj = await env.BUCKET.get(path.replace(/^\/+/, ""));
   if (!obj) return undefined;
-  if (obj.size > 4 * 1024 * 1024) {
+  if (obj.size > MAX_ENCODING_FILE) {
     await obj.body.cancel();
     return undefined;
   }

@@ -89,3 +89,14 @@ export async function openLocalFile(svc: LocalFiles, path: string): Promise<Resp
   }
   return `the local file service answered HTTP ${res.status}`;
 }
+
+/** A small text file (a class encoding), or undefined if it cannot be read or is over `maxBytes`. */
+export async function readLocalText(svc: LocalFiles, path: string, maxBytes: number): Promise<string | undefined> {
+  const res = await openLocalFile(svc, path);
+  if (typeof res === "string") return undefined;
+  if (Number(res.headers.get("content-length") ?? Infinity) > maxBytes) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  return res.text();
+}

@@ -13,6 +13,7 @@ import { startLocalFiles } from "../../scripts/local-files.mjs";
  * <tmp>/root/dataset/images/{5 images}, .../images/more/{2 images}, .DS_Store   (a folder walked recursively)
  * <tmp>/root/dataset/annotations.csv                                          (the fixture's boxes)
  * <tmp>/root/archived/images.zip                                              (an archive on disk)
+ * <tmp>/root/encoded/boxes.csv, labels.csv                                    (a CSV whose labels a file encodes)
  * <tmp>/root/escapes/inside-link.jpg → ../dataset/images/<first>               (a symlink that stays inside)
  * <tmp>/root/escapes/link-out.jpg → <tmp>/outside/secret.jpg, dir-out → <tmp>/outside
  * <tmp>/outside/secret.jpg                                                    (never to be read)
@@ -37,6 +38,12 @@ export async function startTestLocalFiles(fixtureDir) {
     path.join(root, "archived/images.zip"),
     zipSync(Object.fromEntries(images.map((n) => [n, readFileSync(path.join(fixtureDir, "images", n))])), { level: 0 }),
   );
+  mkdirSync(path.join(root, "encoded"));
+  writeFileSync(
+    path.join(root, "encoded/boxes.csv"),
+    `file_name,class_name,xmin,ymin,xmax,ymax\n${images[0]},lbl_1,1,2,30,40\n`,
+  );
+  writeFileSync(path.join(root, "encoded/labels.csv"), "lbl_1,Pear\n");
   copyFileSync(path.join(fixtureDir, "images", images[0]), path.join(outside, "secret.jpg"));
   symlinkSync(path.join(root, "dataset/images", images[0]), path.join(root, "escapes/inside-link.jpg"));
   symlinkSync(path.join(outside, "secret.jpg"), path.join(root, "escapes/link-out.jpg"));
