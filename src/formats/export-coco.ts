@@ -1,5 +1,5 @@
 import { CocoCategories } from "./coco-categories";
-import { extent } from "./export-json";
+import { pointsExtent } from "../lib/object-bounds";
 import { coord, pyFloat, pyJson, Raw } from "./export-text";
 import {
   drawableObjects,
@@ -92,7 +92,7 @@ function imageAnnotations(
   const x = (v: number) => coord(v, img.width, percent);
   const y = (v: number) => coord(v, img.height, percent);
   return drawableObjects(img).map((o) => {
-    const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? o.coordinates : extent(o.coordinates);
+    const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? o.coordinates : pointsExtent(o.coordinates);
     const w = span(xmin, xmax, img.width);
     const h = span(ymin, ymax, img.height);
     let segmentation: unknown[];

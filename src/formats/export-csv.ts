@@ -1,4 +1,4 @@
-import { extent } from "./export-json";
+import { pointsExtent } from "../lib/object-bounds";
 import { coordText, csvField } from "./export-text";
 import { drawableObjects, exportedName, isAnnotated, type ExportOptions, type ExportPages } from "./export-types";
 
@@ -42,7 +42,7 @@ export async function* exportCsv(pages: ExportPages, opts: ExportOptions): Async
           for (let i = 0; i + 1 < c.length; i += 2) nums.push(x(c[i]), y(c[i + 1]));
           s += `${name},${classes},${nums.join(JOIN)}\n`;
         } else {
-          const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? c : extent(c);
+          const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? c : pointsExtent(c);
           s += `${name},${classes},${x(xmin)},${y(ymin)},${x(xmax)},${y(ymax)}\n`;
         }
       }

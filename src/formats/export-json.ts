@@ -1,3 +1,4 @@
+import { pointsExtent } from "../lib/object-bounds";
 import { taskName } from "../lib/task";
 import { coord, pyJson } from "./export-text";
 import {
@@ -30,25 +31,10 @@ export function remoJsonElement(img: ExportImage, opts: ExportOptions): Record<s
       for (let i = 0; i + 1 < c.length; i += 2) segments.push({ x: x(c[i]), y: y(c[i + 1]) });
       return { classes: o.classes, segments };
     }
-    const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? c : extent(c);
+    const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? c : pointsExtent(c);
     return { bbox: { xmax: x(xmax), xmin: x(xmin), ymax: y(ymax), ymin: y(ymin) }, classes: o.classes };
   });
   return { ...base, annotations };
-}
-
-/** [xmin, ymin, xmax, ymax] of a flat point list. */
-export function extent(c: number[]): [number, number, number, number] {
-  let xmin = Infinity,
-    ymin = Infinity,
-    xmax = -Infinity,
-    ymax = -Infinity;
-  for (let i = 0; i + 1 < c.length; i += 2) {
-    if (c[i] < xmin) xmin = c[i];
-    if (c[i] > xmax) xmax = c[i];
-    if (c[i + 1] < ymin) ymin = c[i + 1];
-    if (c[i + 1] > ymax) ymax = c[i + 1];
-  }
-  return xmin === Infinity ? [0, 0, 0, 0] : [xmin, ymin, xmax, ymax];
 }
 
 /** Remo JSON: a pretty-printed array, one element per image, written as the pages arrive. */

@@ -1,4 +1,4 @@
-import { extent } from "./export-json";
+import { pointsExtent } from "../lib/object-bounds";
 import { labelStem } from "./export-yolo";
 import { drawableObjects, exportedName, type ExportImage, type ExportOptions, type ExportPages } from "./export-types";
 import type { ZipEntry } from "./zip-writer";
@@ -18,7 +18,9 @@ export function vocXml(img: ExportImage, opts: ExportOptions): string {
     for (const c of img.classes) s += `  <object>\n    <name>${xmlEscape(c)}</name>\n  </object>\n`;
   } else {
     for (const o of drawableObjects(img)) {
-      const [xmin, ymin, xmax, ymax] = (o.kind === "bbox" ? o.coordinates : extent(o.coordinates)).map(Math.trunc);
+      const [xmin, ymin, xmax, ymax] = (o.kind === "bbox" ? o.coordinates : pointsExtent(o.coordinates)).map(
+        Math.trunc,
+      );
       for (const c of o.classes.slice(0, 1)) {
         s +=
           `  <object>\n    <name>${xmlEscape(c)}</name>\n    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n    <difficult>0</difficult>\n` +

@@ -1,4 +1,4 @@
-import { extent } from "./export-json";
+import { pointsExtent } from "../lib/object-bounds";
 import { drawableObjects, exportedName, type ExportOptions, type ExportPages } from "./export-types";
 import type { ZipEntry } from "./zip-writer";
 
@@ -54,7 +54,7 @@ export async function* yoloEntries(
           for (let i = 0; i + 1 < c.length; i += 2) nums.push(f(c[i] / W), f(c[i + 1] / H));
           s += `${k} ${nums.join(" ")}\n`;
         } else {
-          const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? o.coordinates : extent(o.coordinates);
+          const [xmin, ymin, xmax, ymax] = o.kind === "bbox" ? o.coordinates : pointsExtent(o.coordinates);
           s += `${k} ${f((xmin + xmax) / 2 / W)} ${f((ymin + ymax) / 2 / H)} ${f((xmax - xmin) / W)} ${f((ymax - ymin) / H)}\n`;
         }
       }
