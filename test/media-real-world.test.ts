@@ -10,7 +10,7 @@ import { probeImage, probeObject } from "../src/media/probe";
 import type { Raster } from "../src/media/raster";
 import { coarsestScale, renderRegion } from "../src/media/render";
 import { resizeRaster } from "../src/media/resize";
-import { call, expectStatus, get } from "./helpers/api";
+import { call, expectStatus, get, post } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { buildJpeg, buildPng, concatBytes, exifSegment, raster, segment, sofOffset } from "./helpers/image-builders";
 import { imageInfo } from "./helpers/image-fixtures";
@@ -314,5 +314,20 @@ describe("EXIF orientation is applied everywhere, in the upright grid", () => {
     const urls = await imageUrls(env, { id: row.id, originalName: "turned.jpg" });
     const original = new Uint8Array(await (await get(urls.url)).arrayBuffer());
     expect(original).toEqual(jpeg);
+    // A box drawn on the upright picture is kept as drawn (it used to be clamped to the stored 60-px height).
+    const set = await expectStatus(
+      post("/api/v1/ui/annotation-sets/", { annotation_task: "Object detection", dataset_id: ds.id, name: "S" }, user.key),
+      201,
+    );
+    const box = [
+      { x: 5, y: 70 },
+      { x: 55, y: 115 },
+    ];
+    const saved = `/api/dataset/${ds.id}/annotation-set/${set.id}/image/${row.id}/save-annotation/`;
+    await expectStatus(post(saved, { objects: [{ coordinates: box, classes: ["Car"] }] }, user.key), 200);
+    const stored = await env.DB.prepare("SELECT coordinates FROM annotation_objects WHERE image_id = ?")
+      .bind(row.id)
+      .first<{ coordinates: string }>();
+    expect(JSON.parse(stored!.coordinates)).toEqual([5, 70, 55, 115]);
   });
 });
