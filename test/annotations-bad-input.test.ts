@@ -50,6 +50,17 @@ describe("bad input to the annotation routes answers 4xx with the envelope, neve
     expect(a.count).toBe(1);
   });
 
+  it("save-annotation without objects or classes is a 400 that keeps the image's objects (an empty list clears)", async () => {
+    const { u, save } = await world();
+    const box = { coordinates: [{ x: 1, y: 1 }, { x: 9, y: 9 }], classes: ["Car"] };
+    await expectStatus(post(save, { objects: [box] }, u.key), 200);
+    for (const body of [{}, { status: "done" }, { annotation_info: [] }])
+      await expectError(post(save, body, u.key), 400, /objects/);
+    expect((await expectStatus(get(`${save.replace("save-annotation/", "annotation/")}`, u.key), 200)).annotation_info).toHaveLength(1);
+    await expectStatus(post(save, { objects: [] }, u.key), 200);
+    expect((await expectStatus(get(`${save.replace("save-annotation/", "annotation/")}`, u.key), 200)).annotation_info).toHaveLength(0);
+  });
+
   it("requires a key on every route", async () => {
     const { d, img, set, save } = await world();
     await expectError(post(save, { objects: [] }), 401);

@@ -27,6 +27,12 @@ export const SaveAnnotationBody = z
     skip_new_classes: boolParam.optional(),
   })
   .loose()
+  // Saving replaces the image's objects: a body with neither list (a mistyped key, `annotation_info` sent back)
+  // would silently wipe them, so it is a 400; an explicit empty list still clears.
+  .refine((b) => b.objects !== undefined || b.classes !== undefined, {
+    message: "give `objects` (detection, segmentation) or `classes` (classification); an empty list clears the image",
+    path: ["objects"],
+  })
   .openapi("SaveAnnotation");
 
 export const StatusBody = z.object({ status: z.string().optional() }).openapi("AnnotationStatus");
