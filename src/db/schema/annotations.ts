@@ -71,7 +71,8 @@ export const annotations = sqliteTable(
   (t) => [
     uniqueIndex("annotations_set_id_image_id_idx").on(t.setId, t.imageId),
     index("annotations_image_id_idx").on(t.imageId),
-    index("annotations_set_id_status_idx").on(t.setId, t.status),
+    // The annotation tool's gallery pages a status group by image id: one index range, no sort (issue 12).
+    index("annotations_set_id_status_image_id_idx").on(t.setId, t.status, t.imageId),
   ],
 );
 
