@@ -6,6 +6,7 @@ import { log } from "./lib/log";
 import { database, parsedBodyLimit, requestId, requireAuth } from "./lib/middleware";
 import { annotationSetRoutes } from "./routes/annotation-sets";
 import { annotationRoutes } from "./routes/annotations";
+import { annotationGalleryRoutes } from "./routes/annotation-gallery";
 import { classRoutes } from "./routes/classes";
 import { tagRoutes } from "./routes/tags";
 import { datasetImageRoutes } from "./routes/images";
@@ -43,6 +44,7 @@ export function buildApp() {
   app.route("/", exportFileRoutes);
   app.route("/", annotationSetRoutes);
   app.route("/", annotationRoutes);
+  app.route("/", annotationGalleryRoutes);
   app.route("/", classRoutes);
   app.route("/", tagRoutes);
   app.route("/", datasetImageRoutes);
