@@ -12,21 +12,15 @@ export const GALLERY_GROUPS = ["not_annotated", "skipped", "annotated"] as const
 export type GalleryGroup = (typeof GALLERY_GROUPS)[number];
 
 export const GalleryQuery = z.object({
-  order: z
-    .enum(GALLERY_GROUPS)
-    .default("not_annotated")
-    .openapi({
-      description:
-        "the group listed first: not_annotated → not_annotated, skipped, annotated; skipped → skipped, not_annotated, annotated; annotated → annotated, skipped, not_annotated (Remo's orders)",
-    }),
+  order: z.enum(GALLERY_GROUPS).default("not_annotated").openapi({
+    description:
+      "the group listed first: not_annotated → not_annotated, skipped, annotated; skipped → skipped, not_annotated, annotated; annotated → annotated, skipped, not_annotated (Remo's orders)",
+  }),
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT).openapi({ example: DEFAULT_LIMIT }),
   image_id: idParam.optional().openapi({ description: "the anchor image (must be in the set's dataset, else 404)" }),
-  direction: z
-    .enum(["next", "prev"])
-    .optional()
-    .openapi({
-      description: "with image_id: the `limit` images after (next) or before (prev) it; without: a page around it",
-    }),
+  direction: z.enum(["next", "prev"]).optional().openapi({
+    description: "with image_id: the `limit` images after (next) or before (prev) it; without: a page around it",
+  }),
   image_status: z
     .enum([...GALLERY_GROUPS, "done"])
     .optional()
@@ -34,11 +28,9 @@ export const GalleryQuery = z.object({
       description:
         "native: the group the anchor is placed in (default: its status now). Send the status the tool showed, so marking an image done does not move the cursor to the annotated group; `next`/`previous` links carry it",
     }),
-  tracker_id: idParam
-    .optional()
-    .openapi({
-      description: "accepted and ignored: Remo's server-side cursor; ours is stateless (image_id + image_status)",
-    }),
+  tracker_id: idParam.optional().openapi({
+    description: "accepted and ignored: Remo's server-side cursor; ours is stateless (image_id + image_status)",
+  }),
 });
 export type GalleryQuery = z.infer<typeof GalleryQuery>;
 
@@ -75,12 +67,9 @@ export const GalleryPage = z
     not_annotated_count: z.number().int(),
     skipped_count: z.number().int(),
     annotated_count: z.number().int(),
-    next: z
-      .string()
-      .nullable()
-      .openapi({
-        description: "relative URL of the images after the last result (image_id, direction=next, image_status)",
-      }),
+    next: z.string().nullable().openapi({
+      description: "relative URL of the images after the last result (image_id, direction=next, image_status)",
+    }),
     previous: z.string().nullable().openapi({ description: "relative URL of the images before the first result" }),
     results: z.array(SetImage),
   })
