@@ -83,6 +83,30 @@ describe("bad input: the request", () => {
     await expectError(post(`/api/dataset/${ds.id}/upload/`, { urls: "not-a-list" }, u.key), 400, /urls/);
   });
 
+  it("answers 400 naming class_encoding for an unknown encoding type, JSON or multipart, and stages nothing", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    for (const bad of ["bogus", { type: "bogus" }, { type: 3 }])
+      await expectError(
+        post(`/api/dataset/${ds.id}/upload/`, { local_files: ["a/b.jpg"], class_encoding: bad }, u.key),
+        400,
+        /class_encoding: type .* is not one of autodetect, custom, WordNet, GoogleKnowledgeGraph/,
+      );
+    const before = (await env.BUCKET.list({ prefix: "uploads/" })).objects.length;
+    await expectError(
+      uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await img() }], { class_encoding_type: "Bogus" }),
+      400,
+      /class_encoding/,
+    );
+    expect((await env.BUCKET.list({ prefix: "uploads/" })).objects.length).toBe(before);
+    // Remo's names in any letter case are accepted.
+    for (const ok of ["wordnet", { type: "GoogleKnowledgeGraph" }, { type: "custom", raw_content: ["a,b"] }])
+      await expectStatus(
+        post(`/api/dataset/${ds.id}/upload/`, { local_files: ["a/b.jpg"], class_encoding: ok }, u.key),
+        200,
+      );
+  });
+
   it("answers 413 when the declared body is over 100 MB", async () => {
     const u = await createUser();
     const ds = await createDataset(u);

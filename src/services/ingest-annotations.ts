@@ -47,7 +47,7 @@ export function classEncoder(raw: string | null, localFile?: string): ((label: s
   } catch {
     return null;
   }
-  if (enc.type !== "custom") return null;
+  if (String(enc.type).toLowerCase() !== "custom") return null;
   const map = new Map<string, string>(Object.entries(enc.classes ?? {}));
   const rows = Array.isArray(enc.raw_content)
     ? enc.raw_content

@@ -89,6 +89,22 @@ function fromJson(raw: unknown): UploadInput {
   };
 }
 
+const ENCODING_TYPES = ["autodetect", "custom", "WordNet", "GoogleKnowledgeGraph"];
+
+/**
+ * Why a class encoding (as stored: JSON of a type name or `{type, classes?, raw_content?, local_path?}`) is refused,
+ * or null. Its type must be one of Remo's (remo-reference §4.7, any letter case): an unknown one used to be
+ * ignored silently, leaving the labels undecoded with no word why.
+ */
+export function classEncodingProblem(encoded: string | undefined): string | null {
+  if (encoded === undefined) return null;
+  const v: unknown = JSON.parse(encoded);
+  const type = typeof v === "string" ? v : v && typeof v === "object" ? (v as { type?: unknown }).type : v;
+  if (type === undefined || type === null || type === "") return null;
+  if (typeof type === "string" && ENCODING_TYPES.some((t) => t.toLowerCase() === type.toLowerCase())) return null;
+  return `class_encoding: type ${JSON.stringify(type)} is not one of ${ENCODING_TYPES.join(", ")}`;
+}
+
 /** Multipart class encodings are flattened (remo-reference §2.2): raw text forces type custom. */
 function multipartEncoding(fields: Map<string, string>): string | undefined {
   const raw = fields.get("class_encoding_raw_content");
@@ -190,6 +206,8 @@ export async function receiveUpload(ctx: ServiceCtx, datasetId: number, req: Req
   input.annotation_task ??= str(query.get("annotation_task"));
   input.session_id ??= str(query.get("session_id"));
   try {
+    const problem = classEncodingProblem(input.class_encoding);
+    if (problem) throw badRequest(problem, [{ path: "class_encoding", message: problem }]);
     return await recordUpload(ctx, datasetId, input, files);
   } catch (e) {
     await ctx.env.BUCKET.delete(files.map((f) => f.key)).catch(() => {});
