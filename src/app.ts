@@ -58,6 +58,14 @@ export function buildApp() {
     description: "`Token <key>`, as Remo clients send it",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "Session", {
+    type: "apiKey",
+    in: "cookie",
+    name: "remo_session",
+    description:
+      "The browser session set by login with `session=cookie`. Used only when no Authorization header is sent; " +
+      "its POST/PUT/PATCH/DELETE requests must carry this server's own Origin (or Referer), else 403.",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -80,7 +88,11 @@ export function buildApp() {
       // Hono's own: malformed JSON bodies, bad content types from validators, etc.
       return c.json(errorBody(err.message || "Bad request", rid), err.status);
     }
-    log("error", rid, "unhandled error", { path: c.req.path, method: c.req.method, error: String((err as Error)?.stack ?? err) });
+    log("error", rid, "unhandled error", {
+      path: c.req.path,
+      method: c.req.method,
+      error: String((err as Error)?.stack ?? err),
+    });
     return c.json(errorBody("Internal server error", rid), 500);
   });
 

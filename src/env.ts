@@ -39,6 +39,8 @@ export interface Variables {
   requestId: string;
   db: import("./db/client").Db;
   user: AuthUser;
+  /** How the key reached us: logout clears the session cookie only when the cookie was what signed the request. */
+  authVia: "header" | "cookie";
 }
 
 export type AppEnv = { Bindings: Env; Variables: Variables };

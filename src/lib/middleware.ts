@@ -6,6 +6,7 @@ import { createDb } from "../db/client";
 import { apiKeys, users } from "../db/schema";
 import { ApiError, unauthorized } from "./errors";
 import { sha256Hex } from "./hashing";
+import { assertSameOrigin, clearSessionCookie, isSafeMethod, readSessionCookie } from "./session-cookie";
 import { TtlCache } from "./ttl-cache";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -47,8 +48,10 @@ export function forgetKeyHash(hash: string) {
   keyCache.delete(hash);
 }
 
-export async function authenticate(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]): Promise<AuthUser | null> {
-  const key = bearerKey(c.req.header("authorization"));
+type Ctx = Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0];
+
+/** The user a raw key belongs to, or null (also for a null key). */
+export async function userForKey(c: Ctx, key: string | null): Promise<AuthUser | null> {
   if (!key) return null;
   const hash = await sha256Hex(key);
   const hit = keyCache.get(hash);
@@ -68,17 +71,42 @@ export async function authenticate(c: Parameters<Parameters<typeof createMiddlew
   return user;
 }
 
+/**
+ * The user of the request's Authorization key. Header only: the byte routes outside /api/ use this and keep their
+ * rule (a key header, else a signature), so a session cookie never stands in for a signed image URL.
+ */
+export async function authenticate(c: Ctx): Promise<AuthUser | null> {
+  return userForKey(c, bearerKey(c.req.header("authorization")));
+}
+
 const strip = (p: string) => (p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p);
 
-/** Requires a valid key on every path but the listed public ones (compared without trailing slash). */
+/**
+ * Requires a valid key on every path but the listed public ones (compared without trailing slash): from the
+ * Authorization header, or else from the browser session cookie, whose unsafe requests must be same-origin (CSRF).
+ */
 export const requireAuth = (publicPaths: string[]) => {
   const open = new Set(publicPaths.map(strip));
   return createMiddleware<AppEnv>(async (c, next) => {
     if (open.has(strip(c.req.path))) return next();
-    const header = c.req.header("authorization");
-    const user = await authenticate(c);
-    if (!user) throw unauthorized(header ? "Invalid token." : "Authentication credentials were not provided.");
+    if (c.req.header("authorization")) {
+      // A header always wins: API clients are never judged by a cookie the same browser may also hold.
+      const user = await authenticate(c);
+      if (!user) throw unauthorized("Invalid token.");
+      c.set("user", user);
+      c.set("authVia", "header");
+      return next();
+    }
+    const key = readSessionCookie(c);
+    if (!key) throw unauthorized("Authentication credentials were not provided.");
+    if (!isSafeMethod(c.req.method)) assertSameOrigin(c);
+    const user = await userForKey(c, key);
+    if (!user) {
+      clearSessionCookie(c); // revoked or garbage: let the browser forget it, so its pages ask to sign in again
+      throw unauthorized("Your session has ended (signed out or revoked): sign in again.");
+    }
     c.set("user", user);
+    c.set("authVia", "cookie");
     await next();
   });
 };

@@ -1,9 +1,20 @@
 import { z } from "@hono/zod-openapi";
 
+/** `session=cookie` asks for a browser session: an HttpOnly cookie instead of a key in the body. */
+const Session = z
+  .enum(["cookie"])
+  .optional()
+  .openapi({
+    description:
+      "`cookie`: start a browser session. The key is set as an HttpOnly, Secure, SameSite=Lax cookie and left out of " +
+      "the body; the request must come from this server's own origin. Omit it for an API key in the body.",
+  });
+
 export const LoginBody = z
   .object({
     email: z.string().trim().min(1, "This field is required.").max(254),
     password: z.string().min(1, "This field is required.").max(1024),
+    session: Session,
   })
   .openapi("LoginBody");
 
@@ -12,6 +23,7 @@ export const SignupBody = z
     email: z.email("Enter a valid email address.").max(254),
     password: z.string().min(8, "Use at least 8 characters.").max(1024),
     name: z.string().max(200).optional(),
+    session: Session,
   })
   .openapi("SignupBody");
 

@@ -38,4 +38,4 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
     results: z.array(item),
   });
 
-export const security: Record<string, string[]>[] = [{ Token: [] }, { Bearer: [] }];
+export const security: Record<string, string[]>[] = [{ Token: [] }, { Bearer: [] }, { Session: [] }];

@@ -40,7 +40,8 @@ export async function signup(
   return { user: serializeUser(row), key: await issueKey(deps.db, row.id) };
 }
 
-export async function login(db: Db, input: { email: string; password: string }): Promise<string> {
+/** The user these credentials belong to; a 400 (the same for a wrong email or password) otherwise. */
+export async function verifyCredentials(db: Db, input: { email: string; password: string }) {
   const email = input.email.trim().toLowerCase();
   const [user] = await db.select().from(users).where(eq(users.email, email)).limit(1);
   // Same message whether the email or the password is wrong, as django-rest-auth answers.
@@ -53,7 +54,19 @@ export async function login(db: Db, input: { email: string; password: string }):
     throw fail();
   }
   if (!(await verifyPassword(input.password, user.passwordHash))) throw fail();
+  return user;
+}
+
+export async function login(db: Db, input: { email: string; password: string }): Promise<string> {
+  const user = await verifyCredentials(db, input);
   return issueKey(db, user.id);
+}
+
+/** Revokes a key its holder presents (a browser's previous session cookie); an unknown key is a no-op. */
+export async function revokeKey(db: Db, key: string): Promise<void> {
+  const hash = await sha256Hex(key);
+  await db.delete(apiKeys).where(eq(apiKeys.keyHash, hash));
+  forgetKeyHash(hash);
 }
 
 export async function logout(db: Db, user: AuthUser): Promise<void> {
