@@ -269,6 +269,19 @@ describe("YOLO", () => {
     expect(parseYoloClasses("data.yaml", "names:\n  - car\n  - person\nnc: 2\n")).toEqual(["car", "person"]);
     expect(parseYoloClasses("data.yml", "names:\n  0: car\n  1: person\n")).toEqual(["car", "person"]);
   });
+  it("keeps a data.yaml names map dense: indices past the block's entries or the 10,000 cap are ignored", () => {
+    expect(parseYoloClasses("data.yaml", "names:\n  2: bike\n  0: car\n  9: far\n")).toEqual(["car", "1", "bike"]);
+    const started = Date.now();
+    expect(parseYoloClasses("data.yaml", "names:\n  0: car\n  4294967294: huge\n  1: person\n")).toEqual([
+      "car",
+      "person",
+    ]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    const many = Array.from({ length: 10_005 }, (_, i) => `  ${i}: c${i}`).join("\n");
+    const capped = parseYoloClasses("data.yaml", `names:\n${many}\n`);
+    expect(capped.length).toBe(10_001);
+    expect(capped[10_000]).toBe("c10000");
+  });
   it("turns normalised cx cy w h into relative boxes on the label's base name, polygons for segmentation", () => {
     const p = parseYoloLabels(
       "labels/train/img1.txt",

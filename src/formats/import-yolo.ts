@@ -18,15 +18,29 @@ export function parseYoloClasses(fileName: string, text: string): string[] {
   const start = lines.findIndex((l) => /^names\s*:\s*$/.test(l));
   if (start < 0) return [];
   const out: string[] = [];
+  const byIndex = new Map<number, string>();
+  let entries = 0;
   for (const l of lines.slice(start + 1)) {
     if (!/^\s+\S/.test(l)) break;
     const list = /^\s+-\s*(.+)$/.exec(l);
     const map = /^\s+(\d+)\s*:\s*(.+)$/.exec(l);
     if (list) out.push(unquote(list[1]));
-    else if (map) out[Number(map[1])] = unquote(map[2]);
+    else if (map) {
+      entries++;
+      byIndex.set(Number(map[1]), unquote(map[2]));
+    }
   }
-  return out.map((n, i) => n ?? String(i));
+  if (!byIndex.size) return out;
+  // A map's indices index the list: one past the block's entry count (or the cap) could only make a sparse array as
+  // long as the largest index (4294967294 → minutes of CPU), so such an entry is ignored and the list stays dense.
+  const bound = Math.min(entries, MAX_YOLO_MAP_INDEX + 1);
+  let length = 0;
+  for (const i of byIndex.keys()) if (Number.isSafeInteger(i) && i < bound) length = Math.max(length, i + 1);
+  return Array.from({ length }, (_, i) => byIndex.get(i) ?? String(i));
 }
+
+/** The largest class index a `data.yaml` `names:` map may use. */
+export const MAX_YOLO_MAP_INDEX = 10_000;
 
 /**
  * One YOLO label file (`labels/<image base name>.txt`): `class cx cy w h` (normalised) per box, or
