@@ -23,6 +23,8 @@ class Refused extends Error {
   }
 }
 
+/** Whether any component of a path (separators of either kind) is hidden: starts with "." (".." included). */
+const hidden = (/** @type {string} */ p) => p.split(/[\\/]+/).some((c) => c.startsWith("."));
 const digest = (/** @type {string} */ s) => createHash("sha256").update(s).digest();
 const inside = (/** @type {string} */ p, /** @type {string} */ dir) =>
   p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
@@ -48,6 +50,10 @@ export async function createLocalFilesHandler({ root, secret }) {
       throw new Refused(
         `${p}: outside the local files root ${lexicalRoot} (set LOCAL_FILES_ROOT to share another folder)`,
       );
+    // Hidden files and folders below the root (.ssh, .dev.vars, the local bucket under .wrangler) are never served,
+    // named directly or not: the same rule as the folder walk.
+    if (hidden(path.relative(inside(lexical, lexicalRoot) ? lexicalRoot : realRoot, lexical)))
+      throw new Refused(`${p}: hidden files and folders (a name starting with '.') are not served`);
     let real;
     try {
       real = await realpath(lexical);
@@ -60,6 +66,8 @@ export async function createLocalFilesHandler({ root, secret }) {
     }
     if (!inside(real, realRoot))
       throw new Refused(`${p}: a symlink that leads outside the local files root ${lexicalRoot}`);
+    if (hidden(path.relative(realRoot, real)))
+      throw new Refused(`${p}: a symlink to a hidden file or folder (a name starting with '.')`);
     return real;
   }
 

@@ -18,8 +18,9 @@ const readVars = () =>
     .filter((l) => l && !SERVICE_VARS.some((k) => l.startsWith(`${k}=`)))
     .join("\n");
 const writeVars = (/** @type {string} */ text) => {
-  writeFileSync(".dev.vars", text ? text + "\n" : "");
-  chmodSync(".dev.vars", 0o600); // secrets
+  // Secrets: created owner-only (a chmod after the write would leave a moment where others can read them).
+  writeFileSync(".dev.vars", text ? text + "\n" : "", { mode: 0o600 });
+  chmodSync(".dev.vars", 0o600); // an older file keeps its mode through writeFileSync
 };
 
 let vars = readVars();
@@ -36,7 +37,15 @@ if (missing.length) {
 
 // Remo's local_files are absolute paths on this machine: the Worker reads them through this service, which serves
 // only files under LOCAL_FILES_ROOT (default: the home directory; "off": no disk access at all).
-const filesRoot = process.env.LOCAL_FILES_ROOT || homedir();
+// Only while the server answers this machine alone: bound to another address, anyone who can sign up could read
+// the root through local_files, so the service stays off unless LOCAL_FILES_ROOT says otherwise explicitly.
+const host = process.env.HOST || "127.0.0.1";
+const loopback = ["127.0.0.1", "localhost", "::1"].includes(host);
+const filesRoot = process.env.LOCAL_FILES_ROOT || (loopback ? homedir() : "off");
+if (!loopback && !process.env.LOCAL_FILES_ROOT)
+  console.log(
+    `local_files: off, since HOST=${host} reaches beyond this machine (set LOCAL_FILES_ROOT to share a folder)`,
+  );
 let serviceVars = "";
 if (filesRoot !== "off") {
   const secret = randomBytes(32).toString("hex");
@@ -64,14 +73,10 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-const dev = spawn(
-  wrangler[0],
-  ["dev", "--port", port, "--ip", process.env.HOST || "127.0.0.1", ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  },
-);
+const dev = spawn(wrangler[0], ["dev", "--port", port, "--ip", host, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => {
   forgetService();

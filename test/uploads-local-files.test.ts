@@ -98,7 +98,7 @@ describe("local_files under `npm start`: paths on the user's disk, through the l
     expect([...(await setObjects(await sessionSetId(sid))).values()]).toEqual([["Pear"]]);
   });
 
-  it("refuses '..', paths outside the root and symlinks out of it, each with its own error, and reads the rest", async () => {
+  it("refuses '..', paths outside the root, hidden files and symlinks out of it or to hidden ones, each with its own error, and reads the rest", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
     const dotdot = `${ROOT}/dataset/../../outside/secret.jpg`;
@@ -108,6 +108,8 @@ describe("local_files under `npm start`: paths on the user's disk, through the l
       `${OUTSIDE}/secret.jpg`,
       `${ROOT}/escapes/link-out.jpg`,
       `${ROOT}/nothing-here.jpg`,
+      `${ROOT}/.secret/key.jpg`,
+      `${ROOT}/dataset/images/.DS_Store`,
     ]);
     expect(s.status).toBe("failed");
     const byPath = Object.fromEntries(s.errors.map((e: any) => [e.value, e.error]));
@@ -117,8 +119,11 @@ describe("local_files under `npm start`: paths on the user's disk, through the l
     expect(byPath[`${ROOT}/escapes/link-out.jpg`]).toMatch(/symlink that leads outside the local files root/);
     expect(byPath[`${ROOT}/escapes/dir-out`]).toMatch(/symlink that leads outside the local files root/);
     expect(byPath[`${ROOT}/nothing-here.jpg`]).toMatch(/no such file or directory/);
-    // The folder's own symlink out is refused once, as listed; the one given by name is refused once more.
-    expect(s.errors).toHaveLength(6);
+    expect(byPath[`${ROOT}/.secret/key.jpg`]).toMatch(/hidden files and folders/);
+    expect(byPath[`${ROOT}/dataset/images/.DS_Store`]).toMatch(/hidden files and folders/);
+    expect(byPath[`${ROOT}/escapes/to-hidden.jpg`]).toMatch(/a symlink to a hidden file/);
+    // The folder's own symlinks out are refused once, as listed; the one given by name is refused once more.
+    expect(s.errors).toHaveLength(9);
     // A symlink that stays inside the root is a file like another.
     expect((await datasetImages(ds.id)).map((i) => i.original_name)).toEqual(["inside-link.jpg"]);
   });

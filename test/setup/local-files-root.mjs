@@ -16,6 +16,7 @@ import { startLocalFiles } from "../../scripts/local-files.mjs";
  * <tmp>/root/encoded/boxes.csv, labels.csv                                    (a CSV whose labels a file encodes)
  * <tmp>/root/escapes/inside-link.jpg → ../dataset/images/<first>               (a symlink that stays inside)
  * <tmp>/root/escapes/link-out.jpg → <tmp>/outside/secret.jpg, dir-out → <tmp>/outside
+ * <tmp>/root/.secret/key.jpg, escapes/to-hidden.jpg → it                     (hidden: never read)
  * <tmp>/outside/secret.jpg                                                    (never to be read)
  * @param {string} fixtureDir test/fixtures/remo-object-detection
  */
@@ -48,6 +49,10 @@ export async function startTestLocalFiles(fixtureDir) {
   symlinkSync(path.join(root, "dataset/images", images[0]), path.join(root, "escapes/inside-link.jpg"));
   symlinkSync(path.join(outside, "secret.jpg"), path.join(root, "escapes/link-out.jpg"));
   symlinkSync(outside, path.join(root, "escapes/dir-out"));
+  // Hidden: never served, named directly or through a link.
+  mkdirSync(path.join(root, ".secret"));
+  copyFileSync(path.join(fixtureDir, "images", images[0]), path.join(root, ".secret/key.jpg"));
+  symlinkSync(path.join(root, ".secret/key.jpg"), path.join(root, "escapes/to-hidden.jpg"));
 
   const secret = randomBytes(32).toString("hex");
   const { server, origin } = await startLocalFiles({ root, secret });
