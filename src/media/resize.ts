@@ -3,22 +3,23 @@ import type { Raster } from "./raster";
 /**
  * Separable resampling in plain TypeScript (a triangle filter whose support widens with the reduction, i.e.
  * area-weighted when shrinking, bilinear when enlarging). Runs on the JS heap, which the GC gives back, rather than
- * in photon's WASM memory, which never shrinks.
+ * in photon's WASM memory, which never shrinks. A raster with alpha is premultiplied in place: `src` is consumed.
  */
 export function resizeRaster(src: Raster, width: number, height: number): Raster {
   if (width === src.width && height === src.height) return src;
   if (!opaque(src.data)) {
     // Premultiplied alpha, so a transparent pixel's hidden colour never bleeds into its neighbours (a transparent
-    // black next to white stays white at the edge, not grey), as libvips and Pillow resample.
-    const p = resizeChannels(premultiply(src.data), src.width, src.height, width, height);
-    return { width, height, data: unpremultiply(p) };
+    // black next to white stays white at the edge, not grey), as libvips and Pillow resample. In 8 bits and in
+    // place: the memory budget (LIMITS.maxRasterPixels) counts 4 bytes a pixel, and a 16-bit or second copy of an
+    // 8 MP raster would not fit the isolate beside the passes' own rasters.
+    premultiplyInPlace(src.data);
+    const p = resizeChannels(src.data, src.width, src.height, width, height);
+    return { width, height, data: unpremultiplyInPlace(p) };
   }
   return { width, height, data: resizeChannels(src.data, src.width, src.height, width, height) };
 }
 
-type Samples = Uint8Array | Uint16Array;
-
-function resizeChannels<T extends Samples>(data: T, w: number, h: number, width: number, height: number): T {
+function resizeChannels(data: Uint8Array, w: number, h: number, width: number, height: number): Uint8Array {
   // The vertical pass (whole rows, sequential) costs about half the horizontal one per sample: run it first, on
   // the larger raster, unless it enlarges.
   if (height <= h) {
@@ -29,28 +30,28 @@ function resizeChannels<T extends Samples>(data: T, w: number, h: number, width:
   return resample1d(horizontal, width, h, height, false);
 }
 
-/** RGBA → colour × alpha (0..65025) and alpha × 255 (0..65025): one scale for all four channels. */
-function premultiply(d: Uint8Array): Uint16Array {
-  const p = new Uint16Array(d.length);
+/** RGBA → colour × alpha / 255, rounded (alpha unchanged). The caller's raster is consumed. */
+function premultiplyInPlace(d: Uint8Array) {
   for (let i = 0; i < d.length; i += 4) {
     const a = d[i + 3];
-    p[i] = d[i] * a;
-    p[i + 1] = d[i + 1] * a;
-    p[i + 2] = d[i + 2] * a;
-    p[i + 3] = a * 255;
+    if (a === 255) continue;
+    d[i] = (d[i] * a + 127) / 255;
+    d[i + 1] = (d[i + 1] * a + 127) / 255;
+    d[i + 2] = (d[i + 2] * a + 127) / 255;
   }
-  return p;
 }
 
-function unpremultiply(p: Uint16Array): Uint8Array {
-  const d = new Uint8Array(p.length);
-  for (let i = 0; i < p.length; i += 4) {
-    const a = p[i + 3];
-    d[i + 3] = Math.round(a / 255);
-    if (!a) continue;
-    d[i] = Math.min(255, Math.round((p[i] * 255) / a));
-    d[i + 1] = Math.min(255, Math.round((p[i + 1] * 255) / a));
-    d[i + 2] = Math.min(255, Math.round((p[i + 2] * 255) / a));
+function unpremultiplyInPlace(d: Uint8Array): Uint8Array {
+  for (let i = 0; i < d.length; i += 4) {
+    const a = d[i + 3];
+    if (a === 255) continue;
+    if (!a) {
+      d[i] = d[i + 1] = d[i + 2] = 0;
+      continue;
+    }
+    d[i] = Math.min(255, Math.round((d[i] * 255) / a));
+    d[i + 1] = Math.min(255, Math.round((d[i + 1] * 255) / a));
+    d[i + 2] = Math.min(255, Math.round((d[i + 2] * 255) / a));
   }
   return d;
 }
@@ -99,23 +100,20 @@ function weights(inSize: number, outSize: number) {
   return { starts, counts, w, maxTaps };
 }
 
-function opaque(data: Samples): boolean {
+function opaque(data: Uint8Array): boolean {
   for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
   return true;
 }
 
-/**
- * One axis of the resize. Opaque 8-bit rasters take the register-summed paths; premultiplied 16-bit samples
- * (at most 65025, times weights summing to 2^14: under 2^31) take the general ones, alpha included.
- */
-function resample1d<T extends Samples>(data: T, w: number, h: number, outLen: number, horizontal: boolean): T {
+/** One axis of the resize. Opaque rasters take the register-summed paths; others the general ones, alpha included. */
+function resample1d(data: Uint8Array, w: number, h: number, outLen: number, horizontal: boolean): Uint8Array {
   const inLen = horizontal ? w : h;
   const { starts, counts, w: wt, maxTaps } = weights(inLen, outLen);
   const ow = horizontal ? outLen : w;
   const oh = horizontal ? h : outLen;
-  const out = (data instanceof Uint16Array ? new Uint16Array(ow * oh * 4) : new Uint8Array(ow * oh * 4)) as T;
-  // Opaque 8-bit rasters (every decoded JPEG) skip the alpha sums.
-  const solid = data instanceof Uint8Array && opaque(data);
+  const out = new Uint8Array(ow * oh * 4);
+  // Opaque rasters (every decoded JPEG) skip the alpha sums.
+  const solid = opaque(data);
   if (horizontal) {
     // Up to four taps per output pixel (the common case): offsets and weights laid out flat, taps summed in
     // registers; missing taps read the first one with weight 0.
