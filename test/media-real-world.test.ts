@@ -6,7 +6,7 @@ import { photonDecodeCount } from "../src/media/encode";
 import { UnsupportedImageError } from "../src/media/errors";
 import { ImageEndScanner } from "../src/media/image-end";
 import { decodePng } from "../src/media/png-decode";
-import { probeImage, probeObject } from "../src/media/probe";
+import { MAX_HEADER_BYTES, probeImage, probeObject } from "../src/media/probe";
 import type { Raster } from "../src/media/raster";
 import { coarsestScale, renderRegion } from "../src/media/render";
 import { resizeRaster } from "../src/media/resize";
@@ -87,6 +87,22 @@ describe("JPEG headers found however far they are, and what follows the end igno
     const read = async (o: number, n: number) => (reads++, jpeg.slice(o, o + n));
     expect(await probeObject(read, jpeg.length)).toEqual({ mime: "image/jpeg", width: 16, height: 24, orientation: 6 });
     expect(reads).toBeLessThanOrEqual(3);
+    // A header that never reaches a frame: the walk stops at MAX_HEADER_BYTES, not at the end of the file.
+    // SOI, then 64 KiB comment segments back to back for a whole gigabyte.
+    const SEG = 65537;
+    const endless = async (o: number, n: number) => {
+      reads++;
+      const w = new Uint8Array(n);
+      for (let p = o; p < o + n; p++) {
+        const k = p < 2 ? -1 : (p - 2) % SEG;
+        w[p - o] = p === 0 ? 0xff : p === 1 ? 0xd8 : k === 0 || k === 2 || k === 3 ? 0xff : k === 1 ? 0xfe : 0;
+      }
+      return w;
+    };
+    reads = 0;
+    expect(await probeObject(endless, 1 << 30)).toBeNull();
+    expect(reads).toBeGreaterThan(MAX_HEADER_BYTES / (256 * 1024) - 4);
+    expect(reads).toBeLessThanOrEqual(MAX_HEADER_BYTES / (256 * 1024) + 2);
     // Cut inside the APPn run: no header, and the walk ends.
     reads = 0;
     expect(await probeObject(async (o, n) => (reads++, jpeg.slice(o, Math.min(o + n, 200_000))), 200_000)).toBeNull();
@@ -316,7 +332,11 @@ describe("EXIF orientation is applied everywhere, in the upright grid", () => {
     expect(original).toEqual(jpeg);
     // A box drawn on the upright picture is kept as drawn (it used to be clamped to the stored 60-px height).
     const set = await expectStatus(
-      post("/api/v1/ui/annotation-sets/", { annotation_task: "Object detection", dataset_id: ds.id, name: "S" }, user.key),
+      post(
+        "/api/v1/ui/annotation-sets/",
+        { annotation_task: "Object detection", dataset_id: ds.id, name: "S" },
+        user.key,
+      ),
       201,
     );
     const box = [

@@ -18,6 +18,9 @@ export interface ImageInfo {
 /** How many bytes one ranged read of a header takes (JPEG SOF markers can sit after large EXIF/ICC segments). */
 export const PROBE_BYTES = 256 * 1024;
 
+/** How far into an object probeObject looks for a JPEG frame header (64 windows; ICC profiles and XMP are < 1 MiB). */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
 /** The type from magic bytes alone (enough bytes: 12). */
 export function sniffImageMime(b: Uint8Array): ImageMime | null {
   if (hasBytes(b, [0xff, 0xd8, 0xff])) return "image/jpeg";
@@ -59,7 +62,7 @@ export function probeImage(b: Uint8Array): ImageInfo | null {
 /**
  * probeImage for an object read by ranges (`read(offset, length)`, shorter at the end) of `size` bytes: one read
  * of PROBE_BYTES, then, for a JPEG whose frame header lies further, one read per PROBE_BYTES window from the next
- * segment on. Bounded by the file: every read moves forward or ends the walk.
+ * segment on. Bounded by the file and by MAX_HEADER_BYTES: every read moves forward or ends the walk.
  */
 export async function probeObject(
   read: (offset: number, length: number) => Promise<Uint8Array>,
@@ -74,8 +77,10 @@ export async function probeObject(
   for (;;) {
     const dims = walkJpeg(buf, at, walk);
     if (dims !== "more") return info(mime, dims, walk.orientation);
-    // No progress from a window's start means the segment there runs past the end of the file.
-    if (walk.next >= size || (walk.next === at && at > 0)) return null;
+    // No progress from a window's start means the segment there runs past the end of the file. Past
+    // MAX_HEADER_BYTES it is no photo's header (each window is a subrequest: a file of empty segments must not
+    // cost thousands of them).
+    if (walk.next >= size || (walk.next === at && at > 0) || walk.next > MAX_HEADER_BYTES) return null;
     at = walk.next;
     buf = await read(at, Math.min(size - at, PROBE_BYTES));
   }
