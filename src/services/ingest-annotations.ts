@@ -16,7 +16,7 @@ import { parseVoc, XmlRefused } from "../formats/import-voc";
 import { parseYoloClasses, parseYoloLabels } from "../formats/import-yolo";
 import type { ImportRecord, ParsedAnnotationFile } from "../formats/types";
 import { applyImport } from "./annotation-import";
-import { orderSetClassesStatements } from "./annotation-sets";
+import { MAX_CLASS_LIST, orderSetClassesStatements } from "./annotation-sets";
 import { eventStatement, fileErrorStatements, finishTask } from "./ingest-progress";
 import { loadItem } from "./ingest-item";
 import { loadSession } from "./upload-sessions";
@@ -37,6 +37,8 @@ export const MAX_COCO_FILE = 1024 * 1024 * 1024;
 const MAX_MISSING_REPORTED = 100;
 
 class NotRecognised extends Error {}
+/** A file refused whole, its message the per-file error. */
+class FileRefused extends Error {}
 
 /** Remo's class encodings (§4.7): a custom `{label: class}` map (or `label,class` rows) renames classes. */
 export function classEncoder(raw: string | null, localFile?: string): ((label: string) => string | null) | null {
@@ -113,6 +115,11 @@ async function parseFile(
   if (/\.ya?ml$/.test(lower) || baseName(lower) === "classes.txt") {
     const chosen = await yoloClassesItem(env, sid);
     const classList = chosen?.id === itemId ? parseYoloClasses(name, text) : undefined;
+    // Bounded: the list is bound into D1 and ordered in one batch, which must fit the queue consumer's limits.
+    if (classList && classList.length > MAX_CLASS_LIST)
+      throw new FileRefused(
+        `${baseName(name)} lists ${classList.length} classes: the limit is ${MAX_CLASS_LIST.toLocaleString("en-US")}`,
+      );
     return { format: "yolo", records: [], warnings: [], ...(classList?.length ? { classList } : {}) };
   }
   const emptyLabels = lower.endsWith(".txt") && !text.trim();
@@ -245,6 +252,7 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
       );
     if (e instanceof XmlRefused || e instanceof CocoRefused || e instanceof JsonLimitError)
       return fail(`${name}: ${e.message}`);
+    if (e instanceof FileRefused) return fail(e.message);
     throw e;
   }
 
