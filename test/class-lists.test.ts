@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { expectStatus } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import { makePng } from "./helpers/image-fixtures";
-import { uploadMultipart, waitForSession, zip } from "./helpers/upload-helpers";
+import { sessionSetId, setObjects, uploadMultipart, waitForSession, zip } from "./helpers/upload-helpers";
 import { runBatch } from "../src/lib/d1";
 import { createAnnotationSet, normalizeClassList, orderSetClassesStatements } from "../src/services/annotation-sets";
 import { createDb } from "../src/db/client";
@@ -83,5 +83,60 @@ describe("class lists", () => {
     });
     const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM classes WHERE name = 'K10000'").first<{ n: number }>();
     expect(n?.n).toBe(0);
+  });
+});
+
+async function uploadZip(files: Record<string, Uint8Array | string>) {
+  const u = await createUser();
+  const ds = await createDataset(u);
+  const r = await expectStatus(
+    uploadMultipart(u.key, ds.id, [{ name: "up.zip", bytes: zip(files) }], {
+      complete: "true",
+      annotation_task: "Object detection",
+    }),
+    200,
+  );
+  const s = await waitForSession(u.key, r.session_id);
+  return { s, setId: await sessionSetId(r.session_id) };
+}
+
+describe("the YOLO class list file a label file reads", () => {
+  it("is matched by its exact base name at any depth: metadata.yaml and myclasses.yaml are not class lists", async () => {
+    const { s, setId } = await uploadZip({
+      "metadata.yaml": "names: [wrong0, wrong1]\n",
+      "ds/myclasses.yaml": "names: [bad0, bad1]\n",
+      "ds/images/a.png": makePng(100, 100),
+      "ds/labels/a.txt": "1 0.5 0.5 0.5 0.5\n",
+      "ds/cfg/data.yaml": "names: [cat, dog]\n",
+    });
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    expect(await setObjects(setId)).toEqual(new Map([["a.png|25,25,75,75", ["Dog"]]]));
+  });
+
+  it("prefers classes.txt to a data.yaml listed before it", async () => {
+    const { s, setId } = await uploadZip({
+      "data.yaml": "names: [a, b]\n",
+      "images/a.png": makePng(100, 100),
+      "labels/a.txt": "1 0.5 0.5 0.5 0.5\n",
+      "x/classes.txt": "cat\ndog\n",
+    });
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    expect(await setObjects(setId)).toEqual(new Map([["a.png|25,25,75,75", ["Dog"]]]));
+  });
+
+  it("larger than 4 MiB is not read: each label file gets an error naming it and the limit", async () => {
+    const { s } = await uploadZip({
+      "images/a.png": makePng(100, 100),
+      "labels/a.txt": "0 0.5 0.5 0.5 0.5\n",
+      "classes.txt": "cat\n" + "#".repeat(4 * 1024 * 1024),
+    });
+    expect(s.annotations.errors).toContainEqual({
+      filename: "a.txt",
+      errors: ["a.txt: its class list classes.txt is larger than 4194304 bytes (4 MiB); labels not imported"],
+    });
+    expect(s.annotations.errors).toContainEqual({
+      filename: "classes.txt",
+      errors: ["class list classes.txt is larger than 4194304 bytes (4 MiB)"],
+    });
   });
 });

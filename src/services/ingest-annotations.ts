@@ -88,10 +88,20 @@ async function encodingFile(env: Env, raw: string | null): Promise<string | unde
   return obj.text();
 }
 
-/** The session's YOLO class list file: the first `classes.txt` / `data.yaml` item, so every label file agrees. */
+/** A YOLO class list file is read by every label file of its session: it must be small. */
+export const MAX_CLASS_FILE = 4 * 1024 * 1024;
+const CLASS_FILE_NAMES = ["classes.txt", "data.yaml", "data.yml"];
+
+/**
+ * The session's YOLO class list file, so every label file agrees: the first item whose base name (at any folder
+ * depth, any case) is exactly `classes.txt`, else the first `data.yaml` / `data.yml` (`myclasses.txt` and
+ * `metadata.yaml` are not class lists).
+ */
 async function yoloClassesItem(env: Env, sid: string) {
+  const base = (n: string) => `(lower(name) = '${n}' OR substr(lower(name), -${n.length + 1}) IN ('/${n}', '\\${n}'))`;
   return env.DB.prepare(
-    "SELECT id, r2_key, name FROM upload_items WHERE session_id = ? AND (name LIKE '%classes.txt' OR name LIKE '%data.yaml' OR name LIKE '%data.yml') ORDER BY id LIMIT 1",
+    `SELECT id, r2_key, name FROM upload_items WHERE session_id = ? AND (${CLASS_FILE_NAMES.map(base).join(" OR ")})
+     ORDER BY ${base("classes.txt")} DESC, id LIMIT 1`,
   )
     .bind(sid)
     .first<{ id: number; r2_key: string | null; name: string }>();
@@ -127,6 +137,12 @@ async function parseFile(
   if (lower.endsWith(".txt") && /^\s*\d+(\s+[-\d.eE+]+){4,}\s*$/m.test(text.slice(0, 2000))) {
     const classesItem = await yoloClassesItem(env, sid);
     const obj = classesItem?.r2_key ? await env.BUCKET.get(classesItem.r2_key) : null;
+    if (obj && obj.size > MAX_CLASS_FILE) {
+      await obj.body.cancel();
+      throw new FileRefused(
+        `${baseName(name)}: its class list ${baseName(classesItem!.name)} is larger than ${MAX_CLASS_FILE} bytes (4 MiB); labels not imported`,
+      );
+    }
     const classes = obj ? parseYoloClasses(classesItem!.name, await obj.text()) : [];
     return parseYoloLabels(name, text, classes, task, classesItem ? baseName(classesItem.name) : undefined);
   }
@@ -166,6 +182,10 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   if (obj.size > cap) {
     await obj.body.cancel();
     return fail(`annotation file larger than ${cap} bytes`);
+  }
+  if (CLASS_FILE_NAMES.includes(name.toLowerCase()) && obj.size > MAX_CLASS_FILE) {
+    await obj.body.cancel();
+    return fail(`class list ${name} is larger than ${MAX_CLASS_FILE} bytes (4 MiB)`);
   }
 
   // Records are applied as they come (once for a whole-file format, per batch for a streamed COCO file): what the
