@@ -45,7 +45,9 @@ function groupIds(set: AnnotationSetRow, group: GalleryGroup, range: Range, desc
 
 /**
  * Up to `n` places after `from` (or from the start), or before it, in gallery order (always returned ascending).
- * The groups are read in parallel, each capped at `n`, so a step costs one round trip whatever the set's size.
+ * The groups are read one after another, each only while the page is still short and capped at what it lacks, so a
+ * page the first group fills costs one query (the not_annotated group, a NOT EXISTS probe per image, is not read
+ * for nothing).
  */
 async function walk(
   ctx: ServiceCtx,
@@ -59,14 +61,13 @@ async function walk(
   const seq = SEQUENCE[order];
   const start = from ? seq.indexOf(from.group) : 0;
   const groups = dir === "next" ? seq.slice(start) : seq.slice(0, start + 1).reverse();
-  const lists = await Promise.all(
-    groups.map((g, k) => {
-      const range: Range =
-        k > 0 || !from ? null : dir === "prev" ? { op: "<", id: from.id } : { op: inclusive ? ">=" : ">", id: from.id };
-      return ctx.db.all<{ id: number }>(groupIds(set, g, range, dir === "prev", n));
-    }),
-  );
-  const out = groups.flatMap((g, k) => lists[k].map((r) => ({ group: g, id: r.id }))).slice(0, n);
+  const out: Pos[] = [];
+  for (let k = 0; k < groups.length && out.length < n; k++) {
+    const range: Range =
+      k > 0 || !from ? null : dir === "prev" ? { op: "<", id: from.id } : { op: inclusive ? ">=" : ">", id: from.id };
+    const rows = await ctx.db.all<{ id: number }>(groupIds(set, groups[k], range, dir === "prev", n - out.length));
+    for (const r of rows) out.push({ group: groups[k], id: r.id });
+  }
   return dir === "prev" ? out.reverse() : out;
 }
 
