@@ -14,12 +14,12 @@ import { createDb } from "../src/db/client";
 const longNames = (n: number, len: number) => Array.from({ length: n }, (_, i) => `c${i}-${"x".repeat(len)}`);
 
 describe("class lists", () => {
-  it("normalizeClassList de-duplicates 50,000 names quickly, first-seen order kept", () => {
-    const names = Array.from({ length: 50_000 }, (_, i) => `name ${i}`);
-    const started = Date.now();
+  // No timing here (speed lives in benchmarks): 200,000 names took the quadratic version minutes, past the test
+  // timeout, and take a linear one milliseconds.
+  it("normalizeClassList de-duplicates 200,000 names, first-seen order kept", () => {
+    const names = Array.from({ length: 200_000 }, (_, i) => `name ${i}`);
     const out = normalizeClassList([...names, "NAME 0", "", " name  1 "]);
-    expect(Date.now() - started).toBeLessThan(1500);
-    expect(out.length).toBe(50_000);
+    expect(out.length).toBe(200_000);
     expect(out.slice(0, 2)).toEqual(["Name 0", "Name 1"]);
   });
 

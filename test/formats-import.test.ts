@@ -271,12 +271,11 @@ describe("YOLO", () => {
   });
   it("keeps a data.yaml names map dense: indices past the block's entries or the 10,000 cap are ignored", () => {
     expect(parseYoloClasses("data.yaml", "names:\n  2: bike\n  0: car\n  9: far\n")).toEqual(["car", "1", "bike"]);
-    const started = Date.now();
+    // A sparse array as long as this index took minutes, past the test timeout.
     expect(parseYoloClasses("data.yaml", "names:\n  0: car\n  4294967294: huge\n  1: person\n")).toEqual([
       "car",
       "person",
     ]);
-    expect(Date.now() - started).toBeLessThan(1000);
     const many = Array.from({ length: 10_005 }, (_, i) => `  ${i}: c${i}`).join("\n");
     const capped = parseYoloClasses("data.yaml", `names:\n${many}\n`);
     expect(capped.length).toBe(10_001);
