@@ -1,5 +1,5 @@
 import type { TaskType } from "../lib/task";
-import { csvColumns, csvRows, RecordBuilder, splitClasses } from "./import-csv";
+import { readCsvTable, RecordBuilder, splitClasses } from "./import-csv";
 import type { ParsedAnnotationFile } from "./types";
 
 /** Header names of the points column: the SDK's and Remo's exporter's `coordinates`, and plain synonyms. */
@@ -21,24 +21,14 @@ const COORDINATE_HEADERS = ["coordinates", "points", "polygon", "segmentation"];
  */
 export function parsePolygonCsv(text: string, task: TaskType): ParsedAnnotationFile | null {
   if (task !== "instance_segmentation") return null;
-  const rows = csvRows(text);
-  const first = rows.next();
-  if (first.done) return null;
-  const header = first.value;
-  const cols = csvColumns(header, ["file_name", "class_name"]);
+  const table = readCsvTable(text, ["file_name", "class_name"]);
+  if (!table) return null;
+  const { header, cols, warnings } = table;
   const coordCols = header.flatMap((h, i) => (COORDINATE_HEADERS.includes(h.trim().toLowerCase()) ? [i] : []));
-  if (!cols || coordCols.length !== 1) return null;
+  if (coordCols.length !== 1) return null;
   const coordCol = coordCols[0];
   const out = new RecordBuilder("basename");
-  const warnings: ParsedAnnotationFile["warnings"] = [];
-  let line = 1;
-  for (const row of rows) {
-    line++;
-    const fileName = (row[cols.file_name] ?? "").trim();
-    if (!fileName) {
-      warnings.push({ message: `line ${line}: no file name` });
-      continue;
-    }
+  for (const { row, line, fileName } of table.rows) {
     const cell = (row[coordCol] ?? "").trim();
     if (!cell) continue;
     const nums = cell

@@ -119,6 +119,30 @@ export class RecordBuilder {
 }
 
 /**
+ * A CSV whose header names `fields` (§4.1 aliases), read row by row: each data row with its 1-based line number and
+ * trimmed file name. A row without a file name becomes a warning and is not yielded. Null when the file is empty or
+ * the header lacks a field (the file is then "not recognised"). `warnings` fills as `rows` is iterated.
+ */
+export function readCsvTable(text: string, fields: Field[]) {
+  const all = csvRows(text);
+  const first = all.next();
+  if (first.done) return null;
+  const cols = csvColumns(first.value, fields);
+  if (!cols) return null;
+  const warnings: ParsedAnnotationFile["warnings"] = [];
+  function* rows() {
+    let line = 1;
+    for (const row of all) {
+      line++;
+      const fileName = (row[cols!.file_name] ?? "").trim();
+      if (!fileName) warnings.push({ message: `line ${line}: no file name` });
+      else yield { row, line, fileName };
+    }
+  }
+  return { header: first.value, cols, warnings, rows: rows() };
+}
+
+/**
  * Remo's plain CSV (§4.1 object detection, §4.2 image classification). Null when the header does not have the
  * task's columns (the file is then "not recognised" for the task). Instance segmentation's polygon CSV is
  * src/formats/import-csv-polygons.ts.
@@ -129,21 +153,11 @@ export function parsePlainCsv(text: string, task: TaskType): ParsedAnnotationFil
     task === "object_detection"
       ? ["file_name", "class_name", "xmin", "ymin", "xmax", "ymax"]
       : ["file_name", "class_name"];
-  const rows = csvRows(text);
-  const first = rows.next();
-  if (first.done) return null;
-  const cols = csvColumns(first.value, fields);
-  if (!cols) return null;
+  const table = readCsvTable(text, fields);
+  if (!table) return null;
+  const { cols, warnings } = table;
   const out = new RecordBuilder("basename");
-  const warnings: ParsedAnnotationFile["warnings"] = [];
-  let line = 1;
-  for (const row of rows) {
-    line++;
-    const fileName = (row[cols.file_name] ?? "").trim();
-    if (!fileName) {
-      warnings.push({ message: `line ${line}: no file name` });
-      continue;
-    }
+  for (const { row, line, fileName } of table.rows) {
     const classes = splitClasses(row[cols.class_name]);
     const rec = out.get(fileName);
     if (task === "image_classification") {
