@@ -46,7 +46,7 @@ describe("instance-segmentation CSV (SDK SimpleCSVForInstanceSegmentation, our Â
       {
         fileName: "a.jpg",
         match: "basename",
-        objects: [{ classes: ["cat", "dog"], kind: "polygon", coordinates: [1, 2, 3, 4, 5.5, 6] }],
+        objects: [{ classes: ["cat", "dog"], kind: "polygon", coordinates: [1, 2, 3, 4, 5.5, 6], source: "line 2" }],
         classes: [],
         tags: [],
       },
@@ -57,7 +57,13 @@ describe("instance-segmentation CSV (SDK SimpleCSVForInstanceSegmentation, our Â
     );
     expect(exported?.warnings).toEqual([]);
     expect(exported?.records[0].objects).toEqual([
-      { classes: ["Cat"], kind: "polygon", coordinates: [0.1, 0.2, 0.3, 0.2, 0.3, 0.4], relative: true },
+      {
+        classes: ["Cat"],
+        kind: "polygon",
+        coordinates: [0.1, 0.2, 0.3, 0.2, 0.3, 0.4],
+        source: "line 3",
+        relative: true,
+      },
     ]);
   });
 

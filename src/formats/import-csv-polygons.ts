@@ -43,6 +43,7 @@ export function parsePolygonCsv(text: string, task: TaskType): ParsedAnnotationF
       classes: splitClasses(row[cols.class_name]),
       kind: "polygon",
       coordinates: nums,
+      source: `line ${line}`,
       ...(nums.every((v) => v <= 1) ? { relative: true } : {}),
     });
   }
