@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest";
 import { expectStatus } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import { makeJpeg } from "./helpers/image-fixtures";
-import { sessionSetId, setObjects, uploadMultipart, waitForSession, type Part } from "./helpers/upload-helpers";
+import {
+  sessionSetId,
+  setClassNames as classesOf,
+  setObjects,
+  type Part,
+  uploadMultipart,
+  waitForSession,
+} from "./helpers/upload-helpers";
 
 // Generated pictures of distinct sizes (so no two share a checksum): the tests need no fixture files.
 const jpeg = (w: number) => makeJpeg(w, 100);
@@ -15,15 +22,6 @@ async function upload(files: Part[], fields: Record<string, string>) {
   const s = await waitForSession(u.key, r.session_id);
   return { s, setId: await sessionSetId(r.session_id) };
 }
-
-const classesOf = async (setId: number) =>
-  (
-    await env.DB.prepare(
-      "SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
-    )
-      .bind(setId)
-      .all<{ name: string }>()
-  ).results.map((r) => r.name);
 
 const imageClasses = async (setId: number) =>
   (

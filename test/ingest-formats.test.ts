@@ -6,6 +6,7 @@ import {
   fixture,
   FIXTURE_IMAGES,
   sessionSetId,
+  setClassNames as classesOf,
   setObjects,
   uploadMultipart,
   waitForSession,
@@ -19,15 +20,6 @@ async function upload(files: { name: string; bytes: Uint8Array | string }[], fie
   const s = await waitForSession(u.key, r.session_id);
   return { u, ds, s, sid: r.session_id as string };
 }
-
-const classesOf = async (setId: number) =>
-  (
-    await env.DB.prepare(
-      "SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
-    )
-      .bind(setId)
-      .all<{ name: string }>()
-  ).results.map((r) => r.name);
 
 describe("annotation formats through an upload", () => {
   it("YOLO: images/, labels/*.txt and classes.txt in one zip; boxes scaled by each image's size", async () => {

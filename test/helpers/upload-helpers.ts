@@ -192,3 +192,13 @@ export function stubInternet(
     return new Response("not found", { status: 404 });
   });
 }
+
+/** A set's class names, sorted. */
+export const setClassNames = async (setId: number) =>
+  (
+    await env.DB.prepare(
+      "SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
+    )
+      .bind(setId)
+      .all<{ name: string }>()
+  ).results.map((r) => r.name);
