@@ -53,7 +53,7 @@ const before = await bundle(beforeDir, path.join(OUT, "before.mjs"));
 const after = await bundle(
   ROOT,
   path.join(OUT, "after.mjs"),
-  ` export * from "./src/media/image-end"; export * from "./test/helpers/mutate"; export * from "./test/helpers/image-builders";`,
+  ` export * from "./src/media/image-end"; export * from "./test/helpers/mutate"; export * from "./test/helpers/image-builders"; export * from "./test/helpers/fuzz-exercise";`,
 );
 
 console.log(`machine: ${machine()}`);
@@ -160,37 +160,7 @@ bases.push({
     after: new Uint8Array(100),
   }),
 });
-const MEDIA_ERRORS = ["CorruptImageError", "UnsupportedImageError", "ImageTooLargeError"];
-function exercise(bytes) {
-  const info = after.probeImage(bytes);
-  if (!info) return "no header";
-  new after.ImageEndScanner(info.mime).push(bytes);
-  const k = Math.min(1, 256 / Math.max(info.width, info.height));
-  const outcomes = [];
-  const mid = {
-    x: Math.floor(info.width / 3),
-    y: Math.floor(info.height / 3),
-    w: Math.max(1, Math.min(256, Math.floor(info.width / 3))),
-    h: Math.max(1, Math.min(256, Math.floor(info.height / 3))),
-  };
-  for (const [crop, w, h] of [
-    [
-      { x: 0, y: 0, w: info.width, h: info.height },
-      Math.max(1, Math.round(info.width * k)),
-      Math.max(1, Math.round(info.height * k)),
-    ],
-    [mid, mid.w, mid.h],
-  ]) {
-    try {
-      after.encodeRaster(after.renderRegion({ bytes, width: info.width, height: info.height }, crop, w, h), "jpg", 90);
-      outcomes.push("ok");
-    } catch (e) {
-      if (!MEDIA_ERRORS.includes(e?.name)) throw new Error(`not a media error: ${e?.stack}`);
-      outcomes.push(e.name);
-    }
-  }
-  return outcomes.join("+");
-}
+const exercise = (bytes, name = "") => after.exerciseImage(name, bytes, 256);
 const baseTimes = [];
 for (const b of bases) {
   exercise(b.bytes);
@@ -203,7 +173,7 @@ const timed = [];
 const outcomes = new Map();
 for (const m of all) {
   const t = performance.now();
-  const o = exercise(m.bytes);
+  const o = exercise(m.bytes, m.name);
   timed.push({ ms: performance.now() - t, name: m.name });
   outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
 }

@@ -1,15 +1,11 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { imageUrls } from "../src/lib/image-urls";
-import { CorruptImageError, ImageTooLargeError, UnsupportedImageError } from "../src/media/errors";
-import { fitWithin } from "../src/media/geometry";
-import { ImageEndScanner } from "../src/media/image-end";
-import { probeImage } from "../src/media/probe";
-import { renderRegion } from "../src/media/render";
 import { call, expectStatus, get } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import { buildJpeg, buildPng, exifSegment, raster } from "./helpers/image-builders";
-import { mutants, type Mutant } from "./helpers/mutate";
+import { exerciseImage } from "./helpers/fuzz-exercise";
+import { mutants } from "./helpers/mutate";
 import { datasetImages, uploadMultipart, waitForSession } from "./helpers/upload-helpers";
 
 const local = async (name: string) =>
@@ -46,41 +42,14 @@ async function bases(): Promise<{ name: string; bytes: Uint8Array }[]> {
   return out;
 }
 
-const MEDIA_ERRORS = [CorruptImageError, UnsupportedImageError, ImageTooLargeError];
-
-/** Probe, end scan and two renders (whole image fitted in 64 px, a middle crop at 1:1): only media errors. */
-function exercise(m: Mutant): void {
-  const info = probeImage(m.bytes);
-  if (info) new ImageEndScanner(info.mime).push(m.bytes);
-  if (!info) return;
-  const src = { bytes: m.bytes, width: info.width, height: info.height };
-  const fit = fitWithin(info.width, info.height, 64);
-  const mid = {
-    x: Math.floor(info.width / 3),
-    y: Math.floor(info.height / 3),
-    w: Math.max(1, Math.min(32, Math.floor(info.width / 3))),
-    h: Math.max(1, Math.min(32, Math.floor(info.height / 3))),
-  };
-  for (const [crop, w, h] of [
-    [{ x: 0, y: 0, w: info.width, h: info.height }, fit.width, fit.height],
-    [mid, mid.w, mid.h],
-  ] as const) {
-    try {
-      renderRegion(src, crop, w, h);
-    } catch (e) {
-      if (!MEDIA_ERRORS.some((E) => e instanceof E)) throw new Error(`${m.name}: ${(e as Error).stack}`);
-    }
-  }
-}
-
 describe("fuzzed images (fixed seed): every one a 2xx or a 4xx, and the Worker keeps working", () => {
-  it("probes, scans and renders each mutant with nothing but a media error (never another exception)", async () => {
+  it("probes, scans, renders and encodes each mutant with nothing but a media error (never another exception)", async () => {
     const all = (await bases()).flatMap((b, k) => mutants(b.name, b.bytes, 1000 + k));
     expect(all.length).toBeGreaterThan(600);
     let worst = { ms: 0, name: "" };
     for (const m of all) {
       const t0 = performance.now();
-      exercise(m);
+      exerciseImage(m.name, m.bytes, 64);
       const ms = performance.now() - t0;
       if (ms > worst.ms) worst = { ms, name: m.name };
     }
