@@ -233,6 +233,22 @@ describe("degenerate boxes", () => {
   });
 });
 
+describe("class names", () => {
+  it("an imported class name over 255 characters is left out with a warning; the rest of the row imports", async () => {
+    const u = await createUser();
+    const long = "x".repeat(300);
+    const { s, setId } = await upload(u, {
+      "a.png": png(),
+      "boxes.csv": `file_name,class_name,xmin,ymin,xmax,ymax\na.png,${long},1,1,20,20\na.png,car,5,5,30,30\n`,
+    });
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    expect(warningsOf(s, "boxes.csv")).toEqual([
+      `Class name ${"x".repeat(40)}… (300 characters) is longer than 255 characters: left out`,
+    ]);
+    expect([...(await setObjects(setId)).values()].sort()).toEqual([[], ["Car"]]);
+  });
+});
+
 describe("YOLO class indices", () => {
   it("a label whose index is past data.yaml's names is a warning naming file, line and index, and the line is skipped", async () => {
     const u = await createUser();

@@ -1,3 +1,6 @@
+/** Longest class (and tag) name accepted, in characters: the API refuses longer ones (400), importers skip them. */
+export const MAX_NAME_LENGTH = 255;
+
 /**
  * Remo's capitalize_class_name (remo-reference §2.6): trimmed, inner whitespace runs collapsed, then Python's
  * str.capitalize (first character upper-case, the rest lower-case), so "human HAND" and " Human hand" are one class.

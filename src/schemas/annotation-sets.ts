@@ -1,3 +1,4 @@
+import { MAX_NAME_LENGTH } from "../lib/names";
 import { z } from "@hono/zod-openapi";
 import { idParam } from "../lib/params";
 import { PageQuery } from "../lib/pagination";
@@ -10,7 +11,14 @@ export const CreateSetBody = z
     annotation_task: z.union([z.string(), z.number()]).openapi({ example: "Object detection" }),
     dataset_id: idParam,
     name: nameField,
-    classes: z.array(z.string({ message: "must be a list of strings" }), { message: "must be a list of strings" }).default([]),
+    classes: z
+      .array(
+        z
+          .string({ message: "must be a list of strings" })
+          .max(MAX_NAME_LENGTH, `a class name is at most ${MAX_NAME_LENGTH} characters`),
+        { message: "must be a list of strings" },
+      )
+      .default([]),
   })
   .openapi("CreateAnnotationSet");
 
@@ -37,7 +45,13 @@ const Task = z.object({ id: z.number().int(), name: z.string(), type: z.string()
 const ClassCount = z.object({ name: z.string(), count: z.number() });
 
 export const CreatedSet = z
-  .object({ id: z.number().int(), name: z.string(), task: z.string(), dataset_id: z.number().int(), classes: z.array(IdName) })
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    task: z.string(),
+    dataset_id: z.number().int(),
+    classes: z.array(IdName),
+  })
   .openapi("CreatedAnnotationSet");
 
 export const SetStatistics = z.object({

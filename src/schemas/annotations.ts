@@ -1,3 +1,4 @@
+import { MAX_NAME_LENGTH } from "../lib/names";
 import { z } from "@hono/zod-openapi";
 import { boolParam, idParam } from "../lib/params";
 
@@ -7,12 +8,26 @@ export const LegacyImagePath = z.object({ ds: p("ds"), set: p("set"), img: p("im
 export const SetImagePath = z.object({ set: p("set"), img: p("img") });
 
 const Point = z.object({ x: z.number({ message: "must be a number" }), y: z.number({ message: "must be a number" }) });
-const ClassRef = z.union([z.string(), z.object({ name: z.string(), lower: z.string().optional(), questionable: z.boolean().optional(), score: z.number().nullable().optional() }).loose()]);
+const ClassName = z.string().max(MAX_NAME_LENGTH, `a class name is at most ${MAX_NAME_LENGTH} characters`);
+const ClassRef = z.union([
+  ClassName,
+  z
+    .object({
+      name: ClassName,
+      lower: z.string().optional(),
+      questionable: z.boolean().optional(),
+      score: z.number().nullable().optional(),
+    })
+    .loose(),
+]);
 
 export const SaveObject = z
   .object({
     name: z.string().optional(),
-    kind: z.enum(["bbox", "polygon"]).optional().openapi({ description: "native: say it is a polygon (needs >= 3 points)" }),
+    kind: z
+      .enum(["bbox", "polygon"])
+      .optional()
+      .openapi({ description: "native: say it is a polygon (needs >= 3 points)" }),
     coordinates: z.array(Point).min(2, "needs at least 2 points"),
     classes: z.array(ClassRef).default([]),
   })
@@ -44,7 +59,12 @@ const ObjectInfo = z.object({
   position_number: z.number().int(),
   classes: z.array(z.object({ name: z.string(), lower: z.string(), questionable: z.boolean() })),
 });
-const ClassInfo = z.object({ name: z.string(), lower: z.string(), questionable: z.boolean(), score: z.number().optional() });
+const ClassInfo = z.object({
+  name: z.string(),
+  lower: z.string(),
+  questionable: z.boolean(),
+  score: z.number().optional(),
+});
 export const AnnotationInfo = z.array(z.union([ObjectInfo, ClassInfo]));
 
 export const AnnotationRead = z

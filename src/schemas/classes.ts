@@ -1,10 +1,13 @@
+import { MAX_NAME_LENGTH } from "../lib/names";
 import { z } from "@hono/zod-openapi";
 import { idParam } from "../lib/params";
 import { PageQuery } from "../lib/pagination";
 
 const p = (name: string) => idParam.openapi({ param: { name, in: "path" } });
 
-export const NameBody = z.object({ name: z.string({ message: "must be a string" }).max(255) }).openapi("NameBody");
+export const NameBody = z
+  .object({ name: z.string({ message: "must be a string" }).max(MAX_NAME_LENGTH) })
+  .openapi("NameBody");
 export const IdNameItem = z.object({ id: z.number().int(), name: z.string() }).openapi("IdName");
 export const CommonClassQuery = PageQuery.extend({ autocomplete: z.string().optional() });
 export const SetClassPath = z.object({ id: p("id"), class_id: p("class_id") });

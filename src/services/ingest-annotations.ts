@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { createDb } from "../db/client";
 import type { Env } from "../env";
 import { runBatch } from "../lib/d1";
-import { baseName } from "../lib/names";
+import { baseName, MAX_NAME_LENGTH } from "../lib/names";
 import { parseTask, taskName, type TaskType } from "../lib/task";
 import { classIdKind, decodeClassId } from "../formats/class-encodings";
 import { CocoRefused } from "../formats/import-coco";
@@ -204,7 +204,7 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
   const decoded = new Map<string, string | null>();
   const decodeLabel = (l: string): string | null => {
     const custom = encode?.(l) ?? null;
-    if (custom !== null) return custom;
+    if (custom !== null) return fitsName(custom);
     const name = decodeClassId(l);
     if (name !== null) return name;
     if (encode) {
@@ -212,7 +212,14 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
       return null;
     }
     if (classIdKind(l.trim())) unknownIds.add(l.trim());
-    return l;
+    return fitsName(l);
+  };
+  // The API refuses class names over MAX_NAME_LENGTH; an import skips them (bounded report).
+  const tooLong = new Set<string>();
+  const fitsName = (c: string): string | null => {
+    if (c.trim().length <= MAX_NAME_LENGTH) return c;
+    if (tooLong.size < 20) tooLong.add(`${c.trim().slice(0, 40)}… (${c.trim().length} characters)`);
+    return null;
   };
   const apply = async (records: ImportRecord[]) => {
     const map = (labels: string[]) =>
@@ -318,6 +325,15 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
             `Annotations without matching image. Annotation file '${name}' has annotations for '${m}', which can't be found in the dataset.`,
             `miss:${item.id}:${m}`,
           ),
+    ),
+    ...[...tooLong].map((c, i) =>
+      eventStatement(sid, {
+        scope: "annotations",
+        level: "warning",
+        filename: name,
+        message: `Class name ${c} is longer than ${MAX_NAME_LENGTH} characters: left out`,
+        key: `long:${item.id}:${i}`,
+      }),
     ),
     // Keyed by the id alone: the session names an unknown id once, whichever files carry it.
     ...[...unknownIds].slice(0, 50).map((id) =>
