@@ -14,6 +14,7 @@ import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 
 const DEFAULT_LIMIT = 100_000;
+const MAX_ERRORS = 100;
 
 class Refused extends Error {
   /** @param {string} message @param {number} status */
@@ -77,12 +78,18 @@ export async function createLocalFilesHandler({ root, secret }) {
     /** @type {{ path: string, error: string }[]} */ const errors = [];
     const seen = new Set();
     let truncated = false;
+    // Each error becomes a session event: a folder of a million unreadable entries must not make a million.
+    let dropped = 0;
+    const addError = (/** @type {string} */ where, /** @type {string} */ error) => {
+      if (errors.length < MAX_ERRORS) errors.push({ path: where, error });
+      else if (++dropped === 1) errors.push({ path: where, error: `${where}: and more errors, not listed` });
+    };
     /** @param {string} shown the path as the user would write it @param {string} real */
     async function visit(shown, real) {
       if (files.length >= limit) return void (truncated = true);
       const st = await stat(real);
       if (st.isFile()) return void files.push({ path: shown, size: st.size });
-      if (!st.isDirectory()) return void errors.push({ path: shown, error: `${shown}: not a regular file or folder` });
+      if (!st.isDirectory()) return void addError(shown, `${shown}: not a regular file or folder`);
       if (seen.has(real)) return; // a symlink loop, or a folder linked twice
       seen.add(real);
       const entries = (await readdir(real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -95,7 +102,7 @@ export async function createLocalFilesHandler({ root, secret }) {
           const childReal = (await lstat(joined)).isSymbolicLink() ? await resolve(child) : joined;
           await visit(child, childReal);
         } catch (err) {
-          errors.push({ path: child, error: err instanceof Refused ? err.message : `${child}: ${String(err)}` });
+          addError(child, err instanceof Refused ? err.message : `${child}: ${String(err)}`);
         }
         if (truncated) return;
       }
@@ -103,7 +110,7 @@ export async function createLocalFilesHandler({ root, secret }) {
     try {
       await visit(path.resolve(p ?? ""), await resolve(p));
     } catch (err) {
-      errors.push({ path: p ?? "", error: err instanceof Refused ? err.message : `${p}: ${String(err)}` });
+      addError(p ?? "", err instanceof Refused ? err.message : `${p}: ${String(err)}`);
     }
     return { files, errors, truncated };
   }

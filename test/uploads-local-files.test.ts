@@ -128,6 +128,16 @@ describe("local_files under `npm start`: paths on the user's disk, through the l
     expect((await datasetImages(ds.id)).map((i) => i.original_name)).toEqual(["inside-link.jpg"]);
   });
 
+  it("lists at most 100 refusals of one folder, then says there are more", async () => {
+    const u = await createUser();
+    const ds = await createDataset(u);
+    const { status: s } = await linkLocalFiles(u.key, ds.id, [`${ROOT}/many-bad`]);
+    expect(s.status).toBe("failed");
+    expect(s.errors).toHaveLength(101);
+    expect(s.errors[0].error).toMatch(/out-0000: a symlink that leads outside/);
+    expect(s.errors[100].error).toMatch(/and more errors, not listed/);
+  });
+
   it("keeps the SSRF rules for URLs: the file service's origin is exempt only for local_files, and wants its secret", async () => {
     const u = await createUser();
     const ds = await createDataset(u);

@@ -49,6 +49,9 @@ export async function startTestLocalFiles(fixtureDir) {
   symlinkSync(path.join(root, "dataset/images", images[0]), path.join(root, "escapes/inside-link.jpg"));
   symlinkSync(path.join(outside, "secret.jpg"), path.join(root, "escapes/link-out.jpg"));
   symlinkSync(outside, path.join(root, "escapes/dir-out"));
+  // 105 symlinks out of the root in one folder: the service lists at most 100 errors and says there are more.
+  mkdirSync(path.join(root, "many-bad"));
+  for (let i = 0; i < 105; i++) symlinkSync(outside, path.join(root, `many-bad/out-${String(i).padStart(4, "0")}`));
   // Hidden: never served, named directly or through a link.
   mkdirSync(path.join(root, ".secret"));
   copyFileSync(path.join(fixtureDir, "images", images[0]), path.join(root, ".secret/key.jpg"));
