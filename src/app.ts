@@ -21,6 +21,7 @@ import { folderRoutes } from "./routes/folders";
 import { imageRoutes } from "./routes/image-ops";
 import { metaRoutes } from "./routes/meta";
 import { uploadRoutes } from "./routes/uploads";
+import { notFoundPage, pageRoutes } from "./routes/pages";
 
 /** Paths under /api/ that need no key. (Byte routes outside /api/ check their own signature.) */
 const PUBLIC_API_PATHS = ["/api/rest-auth/login", "/api/signup"];
@@ -50,6 +51,7 @@ export function buildApp() {
   app.route("/", datasetImageRoutes);
   app.route("/", searchRoutes);
   app.route("/", uploadRoutes);
+  app.route("/", pageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
     type: "apiKey",
@@ -75,7 +77,13 @@ export function buildApp() {
     },
   });
 
-  app.notFound((c) => c.json(errorBody("Not found.", c.var.requestId ?? ""), 404));
+  app.notFound((c) => {
+    // A person who follows a stale link gets the 404 page; API clients (and anything under /api/) get JSON.
+    const wantsPage =
+      c.req.method === "GET" && !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
+    if (wantsPage) return notFoundPage(c);
+    return c.json(errorBody("Not found.", c.var.requestId ?? ""), 404);
+  });
 
   app.onError((err, c) => {
     const rid = c.var.requestId ?? crypto.randomUUID();

@@ -19,6 +19,8 @@ export interface Env {
   LOCAL_FILES_SECRET?: string;
   /** HMAC key for signed image URLs and download links. */
   SIGNING_SECRET: string;
+  /** The built pages (public/, Workers static assets): /assets/... is served before the Worker runs. */
+  ASSETS?: Fetcher;
   /** Optional R2 S3-API credentials for presigned direct uploads. */
   R2_ACCOUNT_ID?: string;
   R2_ACCESS_KEY_ID?: string;

@@ -19,11 +19,14 @@ describe("health, OpenAPI and docs", () => {
     expect(doc.components.securitySchemes.Token).toBeDefined();
   });
 
-  it("renders /docs as HTML that reads /openapi.json", async () => {
+  it("serves /docs as the page whose bundled script renders /openapi.json with Swagger UI", async () => {
     const res = await get("/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/html/);
-    expect(await res.text()).toContain("/openapi.json");
+    expect(await res.text()).toContain('src="/assets/docs.js"');
+    const script = await (await get("/assets/docs.js")).text();
+    expect(script).toContain("/openapi.json");
+    expect((await get("/assets/swagger/swagger-ui-bundle.js")).status).toBe(200);
   });
 
   it("answers unknown paths with the JSON 404 envelope", async () => {

@@ -1,0 +1,3 @@
+import { Layout, mount } from "../lib/layout";
+
+mount(<Layout title="Dataset">{null}</Layout>);
