@@ -4,7 +4,7 @@
 // /docs, OpenSeadragon's button images). Nothing is fetched from another host at run time.
 // Run by `npm start`, `npm test`, `npm run test:browser` and `npm run deploy` before wrangler; `--watch` rebuilds.
 import { build, context } from "esbuild";
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -58,6 +58,12 @@ if (watch) {
   console.log("pages: watching pages/src");
 } else {
   const result = await build(options);
+  // Every page links /assets/<entry>.css (its own styles, from the CSS its entry imports); an entry without any gets
+  // an empty file, so no page requests a stylesheet that is not there.
+  for (const entry of Object.keys(entryPoints)) {
+    const css = path.join(out, `${entry}.css`);
+    if (!existsSync(css)) writeFileSync(css, "");
+  }
   if (!quiet) {
     // What each page loads: its entry plus the chunks it imports, gzipped (the budget is on the gzipped size).
     const outputs = result.metafile.outputs;

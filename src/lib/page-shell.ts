@@ -60,6 +60,7 @@ export function renderPage(
 <title>${escapeHtml(title)} · Remo</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
+<link rel="stylesheet" href="/assets/${entry}.css">
 <script type="module" src="/assets/${entry}.js"></script>
 </head>
 <body>
