@@ -1,0 +1,235 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { classColor } from "../../pages/src/lib/colors";
+import { api, launch, openPage, screenshot, server, signIn } from "./helpers";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Waits until the grid has read its whole list and every tile's picture has arrived. */
+async function gridSettled(page: Page) {
+  await page.waitForSelector('[data-testid="grid"][data-done="true"]');
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll<HTMLImageElement>(".tile img")].every((i) => i.complete && i.naturalWidth > 0),
+  );
+}
+
+/** The tiles' image names, sorted (only those of dataset `datasetId` when given). */
+const tileNames = (page: Page, datasetId?: number) =>
+  page.$$eval(`[data-testid="tile"]${datasetId ? `[data-dataset-id="${datasetId}"]` : ""}`, (els) =>
+    els.map((e) => e.getAttribute("data-image-name")!).sort(),
+  );
+
+/** The image names of the API's search on the contents route, read with the owner's key. */
+async function apiSearchNames(query: string): Promise<string[]> {
+  const s = server();
+  const res = await api("GET", `/api/v1/ui/datasets/${s.datasetId}/contents/?${query}&limit=1000`, s.owner.key);
+  return res.results.map((r: { image: { name: string } }) => r.image.name).sort();
+}
+
+describe("the dataset list", () => {
+  it("shows the seeded dataset with its image count, thumbnails and annotation set links", async () => {
+    const s = server();
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, s.owner, "/datasets");
+    const card = page.locator(`[data-testid="dataset-card"][data-dataset-id="${s.datasetId}"]`);
+    await expect.poll(() => card.getByTestId("dataset-link").textContent()).toBe("Open Images sample");
+    expect(await card.getByTestId("dataset-count").textContent()).toBe("7 images");
+    expect(await card.getByTestId("visibility").textContent()).toContain("Private");
+    await expect.poll(() => card.locator(`a[href="/annotation/${s.setId}"]`).count()).toBe(1);
+    expect(await card.locator(`a[href="/annotation-detail/${s.setId}/insights"]`).count()).toBe(1);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>(".thumbs img")].every((i) => i.complete && i.naturalWidth > 0),
+    );
+    expect(await card.locator(".thumbs img").count()).toBe(4);
+    await screenshot(page, "datasets-list");
+    await card.getByTestId("dataset-link").click();
+    await page.waitForURL((u) => u.pathname === `/datasets/${s.datasetId}`);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("the dataset page", () => {
+  it("draws the 40 boxes over the 7 thumbnails, each in its class's colour, with a legend", async () => {
+    const s = server();
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, s.owner, `/datasets/${s.datasetId}`);
+    await gridSettled(page);
+    expect(await page.getByTestId("dataset-name").textContent()).toBe("Open Images sample");
+    expect(await page.getByTestId("image-count").textContent()).toBe("7 images");
+    expect(await page.locator('[data-testid="tile"]').count()).toBe(7);
+    const shapes = await page.$$eval(".tile svg .shape", (els) =>
+      els.map((e) => ({ cls: e.getAttribute("data-class")!, stroke: e.getAttribute("stroke")! })),
+    );
+    expect(shapes).toHaveLength(40);
+    for (const sh of shapes) expect(sh.stroke).toBe(classColor(sh.cls));
+    // The same objects, class by class, as the API lists them.
+    const listing = await api("GET", `/api/v1/ui/datasets/${s.datasetId}/contents/?limit=100`, s.owner.key);
+    const perClass = (names: string[]) =>
+      names.reduce<Record<string, number>>((m, n) => ((m[n] = (m[n] ?? 0) + 1), m), {});
+    const apiClasses = listing.results.flatMap((r: any) =>
+      r.image.annotations.flatMap((a: any) => a.object_classes.map((c: string[]) => c[0])),
+    );
+    expect(perClass(shapes.map((x) => x.cls))).toEqual(perClass(apiClasses));
+    // Every drawn class is in the legend, in the same colour.
+    const legend = await page.$$eval('[data-testid="legend"] .chip', (els) =>
+      els.map((e) => ({
+        cls: e.getAttribute("data-class")!,
+        color: (e.querySelector(".swatch") as HTMLElement).style.background,
+      })),
+    );
+    for (const cls of new Set(shapes.map((x) => x.cls))) expect(legend.map((l) => l.cls)).toContain(cls);
+    // A box lies inside its image's viewBox (the image's own pixel space).
+    const inside = await page.$$eval(".tile svg", (svgs) =>
+      svgs.every((svg) => {
+        const [, , w, h] = svg.getAttribute("viewBox")!.split(" ").map(Number);
+        return [...svg.querySelectorAll("rect")].every(
+          (r) =>
+            +r.getAttribute("x")! + +r.getAttribute("width")! <= w &&
+            +r.getAttribute("y")! + +r.getAttribute("height")! <= h,
+        );
+      }),
+    );
+    expect(inside).toBe(true);
+    await screenshot(page, "dataset");
+    // A thumbnail opens the image page.
+    const first = page.locator('[data-testid="tile"]').first();
+    const id = await first.getAttribute("data-image-id");
+    expect(await first.getAttribute("href")).toBe(`/image/${id}?dataset_id=${s.datasetId}`);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("filters by class and by tag as the API's search does, in a URL that survives a reload", async () => {
+    const s = server();
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, s.owner, `/datasets/${s.datasetId}`);
+    await gridSettled(page);
+
+    await page.getByLabel("Classes", { exact: true }).fill("Tire");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL((u) => u.searchParams.get("classes") === "Tire");
+    await gridSettled(page);
+    const tires = await apiSearchNames("classes=Tire");
+    expect(tires.length).toBeGreaterThan(0);
+    expect(tires.length).toBeLessThan(7);
+    expect(await tileNames(page)).toEqual(tires);
+    expect(await page.getByTestId("match-count").textContent()).toBe(
+      `${tires.length} matching ${tires.length === 1 ? "image" : "images"}`,
+    );
+    await screenshot(page, "dataset-filter-class");
+
+    await page.reload();
+    await gridSettled(page);
+    expect(await page.getByLabel("Classes", { exact: true }).inputValue()).toBe("Tire");
+    expect(await tileNames(page)).toEqual(tires);
+
+    await page.getByLabel("Classes", { exact: true }).fill("");
+    await page.getByLabel("Tags", { exact: true }).fill("train");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL((u) => u.searchParams.get("tags") === "train" && !u.searchParams.has("classes"));
+    await gridSettled(page);
+    const train = await apiSearchNames("tags=train");
+    expect(train).toHaveLength(4);
+    expect(await tileNames(page)).toEqual(train);
+
+    // Both at once, then Back returns to the tag alone.
+    await page.getByLabel("Classes", { exact: true }).fill("Person");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL((u) => u.searchParams.get("classes") === "Person");
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(await apiSearchNames("classes=Person&tags=train"));
+    await page.goBack();
+    await page.waitForURL((u) => !u.searchParams.has("classes"));
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(train);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("filters by status through the annotation gallery, and by image name", async () => {
+    const s = server();
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, s.owner, `/datasets/${s.datasetId}?status=done&sets=${s.setId}`);
+    await gridSettled(page);
+    const gallery = await api(
+      "GET",
+      `/api/dataset/${s.datasetId}/annotation-set/${s.setId}/image/?order=annotated&limit=1000`,
+      s.owner.key,
+    );
+    const done = gallery.results
+      .filter((r: any) => r.status === "done")
+      .map((r: any) => r.name)
+      .sort();
+    expect(done).toHaveLength(gallery.annotated_count);
+    expect(await tileNames(page)).toEqual(done);
+    expect(await page.locator(".tile svg .shape").count()).toBe(40);
+    await screenshot(page, "dataset-filter-status");
+
+    await page.goto(`/datasets/${s.datasetId}?image_name=00d`);
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(await apiSearchNames("image_name=00d"));
+    expect(await tileNames(page)).toEqual(["00d2a568dd4afd0d.jpg", "00d9efcc4d1fda53.jpg"]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("is the 404 page for another user", async () => {
+    const s = server();
+    const target = `/datasets/${s.datasetId}`;
+    const { page, problems, context } = await openPage(browser, {
+      allow4xx: (u, st) => st === 404 && new URL(u).pathname === target,
+    });
+    await signIn(page, s.other, "/datasets");
+    // The other user's list does not show the owner's private dataset.
+    await expect.poll(() => page.locator(".page-head").textContent()).toMatch(/\d+ datasets/);
+    expect(await page.locator(`[data-testid="dataset-card"][data-dataset-id="${s.datasetId}"]`).count()).toBe(0);
+    const res = await page.goto(target);
+    expect(res?.status()).toBe(404);
+    await expect.poll(() => page.locator("main").textContent()).toContain("Not found");
+    await screenshot(page, "dataset-404");
+    expect(problems.filter((p) => !p.includes("404"))).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("the search page", () => {
+  it("finds the same images as the API's global search, with the filter in the URL", async () => {
+    const s = server();
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, s.owner, "/datasets/filtered/images");
+    await page.getByLabel("Dataset").selectOption(String(s.datasetId));
+    await page.getByLabel("Classes", { exact: true }).fill("Car");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(
+      (u) => u.searchParams.get("classes") === "Car" && u.searchParams.get("dataset_id") === String(s.datasetId),
+    );
+    await gridSettled(page);
+    const res = await api("GET", `/api/v1/ui/search/?dataset_id=${s.datasetId}&classes=Car&limit=1000`, s.owner.key);
+    const names = res.results.map((r: { name: string }) => r.name).sort();
+    expect(names).toEqual(await apiSearchNames("classes=Car"));
+    expect(await tileNames(page)).toEqual(names);
+    const shapes = await page.$$eval(".tile svg .shape", (els) => els.map((e) => e.getAttribute("data-class")));
+    expect(shapes.length).toBe(res.results.reduce((n: number, r: any) => n + r.annotations.coordinates.length, 0));
+    await screenshot(page, "search");
+
+    await page.reload();
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(names);
+    expect(await page.getByLabel("Dataset").inputValue()).toBe(String(s.datasetId));
+
+    // All datasets: the owner's set is among every readable set searched.
+    await page.goto("/datasets/filtered/images?tags=train");
+    await gridSettled(page);
+    // Other test files may add public datasets: this one's tiles are compared.
+    expect(await tileNames(page, s.datasetId)).toEqual(await apiSearchNames("tags=train"));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
