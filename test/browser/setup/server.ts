@@ -135,7 +135,7 @@ export default async function setup(project: TestProject) {
     const sets = await call(baseUrl, "GET", `/api/v1/ui/datasets/${ds.id}/annotation-sets/`, owner.key);
 
     const screenshots = path.join(root, "test/browser/.out/screenshots");
-    rmSync(screenshots, { recursive: true, force: true });
+    // Not emptied first: runs of single files (and runs side by side) each overwrite only their own names.
     mkdirSync(screenshots, { recursive: true });
     console.log(`browser tests: ${baseUrl}; screenshots in ${screenshots}`);
 
