@@ -61,7 +61,7 @@ describe("the dataset page", () => {
     const { page, problems, context } = await openPage(browser);
     await signIn(page, s.owner, `/datasets/${s.datasetId}`);
     await gridSettled(page);
-    expect(await page.getByTestId("dataset-name").textContent()).toBe("Open Images sample");
+    await expect.poll(() => page.getByTestId("dataset-name").textContent()).toBe("Open Images sample");
     expect(await page.getByTestId("image-count").textContent()).toBe("7 images");
     expect(await page.locator('[data-testid="tile"]').count()).toBe(7);
     const shapes = await page.$$eval(".tile svg .shape", (els) =>

@@ -36,14 +36,21 @@ interface SetItem {
 
 /**
  * Which list the grid reads for these filters:
- * - `status` → the annotation gallery of one set (the first of `sets`, else the dataset's first set);
+ * - `status` → the annotation gallery of one set (the first of `sets`, else the dataset's first set, which needs the
+ *   set list: `undefined` until it is read, null when the dataset has no set);
  * - any search parameter → Remo's search on the contents route (the whole dataset, every folder);
  * - none → the contents of the root or of `folder`, folders first.
+ * Only the status filter waits for the set list, so the first page of thumbnails is asked for at once, alongside the
+ * dataset and its sets, not after them.
  */
-function gridSource(datasetId: number, f: Filters, sets: SetItem[]): { url: string; load: GridLoader } | null {
+function gridSource(
+  datasetId: number,
+  f: Filters,
+  sets: SetItem[] | null,
+): { url: string; load: GridLoader } | null | undefined {
   if (f.status) {
-    const setId = Number(f.sets?.split(",")[0]) || sets[0]?.id;
-    if (!setId) return null;
+    const setId = Number(f.sets?.split(",")[0]) || (sets ? sets[0]?.id : undefined);
+    if (!setId) return sets ? null : undefined;
     return {
       url: galleryUrl(datasetId, setId, f.status as StatusFilter),
       load: galleryLoader(datasetId, setId, f.status as StatusFilter),
@@ -75,7 +82,7 @@ function DatasetPage() {
     }, setError);
   }, []);
 
-  const source = useMemo(() => (sets ? gridSource(datasetId, filters, sets) : null), [filters, sets]);
+  const source = useMemo(() => gridSource(datasetId, filters, sets), [filters, sets]);
   useEffect(() => {
     setFolders([]);
     setCount(null);
@@ -97,44 +104,47 @@ function DatasetPage() {
       </Layout>
     );
   }
-  if (!dataset || !sets) {
-    return (
-      <Layout title="Dataset">
-        <Loading what="dataset" />
-      </Layout>
+  const head =
+    dataset && sets ? (
+      <>
+        <p class="dataset-stats muted" data-testid="dataset-stats">
+          <span data-testid="image-count">{dataset.quantity.toLocaleString("en")} images</span> ·{" "}
+          {humanBytes(dataset.size_in_bytes)} · {sets.length} annotation {sets.length === 1 ? "set" : "sets"} ·{" "}
+          {dataset.total_annotation_objects.toLocaleString("en")} objects · owner {dataset.owner}
+        </p>
+        {sets.length > 0 && (
+          <ul class="set-links">
+            {sets.map((s) => (
+              <li key={s.id}>
+                <strong>{s.name}</strong> <span class="muted">{s.task.name}</span>{" "}
+                <a href={`/annotation/${s.id}`}>Annotate</a> ·{" "}
+                <a href={`/annotation-detail/${s.id}/insights`}>Insights</a>
+              </li>
+            ))}
+          </ul>
+        )}
+        <FilterBar
+          value={filters}
+          choices={{ sets: sets.map((s) => ({ id: s.id, name: s.name })), classes, tags, status: sets.length > 0 }}
+          onApply={(f) =>
+            setFilters(f.folder && (f.status || API_SEARCH_KEYS.some((k) => f[k])) ? { ...f, folder: undefined } : f)
+          }
+        />
+        <Legend classes={[...legend].map(([name, count]) => ({ name, count }))} />
+      </>
+    ) : (
+      <Loading what="dataset" />
     );
-  }
   return (
     <Layout
-      title={<span data-testid="dataset-name">{dataset.name}</span>}
+      title={<span data-testid="dataset-name">{dataset?.name ?? "Dataset"}</span>}
       actions={
-        <span class={`chip ${dataset.is_public ? "public" : ""}`}>{dataset.is_public ? "Public" : "Private"}</span>
+        dataset && (
+          <span class={`chip ${dataset.is_public ? "public" : ""}`}>{dataset.is_public ? "Public" : "Private"}</span>
+        )
       }
     >
-      <p class="dataset-stats muted" data-testid="dataset-stats">
-        <span data-testid="image-count">{dataset.quantity.toLocaleString("en")} images</span> ·{" "}
-        {humanBytes(dataset.size_in_bytes)} · {sets.length} annotation {sets.length === 1 ? "set" : "sets"} ·{" "}
-        {dataset.total_annotation_objects.toLocaleString("en")} objects · owner {dataset.owner}
-      </p>
-      {sets.length > 0 && (
-        <ul class="set-links">
-          {sets.map((s) => (
-            <li key={s.id}>
-              <strong>{s.name}</strong> <span class="muted">{s.task.name}</span>{" "}
-              <a href={`/annotation/${s.id}`}>Annotate</a> ·{" "}
-              <a href={`/annotation-detail/${s.id}/insights`}>Insights</a>
-            </li>
-          ))}
-        </ul>
-      )}
-      <FilterBar
-        value={filters}
-        choices={{ sets: sets.map((s) => ({ id: s.id, name: s.name })), classes, tags, status: sets.length > 0 }}
-        onApply={(f) =>
-          setFilters(f.folder && (f.status || API_SEARCH_KEYS.some((k) => f[k])) ? { ...f, folder: undefined } : f)
-        }
-      />
-      <Legend classes={[...legend].map(([name, count]) => ({ name, count }))} />
+      {head}
       <div class="grid-head">
         {filters.folder && !searching && (
           <a href={`/datasets/${datasetId}`} onClick={(e) => (e.preventDefault(), setFilters({}))}>
@@ -169,7 +179,7 @@ function DatasetPage() {
           ))}
         </div>
       )}
-      {source ? (
+      {source === undefined ? null : source ? (
         <ImageGrid
           firstUrl={source.url}
           load={source.load}

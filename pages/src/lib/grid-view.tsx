@@ -6,8 +6,8 @@ import { ErrorBox } from "./layout";
 /**
  * The thumbnail grid of the dataset and search pages, built to stay fast on a dataset of 100,000 images:
  * - it never loads a whole list: it reads the API's pages one after another by their `next` link (the only way a
- *   cursor-paged list can be read), and asks for the next page only when the user has scrolled to within two
- *   screens of the end of what is loaded;
+ *   cursor-paged list can be read), and asks for the next page only when the user has scrolled to within a
+ *   screen of the end of what is loaded;
  * - it renders only the rows on screen (plus two above and below): tiles have one fixed size per grid width, so a
  *   row's position is arithmetic, the loaded rows are one tall box, and the DOM holds about 8 rows of tiles however
  *   far the user scrolls (a "load more" list that kept every tile would hold 100,000 `<img>`s and SVGs at the end).
@@ -93,8 +93,10 @@ export function ImageGrid(props: GridProps) {
           measure();
         });
     };
+    // The grid's own width, and the page's height: content above the grid (a header that arrives later) moves it.
     const ro = new ResizeObserver(measure);
     ro.observe(el);
+    ro.observe(document.body);
     window.addEventListener("scroll", onScroll, { passive: true });
     window.addEventListener("resize", onScroll);
     measure();
@@ -114,10 +116,11 @@ export function ImageGrid(props: GridProps) {
   const first = Math.max(0, Math.floor(view.top / rowH) - OVERSCAN);
   const last = Math.min(rows, Math.ceil((view.top + view.height) / rowH) + OVERSCAN);
 
-  // Next page when the loaded rows end within two screens of the bottom of the window.
+  // Next page when the loaded rows end within one screen of the bottom of the window (a page of 48 is 8 rows at
+  // 1280 px: more than a screen, so the first screen's pictures are not kept waiting by the next page's read).
   useEffect(() => {
-    if (!list.next || list.loading || list.error) return;
-    if (rows * rowH - (view.top + view.height) < 2 * view.height) loadPage(list.next, false);
+    if (!list.next || list.loading || list.error || !width) return;
+    if (rows * rowH - (view.top + view.height) < view.height) loadPage(list.next, false);
   }, [list, view, rows, rowH]);
 
   const shown = list.items.slice(first * cols, last * cols);
