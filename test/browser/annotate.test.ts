@@ -179,7 +179,7 @@ describe("the annotation tool", () => {
     await context.close();
   });
 
-  it("loads an image's objects, moves one, deletes one (undo brings it back), and the API has the result", async () => {
+  it("loads an image's objects, moves and resizes one, deletes one (undo brings it back), and the API has the result", async () => {
     const setId = await newSet("edit");
     const img = imageIds[0];
     await ownerApi("PUT", `/api/v1/ui/annotation-sets/${setId}/images/${img}/annotations/`, {
@@ -226,6 +226,17 @@ describe("the annotation tool", () => {
     expect(Math.abs(box.coordinates[0].x - (100 + dx))).toBeLessThanOrEqual(2);
     expect(Math.abs(box.coordinates[0].y - (100 + dy))).toBeLessThanOrEqual(2);
     expect(Math.abs(box.coordinates[1].x - (300 + dx))).toBeLessThanOrEqual(2);
+
+    // Resize it: drag its bottom-right handle 80 image pixels right and 60 down; the top-left corner stays.
+    const corner = [box.coordinates[1].x, box.coordinates[1].y];
+    const resized = await dragImage(page, t, corner, [corner[0] + 80, corner[1] + 60]);
+    await saved(page);
+    back = await readBack(setId, img);
+    const big = back.annotation_info.find((o: any) => o.classes[0].name === "Car");
+    expect(big.coordinates[0]).toEqual(box.coordinates[0]);
+    const end = t.toImage(resized.to.x, resized.to.y);
+    expect(Math.abs(big.coordinates[1].x - end.x)).toBeLessThanOrEqual(2);
+    expect(Math.abs(big.coordinates[1].y - end.y)).toBeLessThanOrEqual(2);
 
     // Delete the polygon (picked in the list), undo, delete again.
     await list.nth(1).getByRole("button").click();
