@@ -104,24 +104,25 @@ describe("the insights page", () => {
       String(insights.total_annotated_images),
     );
 
-    // Classes split by tags: the first tags are picked; the table is what ?split_by_tags= answers.
+    // Classes split by tags (objects, in a detection set): the first tags are picked; the table is what
+    // ?split_by_tags= answers.
     const picked = tags.slice(0, 3).map((t: any) => t.name);
     const split = await api(
       "GET",
       `/api/v1/ui/annotation-sets/${setId}/insights/?split_by_tags=${encodeURIComponent(picked.join(","))}`,
       owner.key,
     );
-    const splitRows = await tableRows(page, "Images per class and tag");
+    const splitRows = await tableRows(page, "Objects per class and tag");
     expect(splitRows).toEqual(
       split.results
         .filter((r: any) => r.record_type === "class")
         .map((r: any) => [r.class.name, ...picked.map((t: string) => String(r.split_by_tags[t]))]),
     );
     // Unpicking a tag takes its column away.
-    await page.getByRole("checkbox", { name: picked[0] }).uncheck();
-    await expect.poll(async () => (await tableRows(page, "Images per class and tag"))[0].length).toBe(picked.length);
+    await page.getByRole("checkbox", { name: picked[0], exact: true }).uncheck();
+    await expect.poll(async () => (await tableRows(page, "Objects per class and tag"))[0].length).toBe(picked.length);
     const headers = await page
-      .getByRole("table", { name: "Images per class and tag" })
+      .getByRole("table", { name: "Objects per class and tag" })
       .locator("thead th")
       .allTextContents();
     expect(headers.map((h) => h.trim())).toEqual(["Class", ...picked.slice(1)]);
@@ -143,7 +144,42 @@ describe("the insights page", () => {
       expect(info.painted, id).toBeGreaterThan(1000);
     }
 
+    // All of it ran under the page's strict CSP (a violation would be a console error above).
+    const shell = await context.request.get(insightsPath());
+    expect(shell.headers()["content-security-policy"]).toContain("script-src 'self';");
+
     await screenshot(page, "insights");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("says what is missing for a set with no images, and draws only images per class for classification", async () => {
+    const { owner } = server();
+    const ds = await api("POST", "/api/dataset/", owner.key, { name: "Insights of nothing" });
+    const set = await api("POST", "/api/v1/ui/annotation-sets/", owner.key, {
+      annotation_task: "Image classification",
+      classes: ["Cat", "Dog"],
+      dataset_id: ds.id,
+      name: "Pets",
+    });
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, owner, `/annotation-detail/${set.id}/insights`);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toContain("Insights of nothing");
+    expect(await tableRows(page, "Images by status")).toEqual([
+      ["Done", "0", "–"],
+      ["Skipped", "0", "–"],
+      ["To do", "0", "–"],
+    ]);
+    expect(await page.getByText("This dataset has no images yet.").count()).toBe(1);
+    expect(await tableRows(page, "Objects and images per class")).toEqual([
+      ["Cat", "0", "0", "0.00"],
+      ["Dog", "0", "0", "0.00"],
+    ]);
+    // A classification set counts images, not objects: one chart, images per class.
+    expect(await page.locator("canvas").count()).toBe(1);
+    expect(await page.getByTestId("chart-class-images").count()).toBe(1);
+    expect(await page.getByText("No image in this set is tagged.").count()).toBe(1);
+    expect(await page.getByRole("heading", { name: "Classes by tag" }).count()).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -357,10 +357,13 @@ function TagSection(props: { tags: TagRecord["tag"][] }) {
 }
 
 /**
- * Classes split by tags: the person picks tags; `?split_by_tags=` gives, per class, how many of its images carry
- * each picked tag. Grouped bars (a colour per tag) and a class × tag table.
+ * Classes split by tags: the person picks tags; `?split_by_tags=` gives, per class, its count on the images that carry
+ * each picked tag — the class's rows in the set, so objects for detection and segmentation, images for
+ * classification (as the class counts above; src/services/annotation-set-views.ts `setInsights`). Grouped bars (a
+ * colour per tag) and a class × tag table.
  */
-function SplitSection(props: { tags: string[]; classes: string[] }) {
+function SplitSection(props: { tags: string[]; classes: string[]; task: string }) {
+  const unit = props.task === "image_classification" ? "Images" : "Objects";
   const [picked, setPicked] = useState<string[]>(() => props.tags.slice(0, 3));
   const [split, setSplit] = useState<{ tags: string[]; rows: ClassRecord[] } | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -416,7 +419,12 @@ function SplitSection(props: { tags: string[]; classes: string[] }) {
   return (
     <section class="panel insights-section" aria-labelledby="split-h">
       <h2 id="split-h">Classes by tag</h2>
-      <p class="muted">Images of each class that carry the tag. Pick the tags to compare:</p>
+      <p class="muted">
+        {unit === "Images"
+          ? "Images of each class that carry the tag."
+          : "Objects of each class on the images that carry the tag."}{" "}
+        Pick the tags to compare:
+      </p>
       <fieldset class="tag-picker">
         <legend class="visually-hidden">Tags to compare</legend>
         {props.tags.map((t) => (
@@ -433,9 +441,11 @@ function SplitSection(props: { tags: string[]; classes: string[] }) {
         <p class="muted">Pick at least one tag.</p>
       ) : (
         <>
-          {config && <ChartCanvas config={config} height={280} label="Images per class and tag" testId="chart-split" />}
+          {config && (
+            <ChartCanvas config={config} height={280} label={`${unit} per class and tag`} testId="chart-split" />
+          )}
           <div class="table-scroll">
-            <table aria-label="Images per class and tag" data-testid="split-table">
+            <table aria-label={`${unit} per class and tag`} data-testid="split-table">
               <thead>
                 <tr>
                   <th>Class</th>
@@ -532,7 +542,7 @@ function InsightsPage() {
           <StatusSection item={data.item} />
           <ClassSection classes={classes} task={data.set.task.type} />
           <TagSection tags={tags} />
-          <SplitSection tags={tags.map((t) => t.name)} classes={classes.map((c) => c.name)} />
+          <SplitSection tags={tags.map((t) => t.name)} classes={classes.map((c) => c.name)} task={data.set.task.type} />
         </div>
       )}
     </Layout>
