@@ -4,16 +4,19 @@
 // /docs, OpenSeadragon's button images). Nothing is fetched from another host at run time.
 // Run by `npm start`, `npm test`, `npm run test:browser` and `npm run deploy` before wrangler; `--watch` rebuilds.
 import { build, context } from "esbuild";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const out = path.join(root, "public/assets");
+const final = path.join(root, "public/assets");
 const entriesDir = path.join(root, "pages/src/entries");
 const watch = process.argv.includes("--watch");
 const quiet = process.argv.includes("--quiet");
 
+// A one-off build writes beside public/assets and swaps it in at the end, so a server already running (wrangler dev,
+// a browser test) never sees a half-written or missing folder; --watch rebuilds in place.
+const out = watch ? final : path.join(root, `public/.assets-${process.pid}`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -64,6 +67,10 @@ if (watch) {
     const css = path.join(out, `${entry}.css`);
     if (!existsSync(css)) writeFileSync(css, "");
   }
+  const old = path.join(root, `public/.assets-old-${process.pid}`);
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(out, final);
+  rmSync(old, { recursive: true, force: true });
   if (!quiet) {
     // What each page loads: its entry plus the chunks it imports, gzipped (the budget is on the gzipped size).
     const outputs = result.metafile.outputs;
@@ -73,7 +80,7 @@ if (watch) {
       for (const imp of outputs[file]?.imports ?? []) if (imp.kind === "import-statement") closure(imp.path, seen);
       return seen;
     };
-    const gz = (f) => gzipSync(readFileSync(path.join(root, f))).length;
+    const gz = (f) => gzipSync(readFileSync(path.resolve(root, f).replace(out, final))).length;
     for (const [file, meta] of Object.entries(outputs)) {
       if (!meta.entryPoint || !file.endsWith(".js")) continue;
       const files = [...closure(file)];
