@@ -65,6 +65,72 @@ async function expectBoxAt(page: Page, index: number, box: { x: number; y: numbe
     .toBeLessThanOrEqual(1);
 }
 
+/**
+ * The owner's own dataset for the tests that need other annotations than the seeded ones: one fixture photo, an
+ * instance segmentation set (a polygon of class Car, tag "outline", done), an object detection set (a Person box,
+ * skipped) and an image classification set (class Outdoor).
+ */
+async function datasetWithSets(key: string) {
+  const ds = await api("POST", "/api/dataset/", key, { name: "Image page sets" });
+  const form = new FormData();
+  const name = "001a809ad40a2f84.jpg";
+  form.append("files", new Blob([readFileSync(path.join(fixtures, name))]), name);
+  form.append("complete", "true");
+  const res = await fetch(`${server().baseUrl}/api/dataset/${ds.id}/upload/`, {
+    method: "POST",
+    headers: { authorization: `Token ${key}` },
+    body: form,
+  });
+  const { session_id } = await res.json();
+  await expect
+    .poll(async () => (await api("GET", `/api/v1/ui/uploads/${session_id}/status/`, key)).status, WAIT)
+    .toBe("done");
+  const [img] = (await api("GET", `/api/v1/ui/datasets/${ds.id}/images/`, key)).results;
+  const set = async (task: string, setName: string) =>
+    (
+      await api("POST", "/api/v1/ui/annotation-sets/", key, {
+        annotation_task: task,
+        classes: [],
+        dataset_id: ds.id,
+        name: setName,
+      })
+    ).id as number;
+  const seg = await set("Instance segmentation", "Outlines");
+  const det = await set("Object detection", "Boxes");
+  const cls = await set("Image classification", "Scenes");
+  const save = (s: number, body: unknown) =>
+    api("POST", `/api/dataset/${ds.id}/annotation-set/${s}/image/${img.id}/save-annotation/`, key, body);
+  await save(seg, {
+    objects: [
+      {
+        coordinates: [
+          { x: 100, y: 100 },
+          { x: 400, y: 120 },
+          { x: 380, y: 400 },
+          { x: 120, y: 380 },
+        ],
+        classes: ["Car"],
+      },
+    ],
+    status: "done",
+  });
+  await api("POST", `/api/v1/ui/annotation-sets/${seg}/images/${img.id}/tags/`, key, { name: "outline" });
+  await save(det, {
+    objects: [
+      {
+        coordinates: [
+          { x: 500, y: 200 },
+          { x: 600, y: 500 },
+        ],
+        classes: ["Person"],
+      },
+    ],
+  });
+  await api("POST", `/api/v1/ui/annotation-sets/${det}/images/${img.id}/status/`, key, { status: "skipped" });
+  await save(cls, { classes: [{ name: "Outdoor" }], status: "done" });
+  return { datasetId: ds.id as number, imageId: img.id as number };
+}
+
 /** Counts of objects per first class, as the overlay files them. */
 function classCounts() {
   const m = new Map<string, number>();
@@ -249,6 +315,46 @@ describe("the image page", () => {
     ]);
     await expect.poll(() => page.getByTestId("next-image").isVisible(), WAIT).toBe(true);
     expect(await page.getByTestId("prev-image").count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("draws polygons, one panel per set with its status and tags, and image-level classes as chips", async () => {
+    const { owner } = server();
+    const made = await datasetWithSets(owner.key);
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, owner, `/image/${made.imageId}?dataset_id=${made.datasetId}`);
+    await expect.poll(() => page.getByTestId("overlay-shape").count(), WAIT).toBe(2);
+
+    // The polygon is drawn through its points in image pixels, the box as a rect.
+    const polygon = page.locator("polygon[data-testid=overlay-shape]");
+    await expect(polygon.getAttribute("points")).resolves.toBe("100,100 400,120 380,400 120,380");
+    await expect(polygon.getAttribute("data-class")).resolves.toBe("Car");
+    await expect(page.locator("rect[data-testid=overlay-shape]").getAttribute("data-class")).resolves.toBe("Person");
+    expect((await page.getByTestId("overlay-label").allTextContents()).sort()).toEqual(["Car", "Person"]);
+
+    const panels = page.getByTestId("set");
+    await expect(panels.count()).resolves.toBe(3);
+    const [seg, det, cls] = [0, 1, 2].map((i) => panels.nth(i));
+    await expect.poll(() => seg.getByTestId("status").textContent(), WAIT).toBe("Done");
+    await expect.poll(() => det.getByTestId("status").textContent(), WAIT).toBe("Skipped");
+    await expect.poll(() => cls.getByTestId("status").textContent(), WAIT).toBe("Done");
+    await expect(seg.getByTestId("tags").textContent()).resolves.toBe("outline");
+    await expect(det.getByTestId("tags").textContent()).resolves.toBe("No tags");
+    await expect(cls.textContent()).resolves.toContain("Outdoor");
+    await expect(seg.textContent()).resolves.toContain("Instance segmentation");
+    await expect(cls.getByTestId("set-count").textContent()).resolves.toBe("1 class");
+    // A classification set has nothing to draw: its toggle is off and it lists no class toggles.
+    await expect(cls.getByRole("checkbox").count()).resolves.toBe(1);
+    await expect(cls.getByRole("checkbox").isDisabled()).resolves.toBe(true);
+
+    // A set's toggle hides its shapes and leaves the others.
+    await seg.getByRole("checkbox").first().uncheck();
+    await expect.poll(() => page.getByTestId("overlay-shape").count(), WAIT).toBe(1);
+    await expect(page.locator("polygon[data-testid=overlay-shape]").count()).resolves.toBe(0);
+    await seg.getByRole("checkbox").first().check();
+    await page.waitForLoadState("networkidle");
+    await screenshot(page, "image-sets");
     expect(problems).toEqual([]);
     await context.close();
   });

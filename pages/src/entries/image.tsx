@@ -180,6 +180,11 @@ function NeighbourLink(props: { image: { id: number; name: string } | null; rel:
   );
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** `object_detection` → `Object detection`, as Remo names its tasks. */
+const taskName = (task: string) => task.charAt(0).toUpperCase() + task.slice(1).replace(/_/g, " ");
+
 const STATUS_TEXT: Record<Status, string> = { done: "Done", skipped: "Skipped", not_annotated: "Not annotated" };
 
 /** One annotation set: its toggle with the object count, status, tags, a link to annotate, and its class toggles. */
@@ -201,14 +206,16 @@ function SetPanel(props: {
   return (
     <section class="image-set" data-testid="set" data-set={set.id}>
       <label class="image-set-head">
-        <input type="checkbox" checked={props.shown} onChange={props.onToggle} />
+        <input type="checkbox" checked={props.shown} disabled={!e.objects.length} onChange={props.onToggle} />
         <strong>{set.name}</strong>
-        <span class="muted">
-          {e.objects.length} object{e.objects.length === 1 ? "" : "s"}
+        <span class="muted" data-testid="set-count">
+          {e.objects.length || !imageClasses.length
+            ? plural(e.objects.length, "object")
+            : plural(imageClasses.length, "class", "classes")}
         </span>
       </label>
       <div class="image-set-meta">
-        <span class="muted">{set.task}</span>
+        <span class="muted">{taskName(set.task)}</span>
         {props.status && (
           <span class={`chip status-${props.status}`} data-testid="status">
             {STATUS_TEXT[props.status]}
