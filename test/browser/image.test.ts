@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, launch, openPage, screenshot, server, signIn } from "./helpers";
 
 /**
- * The image page, /image/{id}: the photo in deep zoom with the seeded boxes drawn over it, class toggles, tiles of
- * the full resolution on zoom, the original's download, and the 404 page for another user.
+ * The image page, /image/{id}: the photo in deep zoom with the seeded boxes drawn over it where their pixels are
+ * (at the home view and zoomed in with the wheel), class and set toggles, tiles of the full resolution on zoom, the
+ * original's download, previous/next, polygons and several sets on a dataset of its own, and the 404 page for
+ * another user.
  */
 
 interface Detail {
