@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classColor } from "../../pages/src/lib/colors";
@@ -11,9 +13,21 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** Waits until the grid has read its whole list and every tile's picture has arrived. */
+/** Page state that waits on the API: the machine running the tests may be busy, so allow longer than poll's 1 s. */
+const SLOW = { timeout: 20_000 };
+
+/**
+ * Waits until the grid has read its whole list (the list of the URL now in the address bar: its API URL carries the
+ * same search parameters) and every tile's picture has arrived.
+ */
 async function gridSettled(page: Page) {
-  await page.waitForSelector('[data-testid="grid"][data-done="true"]');
+  await page.waitForFunction(() => {
+    const grid = document.querySelector<HTMLElement>('[data-testid="grid"]');
+    if (!grid || grid.dataset.done !== "true") return false;
+    const source = new URL(grid.dataset.source!, location.href).searchParams;
+    const here = new URL(location.href).searchParams;
+    return ["classes", "tags", "image_name"].every((k) => here.get(k) === source.get(k));
+  });
   await page.waitForFunction(() =>
     [...document.querySelectorAll<HTMLImageElement>(".tile img")].every((i) => i.complete && i.naturalWidth > 0),
   );
@@ -32,16 +46,43 @@ async function apiSearchNames(query: string): Promise<string[]> {
   return res.results.map((r: { image: { name: string } }) => r.image.name).sort();
 }
 
+const photos = path.resolve(
+  path.dirname(new URL(import.meta.url).pathname),
+  "../fixtures/remo-object-detection/images",
+);
+
+/** Uploads fixture photos into a dataset (optionally a folder) through the API, and waits for the session to end. */
+async function upload(datasetId: number, names: string[], folderId?: number) {
+  const s = server();
+  const form = new FormData();
+  form.append("complete", "true");
+  if (folderId) form.append("folder_id", String(folderId));
+  for (const n of names) form.append("files", new Blob([readFileSync(path.join(photos, n))]), n);
+  const res = await fetch(`${s.baseUrl}/api/dataset/${datasetId}/upload/`, {
+    method: "POST",
+    headers: { authorization: `Token ${s.owner.key}` },
+    body: form,
+  });
+  expect(res.status).toBe(200);
+  const { session_id } = await res.json();
+  await expect
+    .poll(async () => (await api("GET", `/api/v1/ui/uploads/${session_id}/status/`, s.owner.key)).status, {
+      timeout: 60_000,
+      interval: 250,
+    })
+    .toBe("done");
+}
+
 describe("the dataset list", () => {
   it("shows the seeded dataset with its image count, thumbnails and annotation set links", async () => {
     const s = server();
     const { page, problems, context } = await openPage(browser);
     await signIn(page, s.owner, "/datasets");
     const card = page.locator(`[data-testid="dataset-card"][data-dataset-id="${s.datasetId}"]`);
-    await expect.poll(() => card.getByTestId("dataset-link").textContent()).toBe("Open Images sample");
+    await expect.poll(() => card.getByTestId("dataset-link").textContent(), SLOW).toBe("Open Images sample");
     expect(await card.getByTestId("dataset-count").textContent()).toBe("7 images");
     expect(await card.getByTestId("visibility").textContent()).toContain("Private");
-    await expect.poll(() => card.locator(`a[href="/annotation/${s.setId}"]`).count()).toBe(1);
+    await expect.poll(() => card.locator(`a[href="/annotation/${s.setId}"]`).count(), SLOW).toBe(1);
     expect(await card.locator(`a[href="/annotation-detail/${s.setId}/insights"]`).count()).toBe(1);
     await page.waitForFunction(() =>
       [...document.querySelectorAll<HTMLImageElement>(".thumbs img")].every((i) => i.complete && i.naturalWidth > 0),
@@ -61,7 +102,7 @@ describe("the dataset page", () => {
     const { page, problems, context } = await openPage(browser);
     await signIn(page, s.owner, `/datasets/${s.datasetId}`);
     await gridSettled(page);
-    await expect.poll(() => page.getByTestId("dataset-name").textContent()).toBe("Open Images sample");
+    await expect.poll(() => page.getByTestId("dataset-name").textContent(), SLOW).toBe("Open Images sample");
     expect(await page.getByTestId("image-count").textContent()).toBe("7 images");
     expect(await page.locator('[data-testid="tile"]').count()).toBe(7);
     const shapes = await page.$$eval(".tile svg .shape", (els) =>
@@ -180,6 +221,36 @@ describe("the dataset page", () => {
     await context.close();
   });
 
+  it("opens a folder, and comes back to the dataset's root", async () => {
+    const s = server();
+    // A dataset of its own (the seeded one stays as other test files expect it): one photo at the root, one in a folder.
+    const ds = await api("POST", "/api/dataset/", s.owner.key, { name: `Folders ${Date.now()}` });
+    const folder = await api("POST", `/api/user-dataset/${ds.id}/folders/`, s.owner.key, { name: "Cars" });
+    await upload(ds.id, ["001a794d1865ee47.jpg"]);
+    await upload(ds.id, ["00b562abdf5766d3.jpg"], folder.id);
+    const { page, problems, context } = await openPage(browser);
+    await signIn(page, s.owner, `/datasets/${ds.id}`);
+    await gridSettled(page);
+    const link = page.getByTestId("folders").getByRole("link");
+    expect(await link.count()).toBe(1);
+    expect(await link.locator("strong").textContent()).toBe("Cars");
+    expect(await link.locator(".muted").textContent()).toBe("1 image");
+    expect(await tileNames(page)).toEqual(["001a794d1865ee47.jpg"]);
+    await link.click();
+    await page.waitForURL((u) => u.searchParams.get("folder") === String(folder.id));
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(["00b562abdf5766d3.jpg"]);
+    await page.reload();
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(["00b562abdf5766d3.jpg"]);
+    await page.getByRole("link", { name: "← Dataset root" }).click();
+    await page.waitForURL((u) => !u.searchParams.has("folder"));
+    await gridSettled(page);
+    expect(await tileNames(page)).toEqual(["001a794d1865ee47.jpg"]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("is the 404 page for another user", async () => {
     const s = server();
     const target = `/datasets/${s.datasetId}`;
@@ -188,11 +259,11 @@ describe("the dataset page", () => {
     });
     await signIn(page, s.other, "/datasets");
     // The other user's list does not show the owner's private dataset.
-    await expect.poll(() => page.locator(".page-head").textContent()).toMatch(/\d+ datasets/);
+    await expect.poll(() => page.locator(".page-head").textContent(), SLOW).toMatch(/\d+ datasets?$/);
     expect(await page.locator(`[data-testid="dataset-card"][data-dataset-id="${s.datasetId}"]`).count()).toBe(0);
     const res = await page.goto(target);
     expect(res?.status()).toBe(404);
-    await expect.poll(() => page.locator("main").textContent()).toContain("Not found");
+    await expect.poll(() => page.locator("main").textContent(), SLOW).toContain("Not found");
     await screenshot(page, "dataset-404");
     expect(problems.filter((p) => !p.includes("404"))).toEqual([]);
     await context.close();

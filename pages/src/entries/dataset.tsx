@@ -173,7 +173,9 @@ function DatasetPage() {
               <span>
                 <strong>{f.name}</strong>
                 <br />
-                <span class="muted">{f.total.toLocaleString("en")} images</span>
+                <span class="muted">
+                  {f.total.toLocaleString("en")} {f.total === 1 ? "image" : "images"}
+                </span>
               </span>
             </a>
           ))}
@@ -181,6 +183,7 @@ function DatasetPage() {
       )}
       {source === undefined ? null : source ? (
         <ImageGrid
+          key={source.url}
           firstUrl={source.url}
           load={source.load}
           onFolders={(f) => setFolders((old) => [...old, ...f])}

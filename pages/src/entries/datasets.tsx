@@ -58,7 +58,13 @@ function DatasetsPage() {
   return (
     <Layout
       title="Datasets"
-      actions={count !== null && <span class="muted">{count.toLocaleString("en")} datasets</span>}
+      actions={
+        count !== null && (
+          <span class="muted">
+            {count.toLocaleString("en")} {count === 1 ? "dataset" : "datasets"}
+          </span>
+        )
+      }
     >
       {error ? <ErrorBox error={error} /> : null}
       {count === 0 && <p class="muted">No datasets yet. Create one with the API or the SDK (see API).</p>}

@@ -109,7 +109,7 @@ function SearchPage() {
       <Legend classes={[...legend].map(([name, count]) => ({ name, count }))} />
       <p class="muted">One tile per matching image and annotation set, over your datasets and public ones.</p>
       {url ? (
-        <ImageGrid firstUrl={url} load={loader} empty="No image matches these filters." />
+        <ImageGrid key={url} firstUrl={url} load={loader} empty="No image matches these filters." />
       ) : (
         <p class="muted">No annotation sets to search yet.</p>
       )}

@@ -21,7 +21,7 @@ const CAPTION = 24; // px under each picture
 const OVERSCAN = 2; // rows rendered above and below the screen
 
 export interface GridProps {
-  /** The first page's URL; a new URL starts a new list. */
+  /** The first page's URL. Give the same value as `key`, so a new list is a new grid (never the old list marked done). */
   firstUrl: string;
   load: GridLoader;
   /** Called with the folders a page brings (plain contents listings put them first). */
@@ -130,6 +130,7 @@ export function ImageGrid(props: GridProps) {
         ref={box}
         class="grid-box"
         data-testid="grid"
+        data-source={props.firstUrl}
         data-loaded={list.items.length}
         data-done={list.done ? "true" : "false"}
         data-loading={list.loading ? "true" : "false"}
