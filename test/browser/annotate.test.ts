@@ -63,10 +63,13 @@ const galleryIds = async (setId: number): Promise<number[]> =>
     (r: { id: number }) => r.id,
   );
 
-/** Waits until the tool has opened `imageId` (the viewer is up and the image's data is in). */
-async function waitForImage(page: Page, setId: number, imageId: number) {
+/**
+ * Waits until the tool has opened `imageId`: its data is in, and (unless `tiles` is false, for tests that only step
+ * through images) the viewer has drawn its first tiles.
+ */
+async function waitForImage(page: Page, setId: number, imageId: number, tiles = true) {
   await page.waitForURL((u) => u.pathname === `/annotation/${setId}/image/${imageId}`);
-  await page.locator('.annotate[data-loaded="true"]').waitFor();
+  await page.locator(`.annotate[data-loaded="true"]${tiles ? ' [data-tiles="loaded"]' : ""}`).waitFor();
 }
 
 /**
@@ -98,7 +101,10 @@ async function dragImage(page: Page, t: Awaited<ReturnType<typeof homeTransform>
   return { from, to };
 }
 
-const saved = (page: Page) => expect.poll(() => page.getByTestId("save-state").textContent()).toBe("All changes saved");
+/** Waits for what the page shows to settle (saves and API calls on a busy machine can take seconds). */
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 20_000 });
+
+const saved = (page: Page) => poll(() => page.getByTestId("save-state").textContent()).toBe("All changes saved");
 
 beforeAll(async () => {
   browser = await launch();
@@ -127,23 +133,23 @@ describe("the annotation tool", () => {
     // Without an image in the path the tool opens the gallery's first image and says so in the URL.
     await waitForImage(page, setId, order[0]);
     const first = order[0];
-    await expect.poll(() => page.getByTestId("shortcuts").textContent()).toContain("B box");
+    await poll(() => page.getByTestId("shortcuts").textContent()).toContain("B box");
 
     // A box drawn with the Box tool (B) ...
     await page.keyboard.press("b");
     const t = await homeTransform(page, first);
     const a = await dragImage(page, t, [200, 150], [520, 430]);
-    await expect.poll(() => page.getByTestId("objects").locator("li").count()).toBe(1);
+    await poll(() => page.getByTestId("objects").locator("li").count()).toBe(1);
     // ... gets a class typed in, which is new to the set.
     await page.getByLabel("Class").fill("Traffic sign");
     await page.getByLabel("Class").press("Enter");
-    await expect.poll(() => page.getByTestId("selected-classes").textContent()).toContain("Traffic sign");
+    await poll(() => page.getByTestId("selected-classes").textContent()).toContain("Traffic sign");
 
     // A second box gets a class picked from the set's classes.
     const b = await dragImage(page, t, [600, 300], [900, 600]);
-    await expect.poll(() => page.getByTestId("objects").locator("li").count()).toBe(2);
+    await poll(() => page.getByTestId("objects").locator("li").count()).toBe(2);
     await page.getByRole("button", { name: "Car", exact: true }).click();
-    await expect.poll(() => page.getByTestId("selected-classes").textContent()).toContain("Car");
+    await poll(() => page.getByTestId("selected-classes").textContent()).toContain("Car");
     await saved(page);
     await screenshot(page, "annotate-drawn");
 
@@ -209,14 +215,14 @@ describe("the annotation tool", () => {
     await page.goto(`/annotation/${setId}/image/${img}`);
     await waitForImage(page, setId, img);
     const list = page.getByTestId("objects").locator("li");
-    await expect.poll(() => list.allTextContents()).toEqual(["Car box", "Person polygon"]);
+    await poll(() => list.allTextContents()).toEqual(["Car box", "Person polygon"]);
     await screenshot(page, "annotate-loaded");
 
     // Move the box: select it by clicking it, then drag it 100 image pixels right and 50 down.
     const t = await homeTransform(page, img);
     const at = t.toScreen(200, 175);
     await page.mouse.click(at.x, at.y);
-    await expect.poll(() => page.getByTestId("selected-classes").textContent()).toContain("Car");
+    await poll(() => page.getByTestId("selected-classes").textContent()).toContain("Car");
     const moved = await dragImage(page, t, [200, 175], [300, 225]);
     await saved(page);
     const dx = t.toImage(moved.to.x, 0).x - t.toImage(moved.from.x, 0).x;
@@ -241,12 +247,12 @@ describe("the annotation tool", () => {
     // Delete the polygon (picked in the list), undo, delete again.
     await list.nth(1).getByRole("button").click();
     await page.keyboard.press("Delete");
-    await expect.poll(() => list.count()).toBe(1);
+    await poll(() => list.count()).toBe(1);
     await page.keyboard.press("Control+z");
-    await expect.poll(() => list.allTextContents()).toEqual(["Car box", "Person polygon"]);
+    await poll(() => list.allTextContents()).toEqual(["Car box", "Person polygon"]);
     await list.nth(1).getByRole("button").click();
     await page.getByRole("button", { name: /^Delete/ }).click();
-    await expect.poll(() => list.allTextContents()).toEqual(["Car box"]);
+    await poll(() => list.allTextContents()).toEqual(["Car box"]);
     await page.keyboard.press("Control+s");
     await saved(page);
     back = await readBack(setId, img);
@@ -276,13 +282,13 @@ describe("the annotation tool", () => {
     // Clicking the first vertex closes it.
     const s0 = t.toScreen(pts[0][0], pts[0][1]);
     await page.mouse.click(s0.x, s0.y);
-    await expect.poll(() => page.getByTestId("objects").locator("li").allTextContents()).toEqual(["no class polygon"]);
+    await poll(() => page.getByTestId("objects").locator("li").allTextContents()).toEqual(["no class polygon"]);
     await page.getByLabel("Class").fill("person");
     await page.getByLabel("Class").press("Enter");
-    await expect.poll(() => page.getByTestId("selected-classes").textContent()).toContain("Person");
+    await poll(() => page.getByTestId("selected-classes").textContent()).toContain("Person");
     await page.getByLabel("New tag").fill("Night");
     await page.getByLabel("New tag").press("Enter");
-    await expect.poll(() => page.getByTestId("tags").textContent()).toContain("night");
+    await poll(() => page.getByTestId("tags").textContent()).toContain("night");
     await saved(page);
     await screenshot(page, "annotate-polygon");
 
@@ -300,13 +306,14 @@ describe("the annotation tool", () => {
 
     // Removing the tag in the page removes it in the API.
     await page.getByRole("button", { name: "Remove tag night" }).click();
-    await expect.poll(() => page.getByTestId("tags").textContent()).toContain("No tags");
+    await poll(() => page.getByTestId("tags").textContent()).toContain("No tags");
     expect((await ownerApi("GET", `/api/v1/ui/annotation-sets/${setId}/images/${img}/tags/`)).results).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });
 
   it("steps through the images in the gallery order the API gives, and skips with S", async () => {
+    // Seven image loads in a row (its own timeout below: the default 90 s is tight on a busy 2-core machine).
     const setId = await newSet("order");
     // One image done, one skipped, one not annotated: the gallery lists not annotated, skipped, then done.
     await ownerApi("POST", `/api/v1/ui/annotation-sets/${setId}/images/${imageIds[0]}/status/`, { status: "done" });
@@ -317,27 +324,27 @@ describe("the annotation tool", () => {
     const { page, problems, context } = await openPage(browser);
     await signIn(page, owner());
     await page.goto(`/annotation/${setId}`);
-    await waitForImage(page, setId, order[0]);
+    await waitForImage(page, setId, order[0], false);
     await expect(page.getByRole("button", { name: "← Previous" }).isDisabled()).resolves.toBe(true);
     await page.keyboard.press("ArrowRight");
-    await waitForImage(page, setId, order[1]);
+    await waitForImage(page, setId, order[1], false);
     await page.getByRole("button", { name: "Next →" }).click();
-    await waitForImage(page, setId, order[2]);
+    await waitForImage(page, setId, order[2], false);
     await expect(page.getByRole("button", { name: "Next →" }).isDisabled()).resolves.toBe(true);
     await page.keyboard.press("ArrowLeft");
-    await waitForImage(page, setId, order[1]);
+    await waitForImage(page, setId, order[1], false);
     // The browser's Back button goes back through the images too.
     await page.goBack();
-    await waitForImage(page, setId, order[2]);
+    await waitForImage(page, setId, order[2], false);
     await page.goto(`/annotation/${setId}/image/${order[0]}`);
-    await waitForImage(page, setId, order[0]);
+    await waitForImage(page, setId, order[0], false);
     // Skip (S) stores the status and moves on, from where the image was listed.
     await page.keyboard.press("s");
-    await waitForImage(page, setId, order[1]);
+    await waitForImage(page, setId, order[1], false);
     expect((await readBack(setId, order[0])).status).toBe("skipped");
     expect(problems).toEqual([]);
     await context.close();
-  });
+  }, 180_000);
 
   it("is read-only on another user's public dataset", async () => {
     const setId = await newSet("read-only");
@@ -359,8 +366,8 @@ describe("the annotation tool", () => {
       await signIn(page, server().other);
       await page.goto(`/annotation/${setId}/image/${img}`);
       await waitForImage(page, setId, img);
-      await expect.poll(() => page.getByRole("note").textContent()).toContain("Read-only");
-      await expect.poll(() => page.getByTestId("objects").locator("li").allTextContents()).toEqual(["Car box"]);
+      await poll(() => page.getByRole("note").textContent()).toContain("Read-only");
+      await poll(() => page.getByTestId("objects").locator("li").allTextContents()).toEqual(["Car box"]);
       expect(await page.getByRole("button", { name: /^Box/ }).count()).toBe(0);
       expect(await page.getByRole("button", { name: /^Done/ }).count()).toBe(0);
       // Keys that edit do nothing: no box tool, no status change.
@@ -384,7 +391,7 @@ describe("the annotation tool", () => {
     await signIn(page, server().other);
     const res = await page.goto(`/annotation/${server().setId}`);
     expect(res?.status()).toBe(404);
-    await expect.poll(() => page.locator("body").textContent()).toMatch(/not found/i);
+    await poll(() => page.locator("body").textContent()).toMatch(/not found/i);
     expect(await page.getByTestId("viewer").count()).toBe(0);
     await screenshot(page, "annotate-404");
     // Chromium logs the 404 document as a failed resource; nothing else may go wrong.

@@ -206,6 +206,14 @@ function Editor(props: EditorProps) {
       if (!live) return v.destroy();
       setViewer(v);
       setLoaded(true);
+      // The first screen of tiles drawn: what a person waits for before drawing (tests wait for it too).
+      const item = v.world.getItemAt(0);
+      const drawn = () => viewerEl.current?.setAttribute("data-tiles", "loaded");
+      if (item.getFullyLoaded()) drawn();
+      else
+        item.addHandler("fully-loaded-change", (e) => {
+          if (e.fullyLoaded) drawn();
+        });
     })().catch((e) => live && setError(e));
     return () => {
       live = false;
