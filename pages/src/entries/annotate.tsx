@@ -262,7 +262,16 @@ function Editor(props: EditorProps) {
     bump((n) => n + 1);
   };
 
-  // Unsaved work is saved before the page goes (another image, or away: the browser asks first).
+  // Unsaved work is saved before the page goes: to another image (also by the browser's Back button, which
+  // unmounts this editor), or away (the browser asks first).
+  const flushRef = useRef(flush);
+  flushRef.current = flush;
+  useEffect(
+    () => () => {
+      if (state.current.version !== state.current.saved) void flushRef.current();
+    },
+    [],
+  );
   useEffect(() => {
     const onUnload = (e: BeforeUnloadEvent) => {
       if (state.current.version !== state.current.saved) e.preventDefault();
