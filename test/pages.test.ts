@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectStatus, post } from "./helpers/api";
-import { createDataset, createUser } from "./helpers/factories";
+import { createDataset, createUser, makePublic } from "./helpers/factories";
 
 /** A browser session cookie for `u`, as the login page gets it. */
 async function sessionCookie(email: string, password: string): Promise<string> {
@@ -71,6 +71,28 @@ describe("the pages' HTML shells", () => {
       expect(res.status, path).toBe(404);
       expect(await res.text(), path).toContain('src="/assets/not-found.js"');
     }
+  });
+
+  it("tells the annotation tool whether the caller may edit: the owner may, another user on a public dataset may not", async () => {
+    const owner = await createUser();
+    const ds = await createDataset(owner);
+    const set = await expectStatus(
+      post(
+        "/api/v1/ui/annotation-sets/",
+        { dataset_id: ds.id, name: "s", annotation_task: "Object detection", classes: ["Car"] },
+        owner.key,
+      ),
+      201,
+    );
+    await makePublic(owner, ds.id);
+    const other = await createUser();
+    const bootOf = async (cookie: string) => {
+      const res = await page(`/annotation/${set.id}`, cookie);
+      expect(res.status).toBe(200);
+      return JSON.parse((await res.text()).match(/<script type="application\/json" id="boot">(.*?)<\/script>/s)![1]);
+    };
+    expect((await bootOf(await sessionCookie(owner.email, "correct horse battery"))).params.can_edit).toBe("true");
+    expect((await bootOf(await sessionCookie(other.email, "correct horse battery"))).params.can_edit).toBe("false");
   });
 
   it("keeps JSON 404s for the API and for clients that do not ask for HTML", async () => {

@@ -5,7 +5,7 @@ import { ApiError } from "../lib/errors";
 import { userForKey } from "../lib/middleware";
 import { renderPage } from "../lib/page-shell";
 import { readSessionCookie } from "../lib/session-cookie";
-import { readableDataset } from "../services/access";
+import { canWrite, readableDataset } from "../services/access";
 import { readableSet } from "../services/annotation-sets";
 import { serviceCtx } from "../services/context";
 import { readableImage } from "../services/image-access";
@@ -85,16 +85,20 @@ pageRoutes.get(`/image/:id${ID}`, signedIn, async (c) => {
   );
 });
 
+/** A set's page: its ids, and `can_edit` (the caller owns the dataset; `canWrite`, the API's own rule). */
 async function setPage(c: Context<AppEnv>, entry: string, title: string, extra: Record<string, string> = {}) {
   const setId = c.req.param("set")!;
   let datasetId = "";
+  let canEdit = false;
   return guarded(
     c,
     async () => {
-      const { dataset } = await readableSet(serviceCtx(c), Number(setId));
+      const ctx = serviceCtx(c);
+      const { dataset } = await readableSet(ctx, Number(setId));
       datasetId = String(dataset.id);
+      canEdit = canWrite(ctx, dataset);
     },
-    () => renderPage(c, entry, title, { set_id: setId, dataset_id: datasetId, ...extra }),
+    () => renderPage(c, entry, title, { set_id: setId, dataset_id: datasetId, can_edit: String(canEdit), ...extra }),
   );
 }
 

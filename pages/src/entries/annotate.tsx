@@ -44,12 +44,12 @@ const SAVE_DELAY_MS = 700;
 
 type SaveState = { kind: "saved" } | { kind: "unsaved" } | { kind: "saving" } | { kind: "failed"; message: string };
 
-/** Whether the signed-in user owns the set's dataset (a private dataset the API showed is the caller's own). */
-function ownsDataset(set: SetDetail): boolean {
-  if (!set.dataset.is_public) return true;
-  const me = boot().user;
-  // The API names the owner, not their id; a name clash is caught by the first write's 403.
-  return !!me && set.dataset.owner === (me.name || "Unknown");
+/**
+ * Whether the signed-in user may change the set: the Worker decided it with the same rule as the API (the dataset's
+ * owner writes; a public dataset is read-only to everyone else) and put it in the page (`can_edit`).
+ */
+function canEdit(): boolean {
+  return boot().params.can_edit === "true";
 }
 
 const imageUrl = (setId: number, imageId: number) => `/annotation/${setId}/image/${imageId}`;
@@ -67,7 +67,7 @@ function AnnotatePage() {
     api<SetDetail>(`/api/v1/ui/annotation-sets/${setId}/`)
       .then((s) => {
         setSet(s);
-        setReadOnly(!ownsDataset(s));
+        setReadOnly(!canEdit());
       })
       .catch(setError);
     if (imageId === null) {
