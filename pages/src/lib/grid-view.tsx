@@ -45,6 +45,13 @@ export function ImageGrid(props: GridProps) {
   const [width, setWidth] = useState(0);
   const [view, setView] = useState({ top: 0, height: typeof window === "undefined" ? 800 : window.innerHeight });
   const [list, setList] = useState<ListState>({ items: [], next: null, loading: true, error: null, done: false });
+  // Until the pictures on screen have arrived, the rows above and below it get no picture: the browser has 6
+  // connections to this server, and the on-screen pictures should not wait behind ones nobody sees yet.
+  const [primed, setPrimed] = useState(false);
+  const checkPrimed = () => {
+    const imgs = box.current ? [...box.current.querySelectorAll<HTMLImageElement>("img[src]")] : [];
+    if (imgs.length && imgs.every((i) => i.complete)) setPrimed(true);
+  };
   const abort = useRef<AbortController | null>(null);
 
   async function loadPage(url: string, reset: boolean) {
@@ -87,6 +94,7 @@ export function ImageGrid(props: GridProps) {
     };
     let frame = 0;
     const onScroll = () => {
+      setPrimed(true);
       if (!frame)
         frame = requestAnimationFrame(() => {
           frame = 0;
@@ -120,10 +128,16 @@ export function ImageGrid(props: GridProps) {
   // 1280 px: more than a screen, so the first screen's pictures are not kept waiting by the next page's read).
   useEffect(() => {
     if (!list.next || list.loading || list.error || !width) return;
+    // Not before the first screen's pictures, unless the loaded rows do not even fill the screen.
+    if (!primed && rows * rowH > view.top + view.height) return;
     if (rows * rowH - (view.top + view.height) < view.height) loadPage(list.next, false);
-  }, [list, view, rows, rowH]);
+  }, [list, view, rows, rowH, primed]);
 
   const shown = list.items.slice(first * cols, last * cols);
+  const onScreen = (i: number) => {
+    const row = first + Math.floor(i / cols);
+    return row * rowH < view.top + view.height && (row + 1) * rowH > view.top;
+  };
   return (
     <div class="grid-wrap">
       <div
@@ -146,8 +160,8 @@ export function ImageGrid(props: GridProps) {
               gap: `${GAP}px`,
             }}
           >
-            {shown.map((it) => (
-              <Tile key={it.key} item={it} imgH={imgH} />
+            {shown.map((it, i) => (
+              <Tile key={it.key} item={it} imgH={imgH} picture={primed || onScreen(i)} onPicture={checkPrimed} />
             ))}
           </div>
         )}
@@ -163,7 +177,8 @@ export function ImageGrid(props: GridProps) {
   );
 }
 
-function Tile(props: { item: GridItem; imgH: number }) {
+/** One tile; `picture` false leaves its picture out for now (its shapes and name are drawn). */
+function Tile(props: { item: GridItem; imgH: number; picture: boolean; onPicture: () => void }) {
   const it = props.item;
   return (
     <a
@@ -176,7 +191,13 @@ function Tile(props: { item: GridItem; imgH: number }) {
       title={it.name}
     >
       <div class="tile-pic" style={{ height: `${props.imgH}px` }}>
-        <img src={it.preview} alt={it.name} decoding="async" />
+        <img
+          src={props.picture ? it.preview : undefined}
+          alt={it.name}
+          decoding="async"
+          onLoad={props.onPicture}
+          onError={props.onPicture}
+        />
         {it.width > 0 && it.height > 0 && (
           <svg viewBox={`0 0 ${it.width} ${it.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
             {it.shapes.map((s, i) => (
