@@ -10,52 +10,18 @@
 // its counters are recomputed. Each copy keeps the original's sha256 and R2 key, exactly the row an upload of the same
 // bytes stores (originals are stored once per checksum), so every thumbnail is real and served by the Worker.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { chromium } from "playwright-core";
 import { d1File, machine, percentile, startServer } from "./lib/server.mjs";
+import { call, uploadFixtureDataset } from "../test/browser/setup/fixture-seed.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const FIXTURES = path.join(ROOT, "test/fixtures/remo-object-detection");
 const PORT = 8797;
 const BIG = 10_000;
 const RUNS = 9;
 const PASSWORD = "bench-password-pages";
-
-async function call(base, method, p, key, body) {
-  const headers = key ? { authorization: `Token ${key}` } : {};
-  let payload;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers["content-type"] = "application/json";
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(base + p, { method, headers, body: payload });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** A dataset made through the API from the 7 fixture photos, their 40 boxes and their tags. */
-async function fixtureDataset(base, key, name) {
-  const ds = await call(base, "POST", "/api/dataset/", key, { name });
-  const form = new FormData();
-  form.append("annotation_task", "Object detection");
-  form.append("complete", "true");
-  for (const f of readdirSync(path.join(FIXTURES, "images")).sort())
-    form.append("files", new Blob([readFileSync(path.join(FIXTURES, "images", f))]), f);
-  for (const f of ["annotations.csv", "images_tags.csv"])
-    form.append("files", new Blob([readFileSync(path.join(FIXTURES, "annotations", f))]), f);
-  const { session_id } = await call(base, "POST", `/api/dataset/${ds.id}/upload/`, key, form);
-  for (;;) {
-    const s = await call(base, "GET", `/api/v1/ui/uploads/${session_id}/status/`, key);
-    if (s.status === "done") break;
-    if (s.status === "failed") throw new Error(`upload failed: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return ds.id;
-}
 
 /** Copies the dataset's images (and their annotation rows) round-robin until it holds `total` images. */
 function growDataset(file, datasetId, total) {
@@ -182,8 +148,8 @@ async function main() {
   let srv = await startServer({ port: PORT });
   const email = `pages-bench-${Date.now()}@example.com`;
   const { key } = await call(srv.base, "POST", "/api/signup/", null, { email, password: PASSWORD, name: "Bench" });
-  const small = await fixtureDataset(srv.base, key, "Seven images");
-  const big = await fixtureDataset(srv.base, key, "Ten thousand images");
+  const small = await uploadFixtureDataset(srv.base, key, "Seven images");
+  const big = await uploadFixtureDataset(srv.base, key, "Ten thousand images");
   await srv.stop();
   const t0 = performance.now();
   const grown = growDataset(d1File(srv.persistDir), big, BIG);

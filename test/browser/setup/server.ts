@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
+import { call, uploadFixtureDataset } from "./fixture-seed.mjs";
 
 /**
  * Global setup of the browser tests: serves the Worker with `wrangler dev` on a free port with its own fresh state
@@ -26,7 +27,6 @@ declare module "vitest" {
 }
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../..");
-const fixtures = path.join(root, "test/fixtures/remo-object-detection");
 const wrangler = path.join(root, "node_modules/.bin/wrangler");
 
 function freePort(): Promise<number> {
@@ -53,20 +53,6 @@ async function waitFor(url: string, child: ChildProcess, ms: number) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not answer within ${ms} ms`);
-}
-
-async function call(base: string, method: string, p: string, key: string | null, body?: unknown) {
-  const headers: Record<string, string> = key ? { authorization: `Token ${key}` } : {};
-  let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers["content-type"] = "application/json";
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(base + p, { method, headers, body: payload });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : null;
 }
 
 export default async function setup(project: TestProject) {
@@ -116,30 +102,15 @@ export default async function setup(project: TestProject) {
     const owner = await signup("Olive");
     const other = await signup("Oscar");
 
-    const ds = await call(baseUrl, "POST", "/api/dataset/", owner.key, { name: "Open Images sample" });
-    const form = new FormData();
-    form.append("annotation_task", "Object detection");
-    form.append("complete", "true");
-    for (const name of readdirSync(path.join(fixtures, "images")).sort())
-      form.append("files", new Blob([readFileSync(path.join(fixtures, "images", name))]), name);
-    for (const name of ["annotations.csv", "images_tags.csv"])
-      form.append("files", new Blob([readFileSync(path.join(fixtures, "annotations", name))]), name);
-    const { session_id } = await call(baseUrl, "POST", `/api/dataset/${ds.id}/upload/`, owner.key, form);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const s = await call(baseUrl, "GET", `/api/v1/ui/uploads/${session_id}/status/`, owner.key);
-      if (s.status === "done") break;
-      if (s.status === "failed" || Date.now() > deadline) throw new Error(`upload ${s.status}: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const sets = await call(baseUrl, "GET", `/api/v1/ui/datasets/${ds.id}/annotation-sets/`, owner.key);
+    const datasetId = await uploadFixtureDataset(baseUrl, owner.key, "Open Images sample");
+    const sets = await call(baseUrl, "GET", `/api/v1/ui/datasets/${datasetId}/annotation-sets/`, owner.key);
 
     const screenshots = path.join(root, "test/browser/.out/screenshots");
     // Not emptied first: runs of single files (and runs side by side) each overwrite only their own names.
     mkdirSync(screenshots, { recursive: true });
     console.log(`browser tests: ${baseUrl}; screenshots in ${screenshots}`);
 
-    project.provide("server", { baseUrl, owner, other, datasetId: ds.id, setId: sets.results[0].id, screenshots });
+    project.provide("server", { baseUrl, owner, other, datasetId, setId: sets.results[0].id, screenshots });
   } catch (e) {
     stop();
     throw new Error(`${(e as Error).message}\n--- wrangler dev ---\n${log.slice(-4000)}`);
