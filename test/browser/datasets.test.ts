@@ -21,15 +21,24 @@ const SLOW = { timeout: 20_000 };
  * same search parameters) and every tile's picture has arrived.
  */
 async function gridSettled(page: Page) {
-  await page.waitForFunction(() => {
-    const grid = document.querySelector<HTMLElement>('[data-testid="grid"]');
-    if (!grid || grid.dataset.done !== "true") return false;
-    const source = new URL(grid.dataset.source!, location.href).searchParams;
-    const here = new URL(location.href).searchParams;
-    return ["classes", "tags", "image_name"].every((k) => here.get(k) === source.get(k));
-  });
-  await page.waitForFunction(() =>
-    [...document.querySelectorAll<HTMLImageElement>(".tile img")].every((i) => i.complete && i.naturalWidth > 0),
+  // Pictures are rendered on their first request (a preview JPEG from the original): on a loaded 2-core machine a
+  // grid of cold previews can take longer than Playwright's default 30 s. This bounds the wait; it asserts no time.
+  const wait = { timeout: 90_000 };
+  await page.waitForFunction(
+    () => {
+      const grid = document.querySelector<HTMLElement>('[data-testid="grid"]');
+      if (!grid || grid.dataset.done !== "true") return false;
+      const source = new URL(grid.dataset.source!, location.href).searchParams;
+      const here = new URL(location.href).searchParams;
+      return ["classes", "tags", "image_name"].every((k) => here.get(k) === source.get(k));
+    },
+    undefined,
+    wait,
+  );
+  await page.waitForFunction(
+    () => [...document.querySelectorAll<HTMLImageElement>(".tile img")].every((i) => i.complete && i.naturalWidth > 0),
+    undefined,
+    wait,
   );
 }
 
