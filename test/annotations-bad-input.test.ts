@@ -167,7 +167,7 @@ describe("bad input to the annotation routes answers 4xx with the envelope, neve
   });
 
   it("refuses a class name over 255 characters (save-annotation, set creation, class routes) and takes 255", async () => {
-    const { u, d, save, set } = await world();
+    const { u, d, save, set, img } = await world();
     const long = "c".repeat(256);
     const box = (cls: unknown) => ({
       objects: [
@@ -190,6 +190,22 @@ describe("bad input to the annotation routes answers 4xx with the envelope, neve
       ),
       400,
       /at most 255 characters/,
+    );
+    // The class and tag routes say why, not "must be a string" (a person typed it in the annotation tool).
+    await expectError(
+      post(`/api/v1/ui/annotation-sets/${set.id}/classes/`, { name: long }, u.key),
+      400,
+      /at most 255 characters/,
+    );
+    await expectError(
+      post(`/api/v1/ui/annotation-sets/${set.id}/images/${img.id}/tags/`, { name: long }, u.key),
+      400,
+      /at most 255 characters/,
+    );
+    await expectError(
+      post(`/api/v1/ui/annotation-sets/${set.id}/classes/`, { name: 7 }, u.key),
+      400,
+      /must be a string/,
     );
     await expectStatus(post(save, box("c".repeat(255)), u.key), 200);
     expect(set.id).toBeGreaterThan(0);

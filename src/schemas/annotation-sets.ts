@@ -3,7 +3,9 @@ import { z } from "@hono/zod-openapi";
 import { idParam } from "../lib/params";
 import { PageQuery } from "../lib/pagination";
 
-const nameField = z.string({ message: "must be a string" }).max(255);
+const nameField = z
+  .string({ message: "must be a string" })
+  .max(MAX_NAME_LENGTH, { message: `a name is at most ${MAX_NAME_LENGTH} characters` });
 
 /** Remo's create body; `annotation_task` is parsed as Remo does (any case, `_`/`-`/spaces), checked by the route. */
 export const CreateSetBody = z

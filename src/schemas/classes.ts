@@ -6,7 +6,12 @@ import { PageQuery } from "../lib/pagination";
 const p = (name: string) => idParam.openapi({ param: { name, in: "path" } });
 
 export const NameBody = z
-  .object({ name: z.string({ message: "must be a string" }).max(MAX_NAME_LENGTH) })
+  // The max check names its own message: a schema-level `message` would answer "must be a string" for a long one too.
+  .object({
+    name: z
+      .string({ message: "must be a string" })
+      .max(MAX_NAME_LENGTH, { message: `a name is at most ${MAX_NAME_LENGTH} characters` }),
+  })
   .openapi("NameBody");
 export const IdNameItem = z.object({ id: z.number().int(), name: z.string() }).openapi("IdName");
 export const CommonClassQuery = PageQuery.extend({ autocomplete: z.string().optional() });
