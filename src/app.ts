@@ -77,7 +77,7 @@ export function buildApp() {
     },
   });
 
-  app.notFound((c) => {
+  app.notFound(async (c) => {
     // A person who follows a stale link gets the 404 page; API clients (and anything under /api/) get JSON.
     const wantsPage =
       c.req.method === "GET" && !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");

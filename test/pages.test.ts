@@ -102,6 +102,11 @@ describe("the pages' HTML shells", () => {
     const html = await page("/no/such/page");
     expect(html.status).toBe(404);
     expect(html.headers.get("content-type")).toContain("text/html");
+    // A signed-in person following a stale link still sees who they are.
+    const u = await createUser("Stale Link");
+    const signedIn = await page("/image/abc", await sessionCookie(u.email, "correct horse battery"));
+    expect(signedIn.status).toBe(404);
+    expect(await signedIn.text()).toContain('"name":"Stale Link"');
   });
 
   it("serves the bundled scripts as static assets", async () => {

@@ -42,7 +42,9 @@ async function guarded(c: Context<AppEnv>, check: () => Promise<unknown>, render
   return render();
 }
 
-export function notFoundPage(c: Context<AppEnv>) {
+/** The 404 page, with the signed-in user's bar when there is a session (a stale link should not look signed out). */
+export async function notFoundPage(c: Context<AppEnv>) {
+  if (!c.var.user) await pageUser(c);
   return renderPage(c, "not-found", "Not found", {}, 404);
 }
 
@@ -55,7 +57,10 @@ pageRoutes.get("/login", async (c) => {
   return renderPage(c, "login", "Sign in");
 });
 
-pageRoutes.get("/docs", (c) => renderPage(c, "docs", "API reference"));
+pageRoutes.get("/docs", async (c) => {
+  await pageUser(c); // open to anyone; a signed-in reader keeps the bar with their name
+  return renderPage(c, "docs", "API reference");
+});
 
 pageRoutes.get("/datasets", signedIn, (c) => renderPage(c, "datasets", "Datasets"));
 

@@ -153,6 +153,10 @@ describe("the annotation tool", () => {
     await saved(page);
     await screenshot(page, "annotate-drawn");
 
+    // Saving objects leaves the status alone: only Done and Skip change it.
+    expect((await readBack(setId, first)).status).toBe("not_annotated");
+    expect((await page.getByTestId("image-status").textContent())?.trim()).toBe("not annotated");
+
     // The new class joined the set.
     const set = await ownerApi("GET", `/api/v1/ui/annotation-sets/${setId}/`);
     expect(set.classes.map((c: { name: string }) => c.name)).toContain("Traffic sign");

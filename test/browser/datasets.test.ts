@@ -304,8 +304,21 @@ describe("the search page", () => {
     expect(await tileNames(page)).toEqual(names);
     expect(await page.getByLabel("Dataset").inputValue()).toBe(String(s.datasetId));
 
-    // All datasets: the owner's set is among every readable set searched.
+    // All datasets: the owner's set is among every readable set searched. Other test files add datasets (and tags),
+    // so the list can run past one page: scroll as a person would until the grid has read it all, then back to the
+    // top, where the seeded dataset's images are (results are by image id, and it was made first).
     await page.goto("/datasets/filtered/images?tags=train");
+    await page.waitForFunction(
+      () => {
+        const grid = document.querySelector<HTMLElement>('[data-testid="grid"]');
+        if (grid?.dataset.done === "true") return true;
+        window.scrollTo(0, document.body.scrollHeight);
+        return false;
+      },
+      undefined,
+      { timeout: 90_000, polling: 250 },
+    );
+    await page.evaluate(() => window.scrollTo(0, 0));
     await gridSettled(page);
     // Other test files may add public datasets: this one's tiles are compared.
     expect(await tileNames(page, s.datasetId)).toEqual(await apiSearchNames("tags=train"));

@@ -19,6 +19,11 @@ export function launch(): Promise<Browser> {
  */
 export async function openPage(browser: Browser, opts: { allow4xx?: (url: string, status: number) => boolean } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, baseURL: server().baseUrl });
+  // One local workerd renders tiles and previews on first request (seconds each on 2 busy cores), and a page's HTML
+  // can queue behind them: navigations and waits for what a person sees get 90 s. These bound waits; no test asserts
+  // a time.
+  context.setDefaultNavigationTimeout(90_000);
+  context.setDefaultTimeout(90_000);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (m) => {

@@ -231,7 +231,9 @@ function Editor(props: EditorProps) {
     const { body, dropped } = saveBody(s.objects, image.width, image.height);
     setSave({ kind: "saving" });
     let ok = true;
-    s.inFlight = saveAnnotation(setId, imageId, body)
+    // The image's status goes along unchanged: a PUT without one makes a new row `done` (Remo's SDK default), but in
+    // the tool only Done and Skip change the status.
+    s.inFlight = saveAnnotation(setId, imageId, { ...body, status })
       .then(() => {
         s.saved = version;
         setSave(s.version === s.saved ? { kind: "saved" } : { kind: "unsaved" });
@@ -247,7 +249,7 @@ function Editor(props: EditorProps) {
       });
     await s.inFlight;
     return ok;
-  }, [image, readOnly, setId, imageId]);
+  }, [image, readOnly, setId, imageId, status]);
 
   /** Replaces the objects (recording the old list for undo) and schedules a save. */
   const change = (next: Obj[], record = true) => {

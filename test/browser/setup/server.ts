@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -117,6 +117,8 @@ export default async function setup(project: TestProject) {
   }
 
   return async () => {
+    // The server's own log, for a failed run: what the Worker was doing (queue jobs, slow renders, errors).
+    writeFileSync(path.join(root, "test/browser/.out/wrangler.log"), log);
     stop();
     await new Promise((r) => setTimeout(r, 500));
     rmSync(state, { recursive: true, force: true });
