@@ -14,6 +14,17 @@ async function sessionCookie(email: string, password: string): Promise<string> {
   return res.headers.get("set-cookie")!.split(";")[0];
 }
 
+/** An Object detection set with one class in dataset `datasetId`. */
+const createSet = (key: string, datasetId: number) =>
+  expectStatus(
+    post(
+      "/api/v1/ui/annotation-sets/",
+      { dataset_id: datasetId, name: "s", annotation_task: "Object detection", classes: ["Car"] },
+      key,
+    ),
+    201,
+  );
+
 const page = (path: string, cookie?: string) =>
   SELF.fetch(`http://localhost${path}`, {
     headers: { accept: "text/html", ...(cookie ? { cookie } : {}) },
@@ -51,14 +62,7 @@ describe("the pages' HTML shells", () => {
   it("answers the 404 page for another user's private dataset, image and set, as the API does", async () => {
     const owner = await createUser();
     const ds = await createDataset(owner);
-    const set = await expectStatus(
-      post(
-        "/api/v1/ui/annotation-sets/",
-        { dataset_id: ds.id, name: "s", annotation_task: "Object detection", classes: ["Car"] },
-        owner.key,
-      ),
-      201,
-    );
+    const set = await createSet(owner.key, ds.id);
     const other = await createUser();
     const cookie = await sessionCookie(other.email, "correct horse battery");
     for (const path of [
@@ -76,14 +80,7 @@ describe("the pages' HTML shells", () => {
   it("tells the annotation tool whether the caller may edit: the owner may, another user on a public dataset may not", async () => {
     const owner = await createUser();
     const ds = await createDataset(owner);
-    const set = await expectStatus(
-      post(
-        "/api/v1/ui/annotation-sets/",
-        { dataset_id: ds.id, name: "s", annotation_task: "Object detection", classes: ["Car"] },
-        owner.key,
-      ),
-      201,
-    );
+    const set = await createSet(owner.key, ds.id);
     await makePublic(owner, ds.id);
     const other = await createUser();
     const bootOf = async (cookie: string) => {
