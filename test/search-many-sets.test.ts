@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectStatus, get, post } from "./helpers/api";
+import { expectError, expectStatus, get, post } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 
 /**
@@ -39,6 +39,15 @@ describe("search over many annotation sets", () => {
       200,
     );
     expect(contents.results.map((r: any) => r.image.name)).toEqual(["a.jpg"]);
+    // Image names are bound once per set: within D1's 100 parameters they search, beyond it the answer is a 400.
+    const named = await expectStatus(get(`/api/v1/ui/search/?sets=${all}&tags=train&image_name=.JPG`, u.key), 200);
+    expect(named.results).toHaveLength(1);
+    await expectError(get(`/api/v1/ui/search/?sets=${all}&image_name=a,jpg`, u.key), 400, /fewer names/);
+    await expectError(
+      get(`/api/v1/ui/datasets/${ds.id}/contents/?sets=${all}&image_name=a,jpg`, u.key),
+      400,
+      /fewer names/,
+    );
     const none = await expectStatus(get(`/api/v1/ui/search/?sets=${all}&tags=nothing-has-this`, u.key), 200);
     expect(none.results).toEqual([]);
   });

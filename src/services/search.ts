@@ -2,6 +2,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { containsCi, runBatch } from "../lib/d1";
+import { badRequest } from "../lib/errors";
 import type { CandidateSet, Filters } from "./search-filters";
 
 /**
@@ -108,11 +109,25 @@ export interface SearchPlan {
   drivers: ((range: Range, desc: boolean, limit: number | null) => SQL)[];
 }
 
+/**
+ * Image names are the one thing a driver still binds, once per driver (D1: at most 100 bound parameters per
+ * statement, a few of them the statement's own). Beyond this many name bindings the search is a 400 saying what to
+ * narrow, not a D1 error (a 500). Binding the names once per statement through a CTE was tried and left: the
+ * contents view embeds the page query in other statements, where SQLite did not see the CTE.
+ */
+const MAX_NAME_BINDINGS = 90;
+
+/** @throws ApiError 400 when the image names times the drivers would pass MAX_NAME_BINDINGS. */
 export function planSearch(sets: CandidateSet[], f: Filters, allDatasetIds: number[]): SearchPlan {
   if (f.impossible) return { drivers: [] };
   const drivers: SearchPlan["drivers"] = sets.map((s) => (r, d, l) => setDriver(s.id, f, r, d, l));
   const nullRows = !f.classIds.length && !f.tagIds.length && !f.task && !f.taskNot && !f.sets;
   if (nullRows) for (const dsId of allDatasetIds) drivers.push((r, d, l) => unannotatedDriver(dsId, f, r, d, l));
+  if (f.imageNames.length * drivers.length > MAX_NAME_BINDINGS)
+    throw badRequest(
+      `image_name: ${f.imageNames.length} name(s) over ${drivers.length} annotation sets is more than one search can ` +
+        `take (at most ${MAX_NAME_BINDINGS} names × sets): give fewer names, or narrow the search with sets or dataset_id.`,
+    );
   return { drivers };
 }
 
