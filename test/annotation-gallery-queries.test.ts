@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { expectStatus, post } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { createDb } from "../src/db/client";
-import { annotationGallery } from "../src/services/annotation-gallery";
+import { annotationGallery } from "../src/services/annotations/gallery";
 
 /** The gallery reads a status group only while the page is still short. */
 describe("annotation gallery queries", () => {

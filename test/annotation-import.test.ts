@@ -2,8 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import type { ImportRecord } from "../src/formats/types";
-import { applyImport } from "../src/services/annotation-import";
-import { createAnnotationSet } from "../src/services/annotation-sets";
+import { applyImport } from "../src/services/annotations/import";
+import { createAnnotationSet } from "../src/services/annotations/sets";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 
 const db = () => createDb(env.DB);
@@ -182,7 +182,7 @@ describe("imageShareStatements", () => {
     ]);
     const { sql } = await import("drizzle-orm");
     const { runBatch } = await import("../src/lib/d1");
-    const { imageShareStatements } = await import("../src/services/statistics");
+    const { imageShareStatements } = await import("../src/services/annotations/statistics");
     await runBatch(env.DB, [
       ...imageShareStatements(set.id, sql`SELECT id AS value FROM images WHERE id = ${imgs[1].id}`, -1),
       sql`DELETE FROM images WHERE id = ${imgs[1].id}`,

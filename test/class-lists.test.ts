@@ -6,7 +6,7 @@ import { createDataset, createUser } from "./helpers/factories";
 import { makePng } from "./helpers/image-fixtures";
 import { sessionSetId, setObjects, uploadMultipart, waitForSession, zip } from "./helpers/upload-helpers";
 import { runBatch } from "../src/lib/d1";
-import { createAnnotationSet, normalizeClassList, orderSetClassesStatements } from "../src/services/annotation-sets";
+import { createAnnotationSet, normalizeClassList, orderSetClassesStatements } from "../src/services/annotations/sets";
 import { createDb } from "../src/db/client";
 
 /** Imported class lists: large ones stay linear, bind in D1-sized pieces, and past 10,000 names are refused. */

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { exportPages, IMAGE_PAGE, OBJECT_PAGE } from "../src/services/export-pages";
+import { exportPages, IMAGE_PAGE, OBJECT_PAGE } from "../src/services/export/pages";
 import { createUser } from "./helpers/factories";
 import { seedSet } from "./helpers/seed-annotations";
 

@@ -174,8 +174,8 @@ describe("GET export: Remo JSON", () => {
 
 describe("GET export: a consistent view", () => {
   it("leaves out images added after the export was planned, so COCO's two passes agree", async () => {
-    const { exportFile, planExport } = await import("../src/services/export-stream");
-    const { parseExportParams } = await import("../src/services/export-params");
+    const { exportFile, planExport } = await import("../src/services/export/stream");
+    const { parseExportParams } = await import("../src/services/export/params");
     const { insertImage } = await import("./helpers/factories");
     const { env } = await import("cloudflare:test");
     const u = await createUser();

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { ZIP_ENTRIES_PER_MESSAGE } from "../src/services/ingest-archive";
+import { ZIP_ENTRIES_PER_MESSAGE } from "../src/services/ingest/archive";
 import { expectStatus, get } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import {

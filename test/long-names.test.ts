@@ -18,7 +18,7 @@ describe("names and search terms longer than D1's LIKE pattern limit", () => {
     const d = await createDataset(u);
     const a = await expectStatus(post("/api/v1/ui/annotation-sets/", { annotation_task: "Object detection", dataset_id: d.id, name: LONG, classes: [] }, u.key), 201);
     expect(a.name).toBe(LONG);
-    const { uniqueSetName } = await import("../src/services/annotation-sets");
+    const { uniqueSetName } = await import("../src/services/annotations/sets");
     const { createDb } = await import("../src/db/client");
     const { env } = await import("cloudflare:test");
     expect(await uniqueSetName(createDb(env.DB), d.id, LONG)).toBe(`${LONG} (1)`);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { CHUNK, pyramidLevels, pyramidPrefix } from "../src/services/pyramid";
+import { CHUNK, pyramidLevels, pyramidPrefix } from "../src/services/images/pyramid";
 import { call, expectError, expectStatus } from "./helpers/api";
 import { createDataset, createUser, insertImage, makePublic } from "./helpers/factories";
 import { imageInfo, makeJpeg, makePng, runJob } from "./helpers/image-fixtures";

@@ -4,7 +4,7 @@ import { createDb } from "../src/db/client";
 import { parsePlainCsv } from "../src/formats/import-csv";
 import { parseTagsCsv } from "../src/formats/import-tags";
 import { probeImage } from "../src/media/probe";
-import { applyImport } from "../src/services/annotation-import";
+import { applyImport } from "../src/services/annotations/import";
 import { expectStatus, get, post } from "./helpers/api";
 import { createDataset, createUser, insertImage, type TestUser } from "./helpers/factories";
 import { fixtureCsvRows } from "./helpers/upload-helpers";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { outbound } from "../src/services/ingest-item";
+import { outbound } from "../src/services/ingest/item";
 import { call, expectError, expectStatus, post } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundaryOf, parseMultipart, type PartSink } from "../src/services/upload-multipart";
+import { boundaryOf, parseMultipart, type PartSink } from "../src/services/ingest/upload-multipart";
 
 async function parse(body: Uint8Array, boundary: string, chunk: number, max = 1 << 30) {
   const fields: Record<string, string> = {};

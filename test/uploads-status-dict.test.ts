@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { humanSize } from "../src/services/upload-sessions";
+import { humanSize } from "../src/services/ingest/upload-sessions";
 import { remoDateTime } from "../src/lib/timestamps";
 import { expectStatus, get } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";

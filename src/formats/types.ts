@@ -1,6 +1,6 @@
 /**
  * The shapes shared by annotation importers (src/formats/import-*.ts, pure parsers) and the service that writes
- * what they parse (src/services/annotation-import.ts). Importers never touch bindings.
+ * what they parse (src/services/annotations/import.ts). Importers never touch bindings.
  */
 
 /** How a record's file name is matched to an image of the dataset (remo-reference §3). */

@@ -1,10 +1,10 @@
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
-import { sweepBlobs } from "../services/blob-gc";
-import { ingestHandlers } from "../services/ingest-handlers";
-import { buildPyramid, failPyramid } from "../services/pyramid";
-import { expireExports, failExportJob } from "../services/export-jobs";
-import { runExportJob } from "../services/export-run";
+import { sweepBlobs } from "../services/images/blob-gc";
+import { ingestHandlers } from "../services/ingest/handlers";
+import { buildPyramid, failPyramid } from "../services/images/pyramid";
+import { expireExports, failExportJob } from "../services/export/jobs";
+import { runExportJob } from "../services/export/run";
 
 export interface JobMeta {
   id: string;

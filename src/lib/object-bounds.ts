@@ -1,6 +1,6 @@
 /**
  * One rule for "does this object have an area inside its image", shared by the importers' writer
- * (services/annotation-import.ts), the object-writing API (services/annotation-save.ts) and the exporters
+ * (services/annotations/import.ts), the object-writing API (services/annotations/save.ts) and the exporters
  * (formats/export-types.ts), so a box is refused, skipped or left out for the same reason everywhere (issue 10:
  * a zero-area box stored silently then became COCO `area: 0` and YOLO `h=0`).
  */

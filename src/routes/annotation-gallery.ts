@@ -3,7 +3,7 @@ import { PageQuery, toPage } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { GalleryPage, GalleryPath, GalleryQuery, SetImage, SetImagesPath } from "../schemas/annotation-gallery";
 import { errorResponses, jsonContent, pageOf, security } from "../schemas/common";
-import { annotationGallery, listSetImages } from "../services/annotation-gallery";
+import { annotationGallery, listSetImages } from "../services/annotations/gallery";
 import { serviceCtx } from "../services/context";
 
 export const annotationGalleryRoutes = createRouter();

@@ -18,8 +18,8 @@ import {
   SetPath,
 } from "../schemas/annotation-sets";
 import { errorResponses, jsonBody, jsonContent, pageOf, security } from "../schemas/common";
-import { createLegacySet, createSetForUser, deleteSet, readableSet, renameSet } from "../services/annotation-sets";
-import { listSetsWithStatistics, serializeSetDetail, setClasses, setInsights } from "../services/annotation-set-views";
+import { createLegacySet, createSetForUser, deleteSet, readableSet, renameSet } from "../services/annotations/sets";
+import { listSetsWithStatistics, serializeSetDetail, setClasses, setInsights } from "../services/annotations/set-views";
 import { serviceCtx } from "../services/context";
 
 export const annotationSetRoutes = createRouter();

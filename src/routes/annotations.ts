@@ -3,9 +3,9 @@ import type { z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { AnnotationRead, LegacyImagePath, SaveAnnotationBody, SavedAnnotation, SetImagePath, StatusBody } from "../schemas/annotations";
 import { errorResponses, jsonBody, jsonContent, security } from "../schemas/common";
-import { clearImageAnnotation, legacyTarget, saveImageAnnotation, setImageStatus, setImageTarget, statusName, type ImageRef } from "../services/annotation-save";
+import { clearImageAnnotation, legacyTarget, saveImageAnnotation, setImageStatus, setImageTarget, statusName, type ImageRef } from "../services/annotations/save";
 import { serviceCtx } from "../services/context";
-import { annotationInfo, type AnnotationInfoResult } from "../services/image-annotations";
+import { annotationInfo, type AnnotationInfoResult } from "../services/annotations/image-annotations";
 
 export const annotationRoutes = createRouter();
 const tags = ["annotations"];

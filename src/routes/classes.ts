@@ -3,7 +3,7 @@ import { toPage } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { CommonClassQuery, IdNameItem, NameBody, SetClassPath, SetPathOnly } from "../schemas/classes";
 import { errorResponses, jsonBody, jsonContent, pageOf, security } from "../schemas/common";
-import { addSetClass, deleteSetClass, ensureClass, listCommonClasses, renameSetClass } from "../services/classes";
+import { addSetClass, deleteSetClass, ensureClass, listCommonClasses, renameSetClass } from "../services/annotations/classes";
 import { serviceCtx } from "../services/context";
 
 export const classRoutes = createRouter();

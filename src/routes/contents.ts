@@ -5,9 +5,9 @@ import { createRouter } from "../lib/router";
 import { errorResponses, jsonContent, pageOf, security } from "../schemas/common";
 import { ContentsItem, ContentsQuery, DatasetFolderPath } from "../schemas/folders";
 import { serviceCtx } from "../services/context";
-import { listContents } from "../services/contents";
-import { isSearch } from "../services/search-filters";
-import { searchContents } from "../services/search-views";
+import { listContents } from "../services/search/contents";
+import { isSearch } from "../services/search/filters";
+import { searchContents } from "../services/search/views";
 
 export const contentsRoutes = createRouter();
 const tags = ["contents"];

@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { badRequest, notFound } from "../lib/errors";
 import { dziTile } from "../media/geometry";
-import { authorizePathToken } from "../services/image-byte-auth";
-import { IMMUTABLE, REVALIDATE, renderImage, serveDerived } from "../services/image-render";
+import { authorizePathToken } from "../services/images/byte-auth";
+import { IMMUTABLE, REVALIDATE, renderImage, serveDerived } from "../services/images/render";
 import { derivedKey } from "../storage/derived-cache";
 
 /**

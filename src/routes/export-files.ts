@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError, forbidden, notFound } from "../lib/errors";
 import { verifySignedRequest } from "../lib/signing";
-import { contentDisposition } from "../services/export-stream";
-import { exportObjectKey, parseRange } from "../services/export-download";
+import { contentDisposition } from "../services/export/stream";
+import { exportObjectKey, parseRange } from "../services/export/download";
 
 /**
  * The signed download of a finished export (`download_url` of its job): no Authorization header, the signature

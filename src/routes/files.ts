@@ -4,13 +4,13 @@ import { ApiError, errorBody, notFound } from "../lib/errors";
 import { DERIVED_SIZES, type DerivedSize } from "../lib/image-urls";
 import { SIGNATURE_TTL_SECONDS, SIGNATURE_WINDOW_SECONDS } from "../lib/signing";
 import { fitWithin } from "../media/geometry";
-import { authorizeSignedPath, parseImageId } from "../services/image-byte-auth";
-import { IMMUTABLE, REVALIDATE, renderImage, serveDerived } from "../services/image-render";
+import { authorizeSignedPath, parseImageId } from "../services/images/byte-auth";
+import { IMMUTABLE, REVALIDATE, renderImage, serveDerived } from "../services/images/render";
 import { derivedKey } from "../storage/derived-cache";
 
 /**
  * The signed byte routes behind the URLs of src/lib/image-urls.ts. Outside /api/, so no global key check: each
- * handler accepts a valid signature or an Authorization key (src/services/image-byte-auth.ts).
+ * handler accepts a valid signature or an Authorization key (src/services/images/byte-auth.ts).
  */
 export const filesRoutes = new Hono<AppEnv>({ strict: false });
 

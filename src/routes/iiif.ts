@@ -4,8 +4,8 @@ import { ApiError, badRequest } from "../lib/errors";
 import type { OutputFormat } from "../media/encode";
 import { IiifParamError, iiifRegion, iiifSize } from "../media/geometry";
 import { LIMITS } from "../media/limits";
-import { authorizePathToken } from "../services/image-byte-auth";
-import { CONTENT_TYPES, IMMUTABLE, REVALIDATE, renderImage, serveDerived } from "../services/image-render";
+import { authorizePathToken } from "../services/images/byte-auth";
+import { CONTENT_TYPES, IMMUTABLE, REVALIDATE, renderImage, serveDerived } from "../services/images/render";
 import { derivedKey } from "../storage/derived-cache";
 
 /**

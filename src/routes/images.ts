@@ -5,7 +5,7 @@ import { createRouter } from "../lib/router";
 import { errorResponses, jsonContent, pageOf, security } from "../schemas/common";
 import { DatasetImagePath, ImageDetail, SdkImage, SdkImagesQuery, ShortImage } from "../schemas/images";
 import { serviceCtx } from "../services/context";
-import { datasetImageDetail, deleteImage, listDatasetImagesShort, sdkImageById, sdkImagesPage, sdkImagesStream } from "../services/dataset-images";
+import { datasetImageDetail, deleteImage, listDatasetImagesShort, sdkImageById, sdkImagesPage, sdkImagesStream } from "../services/images/dataset-images";
 
 export const datasetImageRoutes = createRouter();
 const tags = ["images"];

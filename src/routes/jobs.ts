@@ -4,7 +4,7 @@ import { createRouter } from "../lib/router";
 import { errorResponses, jsonContent, security } from "../schemas/common";
 import { Job } from "../schemas/export";
 import { serviceCtx } from "../services/context";
-import { getJob, jobView } from "../services/export-jobs";
+import { getJob, jobView } from "../services/export/jobs";
 
 export const jobRoutes = createRouter();
 

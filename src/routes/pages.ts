@@ -6,9 +6,9 @@ import { userForKey } from "../lib/middleware";
 import { renderPage } from "../lib/page-shell";
 import { readSessionCookie } from "../lib/session-cookie";
 import { canWrite, readableDataset } from "../services/access";
-import { readableSet } from "../services/annotation-sets";
+import { readableSet } from "../services/annotations/sets";
 import { serviceCtx } from "../services/context";
-import { readableImage } from "../services/image-access";
+import { readableImage } from "../services/images/access";
 
 /**
  * The web pages, at the paths Remo's SDK opens (remo-reference §2.11, remo-python `remo/endpoints/frontend.py`).

@@ -3,7 +3,7 @@ import { createRouter } from "../lib/router";
 import { errorResponses, jsonContent, security } from "../schemas/common";
 import { GlobalSearchQuery } from "../schemas/images";
 import { serviceCtx } from "../services/context";
-import { globalSearch } from "../services/search-views";
+import { globalSearch } from "../services/search/views";
 
 export const searchRoutes = createRouter();
 

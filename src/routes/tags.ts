@@ -3,11 +3,11 @@ import { PageQuery, toPage } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { IdNameItem, ImageTag, ImageTagPath, ImageTagsPath, NameBody, SetPathOnly, SetTagPath } from "../schemas/classes";
 import { errorResponses, jsonBody, jsonContent, pageOf, security } from "../schemas/common";
-import { readableSet, writableSet } from "../services/annotation-sets";
-import { imageOfSet } from "../services/annotation-save";
-import { setTags } from "../services/annotation-set-views";
+import { readableSet, writableSet } from "../services/annotations/sets";
+import { imageOfSet } from "../services/annotations/save";
+import { setTags } from "../services/annotations/set-views";
 import { serviceCtx } from "../services/context";
-import { addImageTag, deleteSetTag, listImageTags, removeImageTag, renameSetTag } from "../services/tags";
+import { addImageTag, deleteSetTag, listImageTags, removeImageTag, renameSetTag } from "../services/annotations/tags";
 
 export const tagRoutes = createRouter();
 const tags = ["tags"];

@@ -13,9 +13,15 @@ import {
   UploadSession,
 } from "../schemas/uploads";
 import { serviceCtx } from "../services/context";
-import { planDirectUploads, receiveBlob } from "../services/upload-direct";
-import { receiveUpload } from "../services/upload-receive";
-import { completeSession, createSession, listSessions, ownSession, sessionDict } from "../services/upload-sessions";
+import { planDirectUploads, receiveBlob } from "../services/ingest/upload-direct";
+import { receiveUpload } from "../services/ingest/upload-receive";
+import {
+  completeSession,
+  createSession,
+  listSessions,
+  ownSession,
+  sessionDict,
+} from "../services/ingest/upload-sessions";
 
 export const uploadRoutes = createRouter();
 const tags = ["uploads"];

@@ -1,4 +1,4 @@
-import { forgetImageAccess } from "./image-access";
+import { forgetImageAccess } from "./images/access";
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import { annotationSets, blobGc, datasets, images, users } from "../db/schema";
 import { isUniqueViolation, nameOrSuffixed, runBatch } from "../lib/d1";
@@ -10,7 +10,7 @@ import { taskName, type TaskType } from "../lib/task";
 import { enqueue } from "../storage/queues";
 import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
-import { topClassesByDataset } from "./statistics";
+import { topClassesByDataset } from "./annotations/statistics";
 
 /** Remo's Dataset.rename(): `Name`, then `Name (N)` with N one past the largest N in use by this owner. */
 export async function uniqueDatasetName(ctx: ServiceCtx, name: string): Promise<string> {

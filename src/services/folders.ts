@@ -1,10 +1,10 @@
-import { forgetImageAccess } from "./image-access";
+import { forgetImageAccess } from "./images/access";
 import { and, eq, sql } from "drizzle-orm";
 import { folders, images } from "../db/schema";
 import { badRequest, conflict, notFound } from "../lib/errors";
 import { writableDataset } from "./access";
 import type { ServiceCtx } from "./context";
-import { deleteImagesStatements } from "./images";
+import { deleteImagesStatements } from "./images/images";
 import { runBatch } from "../lib/d1";
 
 export type FolderRow = typeof folders.$inferSelect;

@@ -16,7 +16,7 @@ import "../styles/image.css";
  * links to annotate it and to the previous and next images, and a download of the original.
  */
 
-/** `GET /api/v1/ui/datasets/{ds}/images/{id}/` (src/services/dataset-images.ts `datasetImageDetail`). */
+/** `GET /api/v1/ui/datasets/{ds}/images/{id}/` (src/services/images/dataset-images.ts `datasetImageDetail`). */
 interface ImageDetail {
   id: number;
   name: string;

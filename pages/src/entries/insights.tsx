@@ -359,7 +359,7 @@ function TagSection(props: { tags: TagRecord["tag"][] }) {
 /**
  * Classes split by tags: the person picks tags; `?split_by_tags=` gives, per class, its count on the images that carry
  * each picked tag — the class's rows in the set, so objects for detection and segmentation, images for
- * classification (as the class counts above; src/services/annotation-set-views.ts `setInsights`). Grouped bars (a
+ * classification (as the class counts above; src/services/annotations/set-views.ts `setInsights`). Grouped bars (a
  * colour per tag) and a class × tag table.
  */
 function SplitSection(props: { tags: string[]; classes: string[]; task: string }) {
