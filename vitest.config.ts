@@ -45,7 +45,7 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      include: ["test/**/*.test.ts"],
+      include: ["test/**/*.test.ts", "src/**/*.test.ts"],
       exclude: ["test/browser/**", "node_modules/**"],
       setupFiles: ["./test/setup/apply-migrations.ts"],
       testTimeout: 60_000,

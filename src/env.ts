@@ -7,6 +7,8 @@ export interface Env {
   CACHE: KVNamespace;
   INGEST: Queue<JobMessage>;
   EXPORTS: Queue<JobMessage>;
+  /** One SQLite-backed Durable Object per dataset (`idFromName(String(datasetId))`), issue 13. */
+  DATASETS: DurableObjectNamespace<import("./dataset-store/store").DatasetStore>;
   /** "true" lets anyone create an account through POST /api/signup/. */
   ALLOW_SIGNUP?: string;
   /** "true" lets URL ingestion reach loopback/private addresses (local testing only). */

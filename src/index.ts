@@ -4,6 +4,8 @@ import { handleQueue } from "./jobs";
 import type { JobMessage } from "./jobs/messages";
 import { enqueue } from "./storage/queues";
 
+export { DatasetStore } from "./dataset-store/store";
+
 const app = buildApp();
 
 export default {

@@ -1,3 +1,4 @@
+import { datasetStore } from "../dataset-store/store";
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
 import { sweepBlobs } from "../services/images/blob-gc";
@@ -31,6 +32,9 @@ export const handlers: { [T in JobType]: JobHandler<T> } = {
   ...ingestHandlers,
   "gc-blobs": {
     run: (_msg, env) => sweepBlobs(env),
+  },
+  "destroy-dataset-store": {
+    run: (msg, env) => datasetStore(env, msg.datasetId).destroy(),
   },
   "build-pyramid": {
     run: (msg, env) => buildPyramid(env, msg.imageId),

@@ -18,7 +18,10 @@ export const ExpireExportsMessage = z.object({ type: z.literal("expire-exports")
 // Images (issue 6): build one image's deep-zoom pyramid in R2.
 export const BuildPyramidMessage = z.object({ type: z.literal("build-pyramid"), imageId: z.number().int() });
 
-export const JobMessage = z.discriminatedUnion("type", [BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
+// Per-dataset Durable Objects (issue 13): a deleted dataset's object data, when deleting it inline failed.
+export const DestroyDatasetStoreMessage = z.object({ type: z.literal("destroy-dataset-store"), datasetId: z.number().int() });
+
+export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobType = JobMessage["type"];
 export type MessageOf<T extends JobType> = Extract<JobMessage, { type: T }>;

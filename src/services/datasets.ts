@@ -7,6 +7,7 @@ import { conflict } from "../lib/errors";
 import { imageUrls } from "../lib/image-urls";
 import type { PageQuery } from "../lib/pagination";
 import { taskName, type TaskType } from "../lib/task";
+import { destroyDatasetStore } from "../dataset-store/lifecycle";
 import { enqueue } from "../storage/queues";
 import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
@@ -201,7 +202,8 @@ export async function updateDataset(
 /**
  * Deletes the dataset's rows (cascading to folders, images, sets, annotations) and, in the same batch, records
  * the R2 keys of its uploaded originals as GC candidates; the queued sweep deletes those no other image uses.
- * Linked objects (`local_files`) belong to the bucket's owner and are never deleted.
+ * Linked objects (`local_files`) belong to the bucket's owner and are never deleted. The dataset's Durable Object
+ * (issue 13) is emptied after the rows are gone.
  */
 export async function deleteDataset(ctx: ServiceCtx, id: number): Promise<void> {
   const d = await writableDataset(ctx, id);
@@ -211,4 +213,5 @@ export async function deleteDataset(ctx: ServiceCtx, id: number): Promise<void> 
   ]);
   forgetImageAccess();
   await enqueue(ctx.env.INGEST, { type: "gc-blobs" });
+  await destroyDatasetStore(ctx.env, d.id);
 }

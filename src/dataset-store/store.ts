@@ -1,0 +1,131 @@
+import { DurableObject } from "cloudflare:workers";
+import { drizzle as drizzleDurable } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { createDb, type Db } from "../db/client";
+import type { Env } from "../env";
+import migrations from "./migrations";
+import { sqlStorageAsD1 } from "./sql-d1";
+import { STORE_TABLES, storeTable } from "./tables";
+
+/** Rows as the copy moves them: column names once, then one array of values per row (rowid first). */
+export interface RowChunk {
+  columns: string[];
+  rows: (string | number | null)[][];
+}
+
+export interface StoreCounts {
+  /** Rows per table of the dataset's own data (mirrors of global rows excluded). */
+  tables: Record<string, number>;
+  /** `storage.sql.databaseSize`: bytes the object's SQLite occupies. */
+  bytes: number;
+}
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * One dataset's rows in a SQLite-backed Durable Object (issue 13), addressed by `idFromName(String(datasetId))`.
+ *
+ * The schema is D1's own (migrations/, bundled as ./migrations.ts and applied by drizzle's durable-sqlite migrator),
+ * so the services written for D1 run on `this.db` unchanged while datasets move over one by one.
+ *
+ * Storage is created lazily: the constructor migrates only an object that already has a schema, and only a write
+ * (`importRows`) provisions one. A read of an object that was never written returns empty answers and leaves no
+ * storage behind, so probing a dataset id that does not exist costs nothing. Deleting the dataset calls `destroy()`,
+ * which is `storage.deleteAll()`.
+ */
+export class DatasetStore extends DurableObject<Env> {
+  #db: Db | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    if (this.#hasSchema()) void ctx.blockConcurrencyWhile(() => this.#migrate());
+  }
+
+  #hasSchema(): boolean {
+    return (
+      this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").toArray().length > 0
+    );
+  }
+
+  async #migrate(): Promise<void> {
+    await migrate(drizzleDurable(this.ctx.storage), migrations);
+  }
+
+  /** The services' `Db` over this object's SQLite (provisioning it first when `provision` is true). */
+  async #database(provision: boolean): Promise<Db | null> {
+    if (this.#db) return this.#db;
+    if (!this.#hasSchema()) {
+      if (!provision) return null;
+      await this.#migrate();
+    }
+    this.#db = createDb(sqlStorageAsD1(this.ctx.storage));
+    return this.#db;
+  }
+
+  /** True once anything was written (the schema exists). Never creates storage. */
+  isProvisioned(): boolean {
+    return this.#hasSchema();
+  }
+
+  /**
+   * Inserts copied rows into `table` in one transaction, keeping their D1 rowids (so ids seen by API clients do
+   * not change). Rows already present (same rowid or unique key) are skipped, so a copy that is retried or resumed
+   * never duplicates. Foreign keys are checked at commit, so a chunk may hold a child before its parent.
+   * @returns the number of rows inserted.
+   * @throws on an unknown table or column name, or a row whose width differs from `columns`.
+   */
+  async importRows(table: string, chunk: RowChunk): Promise<number> {
+    storeTable(table);
+    const { columns, rows } = chunk;
+    if (!rows.length) return 0;
+    if (columns[0] !== "__rowid" || !columns.every((c) => IDENT.test(c))) throw new Error(`bad columns for ${table}`);
+    await this.#database(true);
+    const names = ["rowid", ...columns.slice(1)].map((c) => `"${c}"`).join(", ");
+    const query = `INSERT INTO "${table}" (${names}) VALUES (${columns.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`;
+    const sql = this.ctx.storage.sql;
+    return this.ctx.storage.transactionSync(() => {
+      sql.exec("PRAGMA defer_foreign_keys = ON");
+      let inserted = 0;
+      for (const row of rows) {
+        if (row.length !== columns.length) throw new Error(`row width ${row.length} != ${columns.length} in ${table}`);
+        inserted += sql.exec(query, ...row).rowsWritten > 0 ? 1 : 0;
+      }
+      return inserted;
+    });
+  }
+
+  /** The highest rowid per table: where a resumed copy starts again (0 for an empty or unprovisioned store). */
+  maxRowIds(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const provisioned = this.#hasSchema();
+    for (const t of STORE_TABLES) {
+      out[t.name] = provisioned
+        ? Number(this.ctx.storage.sql.exec<{ m: number | null }>(`SELECT max(rowid) AS m FROM "${t.name}"`).one().m ?? 0)
+        : 0;
+    }
+    return out;
+  }
+
+  /** Row counts of the dataset's own tables, and the bytes the object occupies. Never creates storage. */
+  counts(): StoreCounts {
+    const tables: Record<string, number> = {};
+    const provisioned = this.#hasSchema();
+    for (const t of STORE_TABLES.filter((x) => x.counted)) {
+      tables[t.name] = provisioned
+        ? Number(this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM "${t.name}"`).one().n)
+        : 0;
+    }
+    return { tables, bytes: provisioned ? this.ctx.storage.sql.databaseSize : 0 };
+  }
+
+  /** Deletes every row and the schema (`storage.deleteAll()`); the object is unprovisioned afterwards. */
+  async destroy(): Promise<void> {
+    this.#db = null;
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+/** The store of dataset `datasetId`. Getting a stub creates nothing; storage appears only on the first write. */
+export function datasetStore(env: Env, datasetId: number): DurableObjectStub<DatasetStore> {
+  return env.DATASETS.get(env.DATASETS.idFromName(String(datasetId)));
+}
