@@ -7,8 +7,9 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 
 /**
- * @param {{ port?: number, persistDir?: string, fresh?: boolean, vars?: Record<string,string>, beforeStart?: (d1File: string) => Promise<void> | void }} opts
+ * @param {{ port?: number, persistDir?: string, fresh?: boolean, vars?: Record<string,string>, script?: string, beforeStart?: (d1File: string) => Promise<void> | void }} opts
  * `beforeStart` runs after migrations, before the server starts: the place to seed the local D1 SQLite file directly.
+ * `script` replaces wrangler.toml's `main` (same bindings), e.g. a benchmark-only Worker.
  */
 export async function startServer(opts = {}) {
   const port = opts.port ?? 8790;
@@ -20,7 +21,7 @@ export async function startServer(opts = {}) {
   if (m.status !== 0) throw new Error("migrations failed: " + m.stderr + m.stdout);
   if (opts.beforeStart) await opts.beforeStart(d1File(persistDir));
   const varArgs = Object.entries({ SIGNING_SECRET: "bench-secret", ALLOW_SIGNUP: "true", INGEST_ALLOW_PRIVATE_NETWORKS: "true", ...(opts.vars ?? {}) }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const child = spawn(WRANGLER, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, ...varArgs], {
+  const child = spawn(WRANGLER, ["dev", ...(opts.script ? [opts.script] : []), "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, ...varArgs], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],

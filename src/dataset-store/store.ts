@@ -94,14 +94,29 @@ export class DatasetStore extends DurableObject<Env> {
     });
   }
 
-  /** The highest rowid per table: where a resumed copy starts again (0 for an empty or unprovisioned store). */
-  maxRowIds(): Record<string, number> {
-    const out: Record<string, number> = {};
+  /**
+   * Where a resumed copy starts again: for each table (and, for per-set tables, each of `setIds`), the keyset
+   * position (./tables.ts `key`) of the last row this object holds, or null when it holds none of them. Keyed by
+   * `table` or `table:setId`. Never creates storage.
+   */
+  lastKeys(datasetId: number, setIds: number[]): Record<string, (string | number)[] | null> {
+    const out: Record<string, (string | number)[] | null> = {};
     const provisioned = this.#hasSchema();
     for (const t of STORE_TABLES) {
-      out[t.name] = provisioned
-        ? Number(this.ctx.storage.sql.exec<{ m: number | null }>(`SELECT max(rowid) AS m FROM "${t.name}"`).one().m ?? 0)
-        : 0;
+      const scopes = t.scope === "dataset" ? [datasetId] : setIds;
+      for (const scopeId of scopes) {
+        const label = t.scope === "dataset" ? t.name : `${t.name}:${scopeId}`;
+        if (!provisioned) {
+          out[label] = null;
+          continue;
+        }
+        const cols = t.key.map((k) => `t.${k}`);
+        const row = this.ctx.storage.sql
+          .exec(`SELECT ${cols.join(", ")} FROM "${t.name}" t WHERE ${t.where} ORDER BY ${cols.map((c) => `${c} DESC`).join(", ")} LIMIT 1`, scopeId)
+          .raw()
+          .next();
+        out[label] = row.done ? null : (row.value as (string | number)[]);
+      }
     }
     return out;
   }
@@ -111,9 +126,7 @@ export class DatasetStore extends DurableObject<Env> {
     const tables: Record<string, number> = {};
     const provisioned = this.#hasSchema();
     for (const t of STORE_TABLES.filter((x) => x.counted)) {
-      tables[t.name] = provisioned
-        ? Number(this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM "${t.name}"`).one().n)
-        : 0;
+      tables[t.name] = provisioned ? Number(this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM "${t.name}"`).one().n) : 0;
     }
     return { tables, bytes: provisioned ? this.ctx.storage.sql.databaseSize : 0 };
   }

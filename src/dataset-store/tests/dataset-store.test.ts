@@ -8,7 +8,7 @@ import { listContents } from "../../services/search/contents";
 import { searchContents } from "../../services/search/views";
 import { get, expectStatus } from "../../../test/helpers/api";
 import { createDataset, createUser, type TestUser } from "../../../test/helpers/factories";
-import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
+import { seedFixtureSet, seedSet } from "../../../test/helpers/seed-annotations";
 import { compareStoreCounts, copyDatasetToStore } from "../copy-from-d1";
 import migrations from "../migrations";
 import { sqlStorageAsD1 } from "../sql-d1";
@@ -36,7 +36,7 @@ describe("DatasetStore storage", () => {
     const stub = datasetStore(env, 987654321);
     expect(await stub.isProvisioned()).toBe(false);
     expect((await stub.counts()).bytes).toBe(0);
-    expect(Object.values(await stub.maxRowIds()).every((n) => n === 0)).toBe(true);
+    expect(Object.values(await stub.lastKeys(987654321, [1, 2])).every((k) => k === null)).toBe(true);
     expect(await stub.isProvisioned()).toBe(false);
     expect(await tablesOf(stub)).toEqual([]);
   });
@@ -148,13 +148,22 @@ describe("copying a dataset from D1 into its object", () => {
   it("resumes a copy cut short, and a copy run twice adds nothing", async () => {
     const user = await createUser();
     const seeded = await seedFixtureSet(user);
+    // A second set, so the per-set tables are walked set by set.
+    await seedSet(user, {
+      task: "image_classification",
+      datasetId: seeded.datasetId,
+      images: [1, 2, 3, 4].map((i) => ({ name: `extra-${i}.jpg`, width: 64, height: 48, classes: ["Cat", "Dog"].slice(0, i % 2 ? 1 : 2), tags: ["t0", `t${i}`] })),
+    });
     let calls = 0;
     for (let p = await copyDatasetToStore(env, seeded.datasetId, { budgetMs: 0, pageRows: 3 }); !p.done; calls++) {
       expect(calls).toBeLessThan(500);
       p = await copyDatasetToStore(env, seeded.datasetId, { budgetMs: 5, pageRows: 3 });
     }
     expect(calls).toBeGreaterThan(1);
-    expect((await compareStoreCounts(env, seeded.datasetId)).equal).toBe(true);
+    const check = await compareStoreCounts(env, seeded.datasetId);
+    expect(check.equal, JSON.stringify(check)).toBe(true);
+    expect(check.d1.annotation_sets).toBe(2);
+    expect(check.d1.image_tags).toBeGreaterThan(8);
     const again = await copyDatasetToStore(env, seeded.datasetId);
     expect(again).toEqual({ done: true, copied: 0 });
     expect((await compareStoreCounts(env, seeded.datasetId)).equal).toBe(true);

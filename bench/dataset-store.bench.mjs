@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// Issue 13, before and after in one run on one seed: the same API requests answered from D1 (today's routing) and
+// from the dataset's SQLite Durable Object (the same app run inside the object, one RPC per request; see
+// bench/dataset-store/worker.ts), as ratios to the floor (GET /api/user-info/). Also: the production copy from D1
+// into the objects (rows/s), storage bytes per box and per image in each, and 8 clients on 8 datasets at once.
+// `npm run bench -- dataset-store`. BENCH_IMAGES / BENCH_OBJECTS_PER_IMAGE / BENCH_N / BENCH_CONC_IMAGES /
+// BENCH_CONC_SECONDS override the sizes.
+import { statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { seedLargeSet } from "./lib/seed.mjs";
+import { machine, percentile, startServer, timeIt } from "./lib/server.mjs";
+
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 100_000);
+const PER_IMAGE = Number(process.env.BENCH_OBJECTS_PER_IMAGE ?? 10);
+const N = Number(process.env.BENCH_N ?? 200);
+const CONC = 8;
+const CONC_IMAGES = Number(process.env.BENCH_CONC_IMAGES ?? 10_000);
+const CONC_SECONDS = Number(process.env.BENCH_CONC_SECONDS ?? 15);
+
+let big;
+const small = [];
+let d1Bytes = 0;
+const t0 = performance.now();
+const server = await startServer({
+  port: 8793,
+  // Outside the project: wrangler dev restarted the Worker mid-copy when the state folder sat beside the script.
+  persistDir: path.join(tmpdir(), "remo-bench-dataset-store"),
+  script: "bench/dataset-store/worker.ts",
+  beforeStart: (file) => {
+    big = seedLargeSet(file, { images: IMAGES, objectsPerImage: PER_IMAGE, classes: 20, tags: 5 });
+    for (let i = 0; i < CONC; i++) small.push(seedLargeSet(file, { images: CONC_IMAGES, objectsPerImage: 10, classes: 20, tags: 5, datasetName: `conc ${i}` }));
+    d1Bytes = statSync(file).size;
+  },
+});
+const seedSeconds = (performance.now() - t0) / 1000;
+const rnd = (n) => Math.floor(Math.random() * n);
+
+async function req(key, path, init = {}) {
+  const r = await fetch(server.base + path, { headers: { authorization: `Token ${key}`, "content-type": "application/json" }, ...init });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${r.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+/** Copies one dataset into its object with the production copy, pass after pass; returns seconds and rows. */
+async function copy(ds) {
+  const s = performance.now();
+  let rows = 0;
+  for (let p = { done: false }; !p.done; ) {
+    p = await req(ds.key, `/bench/copy/${ds.datasetId}`, { method: "POST" });
+    rows += p.copied;
+  }
+  const counts = await req(ds.key, `/bench/counts/${ds.datasetId}`);
+  if (!counts.equal) throw new Error("copy counts differ " + JSON.stringify(counts));
+  await req(ds.key, `/bench/key/${ds.datasetId}`, { method: "POST" });
+  return { seconds: (performance.now() - s) / 1000, rows, counts };
+}
+
+/** The API paths of the annotations bench, for one seeded dataset; `prefix` routes them to the object. */
+function cases(ds, prefix) {
+  const { datasetId, setId, firstImageId, lastImageId, classNames, tagNames } = ds;
+  const n = lastImageId - firstImageId + 1;
+  const img = () => firstImageId + rnd(n);
+  return {
+    "set list with statistics": () => req(ds.key, `${prefix}/api/v1/ui/datasets/${datasetId}/annotation-sets/`),
+    "contents page (32 images)": () => req(ds.key, `${prefix}/api/v1/ui/datasets/${datasetId}/contents/?limit=32&offset=${rnd(n - 32)}`),
+    "search page by class (25)": () =>
+      req(ds.key, `${prefix}/api/v1/ui/datasets/${datasetId}/contents/?sets=${setId}&classes=${encodeURIComponent(classNames[rnd(classNames.length)])}&limit=25&image_id=${img()}&direction=next`),
+    "search page by tag (25)": () =>
+      req(ds.key, `${prefix}/api/v1/ui/datasets/${datasetId}/contents/?sets=${setId}&tags=${tagNames[rnd(tagNames.length)]}&limit=25&image_id=${img()}&direction=next`),
+    "save-annotation (10 objects, replaces)": () => {
+      const i = img();
+      const objects = Array.from({ length: 10 }, (_, k) => ({
+        name: `OBJ ${k + 1}`,
+        coordinates: [{ x: k * 3, y: k * 2 }, { x: k * 3 + 40, y: k * 2 + 40 }],
+        classes: [{ name: classNames[(i + k) % classNames.length], lower: "", questionable: false }],
+      }));
+      return req(ds.key, `${prefix}/api/dataset/${datasetId}/annotation-set/${setId}/image/${i}/save-annotation/`, { method: "POST", body: JSON.stringify({ objects, status: "done" }) });
+    },
+  };
+}
+
+/** Signed URLs carry an expiry; everything else must be the same from D1 and from the object. */
+const unsigned = (v) => JSON.stringify(v).replace(/\?[^"]*"/g, '"');
+
+async function concurrent(prefixOf) {
+  const stop = performance.now() + CONC_SECONDS * 1000;
+  const times = [];
+  await Promise.all(
+    small.map(async (ds) => {
+      const c = cases(ds, prefixOf(ds));
+      const reads = [c["contents page (32 images)"], c["search page by class (25)"], c["search page by tag (25)"], c["set list with statistics"]];
+      for (let i = 0; performance.now() < stop; i++) {
+        const s = performance.now();
+        await reads[i % reads.length]();
+        times.push(performance.now() - s);
+      }
+    }),
+  );
+  times.sort((a, b) => a - b);
+  return { rps: times.length / CONC_SECONDS, p50: percentile(times, 50), p99: percentile(times, 99), n: times.length };
+}
+
+try {
+  const copyBig = await copy(big);
+  const smallCopies = [];
+  for (const ds of small) smallCopies.push(await copy(ds));
+
+  // The same answers from both before timing anything.
+  const path = `/api/v1/ui/datasets/${big.datasetId}/contents/?limit=32&offset=500`;
+  const [fromD1, fromStore] = [await req(big.key, path), await req(big.key, `/bench/store/${big.datasetId}${path}`)];
+  if (unsigned(fromD1) !== unsigned(fromStore)) throw new Error("the object's contents page differs from D1's");
+  const spath = `/api/v1/ui/datasets/${big.datasetId}/contents/?sets=${big.setId}&classes=${encodeURIComponent(big.classNames[3])}&limit=25`;
+  if (unsigned(await req(big.key, spath)) !== unsigned(await req(big.key, `/bench/store/${big.datasetId}${spath}`)))
+    throw new Error("the object's search page differs from D1's");
+
+  const floorFn = () => req(big.key, "/api/user-info/");
+  const rows = [];
+  for (let i = 0; i < 10; i++) await floorFn();
+  const floorBefore = await timeIt(N, floorFn);
+  const d1 = cases(big, "");
+  const store = cases(big, `/bench/store/${big.datasetId}`);
+  for (const name of Object.keys(d1)) {
+    for (let i = 0; i < 10; i++) await d1[name](), await store[name]();
+    const a = await timeIt(N, d1[name]);
+    const b = await timeIt(N, store[name]);
+    rows.push([name, a, b]);
+  }
+  const floorAfter = await timeIt(N, floorFn);
+  const floor = (floorBefore.median + floorAfter.median) / 2;
+
+  const concD1 = await concurrent(() => "");
+  const concStore = await concurrent((ds) => `/bench/store/${ds.datasetId}`);
+
+  const boxes = IMAGES * PER_IMAGE;
+  const storeBytes = copyBig.counts.store.bytes;
+  const allBoxes = boxes + CONC * CONC_IMAGES * 10;
+  const allImages = IMAGES + CONC * CONC_IMAGES;
+  const allStoreBytes = storeBytes + smallCopies.reduce((s, c) => s + c.counts.store.bytes, 0);
+  console.log(`machine: ${machine()}`);
+  console.log(`seed: ${IMAGES} images / ${boxes} boxes (+ ${CONC} datasets of ${CONC_IMAGES} images / ${CONC_IMAGES * 10} boxes), seeded + server start in ${seedSeconds.toFixed(1)} s; n=${N} per case`);
+  console.log(`copy D1 → object (production copyDatasetToStore, 1,000-row pages): ${copyBig.rows} rows in ${copyBig.seconds.toFixed(1)} s = ${Math.round(copyBig.rows / copyBig.seconds)} rows/s; counts equal`);
+  console.log(`storage: object ${storeBytes} B for ${boxes} boxes = ${(storeBytes / boxes).toFixed(0)} B/box, ${(storeBytes / IMAGES).toFixed(0)} B/image (whole dataset incl. indexes, per box/image of that dataset)`);
+  console.log(`storage: D1 file ${d1Bytes} B for all ${allBoxes} boxes = ${(d1Bytes / allBoxes).toFixed(0)} B/box; objects together ${allStoreBytes} B = ${(allStoreBytes / allBoxes).toFixed(0)} B/box, ${(allStoreBytes / allImages).toFixed(0)} B/image`);
+  console.log(`floor GET /api/user-info/: median ${floorBefore.median.toFixed(1)} ms before, ${floorAfter.median.toFixed(1)} ms after (ratio base ${floor.toFixed(2)} ms)`);
+  console.log("| case | D1 median ms | D1 ×floor | object median ms | object ×floor | D1 p99 | object p99 |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const [name, a, b] of rows)
+    console.log(`| ${name} | ${a.median.toFixed(1)} | ${(a.median / floor).toFixed(1)}× | ${b.median.toFixed(1)} | ${(b.median / floor).toFixed(1)}× | ${a.p99.toFixed(1)} | ${b.p99.toFixed(1)} |`);
+  console.log(`| ${CONC} clients on ${CONC} datasets, ${CONC_SECONDS} s each | aggregate req/s | p50 ms | p99 ms |`);
+  console.log("| --- | ---: | ---: | ---: |");
+  console.log(`| D1 | ${concD1.rps.toFixed(0)} | ${concD1.p50.toFixed(1)} | ${concD1.p99.toFixed(1)} |`);
+  console.log(`| objects | ${concStore.rps.toFixed(0)} | ${concStore.p50.toFixed(1)} | ${concStore.p99.toFixed(1)} |`);
+  console.log(`workerd peak RSS: ${server.workerdPeakMiB().toFixed(0)} MiB`);
+} catch (e) {
+  console.error(server.log().slice(-4000));
+  throw e;
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,71 @@
+/**
+ * Benchmark-only Worker (bench/dataset-store.bench.mjs runs `wrangler dev` with this as its main script): the real
+ * Worker, plus what the benchmark needs to compare D1 with per-dataset Durable Objects on the same seed before
+ * requests are routed to the objects in production (issue 13).
+ *
+ * - `POST /bench/copy/{dataset}`: one budgeted pass of the production copy (copyDatasetToStore); call until done.
+ * - `GET /bench/counts/{dataset}`: D1's and the object's row counts, and the object's bytes.
+ * - `POST /bench/key/{dataset}`: copies the dataset owner's API key rows into the object, so the app running
+ *   inside it authenticates locally (bench only: API keys stay in D1 in the design).
+ * - `/bench/store/{dataset}/<any API path>`: the request is forwarded, in one RPC, to the dataset's object, which
+ *   runs the same Hono app on its own SQLite (the D1 interface of src/dataset-store/sql-d1.ts). This is the shape a
+ *   routed request will have: one RPC, then synchronous SQL inside the object.
+ * Never deployed; not reachable from the production Worker.
+ */
+import { buildApp } from "../../src/app";
+import { compareStoreCounts, copyDatasetToStore } from "../../src/dataset-store/copy-from-d1";
+import { sqlStorageAsD1 } from "../../src/dataset-store/sql-d1";
+import { DatasetStore as ProductionStore, datasetStore } from "../../src/dataset-store/store";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+
+const app = buildApp();
+
+export class DatasetStore extends ProductionStore {
+  /** Runs the whole API app on this object's SQLite. */
+  async fetch(request: Request): Promise<Response> {
+    const local = sqlStorageAsD1(this.ctx.storage);
+    const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), passThroughOnException() {}, props: {} };
+    return app.fetch(request, { ...this.env, DB: local }, ctx as unknown as ExecutionContext);
+  }
+
+  /** Bench only: the owner's API key rows, so the app inside authenticates. */
+  benchImportKeys(rows: [number, number, string, string][]): void {
+    for (const [id, userId, hash, created] of rows) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO api_keys (id, user_id, key_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        id,
+        userId,
+        hash,
+        created,
+      );
+    }
+  }
+}
+
+const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    const m = /^\/bench\/(copy|counts|key|store)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    if (!m) return worker.fetch(request, env, ctx);
+    const [, verb, id, rest] = m;
+    const datasetId = Number(id);
+    if (verb === "copy") return json(await copyDatasetToStore(env, datasetId, { budgetMs: 20_000 }));
+    if (verb === "counts") return json(await compareStoreCounts(env, datasetId));
+    const stub = datasetStore(env, datasetId) as unknown as DurableObjectStub<DatasetStore>;
+    if (verb === "key") {
+      const keys = await env.DB.prepare(
+        "SELECT k.id, k.user_id, k.key_hash, k.created_at FROM api_keys k JOIN datasets d ON d.owner_id = k.user_id WHERE d.id = ?",
+      )
+        .bind(datasetId)
+        .raw<[number, number, string, string]>();
+      await stub.benchImportKeys(keys);
+      return json({ keys: keys.length });
+    }
+    return stub.fetch(new Request(new URL((rest ?? "/") + url.search, url.origin), request));
+  },
+  queue: worker.queue,
+  scheduled: worker.scheduled,
+} satisfies ExportedHandler<Env, never>;
