@@ -4,6 +4,7 @@ import type { AppEnv } from "./env";
 import { ApiError, errorBody } from "./lib/errors";
 import { log } from "./lib/log";
 import { database, parsedBodyLimit, requestId, requireAuth } from "./lib/middleware";
+import { adminRoutes } from "./routes/admin";
 import { annotationSetRoutes } from "./routes/annotation-sets";
 import { annotationRoutes } from "./routes/annotations";
 import { annotationGalleryRoutes } from "./routes/annotation-gallery";
@@ -51,6 +52,7 @@ export function buildApp() {
   app.route("/", datasetImageRoutes);
   app.route("/", searchRoutes);
   app.route("/", uploadRoutes);
+  app.route("/", adminRoutes);
   app.route("/", pageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {

@@ -10,6 +10,9 @@
  * - `/bench/store/{dataset}/<any API path>`: the request is forwarded, in one RPC, to the dataset's object, which
  *   runs the same Hono app on its own SQLite (the D1 interface of src/dataset-store/sql-d1.ts). This is the shape a
  *   routed request will have: one RPC, then synchronous SQL inside the object.
+ * - `/bench/trips/<any API path>`: the request as the production Worker serves it from D1, answered with header
+ *   `x-d1-round-trips`: the D1 calls it made (each `first`/`all`/`run`/`raw` is one, a `batch` is one). Round
+ *   trips are what the object removes; locally D1 is in-process, in production each one crosses the network.
  * Never deployed; not reachable from the production Worker.
  */
 import { buildApp } from "../../src/app";
@@ -43,16 +46,58 @@ export class DatasetStore extends ProductionStore {
   }
 }
 
+/** `env.DB` that counts round trips into `count.n`. */
+function countingD1(db: D1Database, count: { n: number }): D1Database {
+  // D1's batch() takes only its own statements: remember the real one behind every proxy handed out.
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (st: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(st, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target);
+        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw")
+          return (...args: unknown[]) => {
+            count.n++;
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    real.set(proxy, st);
+    return proxy;
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") return (q: string) => wrap(target.prepare(q));
+      if (prop === "batch")
+        return (stmts: D1PreparedStatement[]) => {
+          count.n++;
+          return target.batch(stmts.map((s) => real.get(s) ?? s));
+        };
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
 const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname.startsWith("/bench/trips/")) {
+      const count = { n: 0 };
+      const inner = new Request(new URL(url.pathname.slice("/bench/trips".length) + url.search, url.origin), request);
+      const res = await worker.fetch(inner, { ...env, DB: countingD1(env.DB, count) }, ctx);
+      const out = new Response(res.body, res);
+      out.headers.set("x-d1-round-trips", String(count.n));
+      return out;
+    }
     const m = /^\/bench\/(copy|counts|key|store)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
-    if (verb === "copy") return json(await copyDatasetToStore(env, datasetId, { budgetMs: 20_000 }));
+    if (verb === "copy") return json(await copyDatasetToStore(env, datasetId, { budgetMs: Number(url.searchParams.get("budget_ms") ?? 20_000) }));
     if (verb === "counts") return json(await compareStoreCounts(env, datasetId));
     const stub = datasetStore(env, datasetId) as unknown as DurableObjectStub<DatasetStore>;
     if (verb === "key") {

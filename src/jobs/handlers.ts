@@ -1,3 +1,4 @@
+import { failStoreCopy, fanOutStoreCopies, runStoreCopy } from "../dataset-store/migration";
 import { datasetStore } from "../dataset-store/store";
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
@@ -35,6 +36,13 @@ export const handlers: { [T in JobType]: JobHandler<T> } = {
   },
   "destroy-dataset-store": {
     run: (msg, env) => datasetStore(env, msg.datasetId).destroy(),
+  },
+  "copy-dataset-store": {
+    run: (msg, env) => runStoreCopy(env, msg.datasetId),
+    deadLetter: (msg, env) => failStoreCopy(env, msg.datasetId),
+  },
+  "copy-dataset-stores": {
+    run: (msg, env) => fanOutStoreCopies(env, msg.afterId),
   },
   "build-pyramid": {
     run: (msg, env) => buildPyramid(env, msg.imageId),

@@ -20,8 +20,11 @@ export const BuildPyramidMessage = z.object({ type: z.literal("build-pyramid"), 
 
 // Per-dataset Durable Objects (issue 13): a deleted dataset's object data, when deleting it inline failed.
 export const DestroyDatasetStoreMessage = z.object({ type: z.literal("destroy-dataset-store"), datasetId: z.number().int() });
+// The one-time D1 → DatasetStore copy: one message per dataset (re-enqueued per pass), and the fan-out over all.
+export const CopyDatasetStoreMessage = z.object({ type: z.literal("copy-dataset-store"), datasetId: z.number().int() });
+export const CopyDatasetStoresMessage = z.object({ type: z.literal("copy-dataset-stores"), afterId: z.number().int().default(0) });
 
-export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
+export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, CopyDatasetStoreMessage, CopyDatasetStoresMessage, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobType = JobMessage["type"];
 export type MessageOf<T extends JobType> = Extract<JobMessage, { type: T }>;

@@ -4,3 +4,4 @@ export * from "./images";
 export * from "./annotations";
 export * from "./uploads";
 export * from "./jobs";
+export * from "./dataset-stores";

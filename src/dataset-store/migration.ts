@@ -1,0 +1,98 @@
+import type { Env } from "../env";
+import { enqueue, enqueueMany } from "../storage/queues";
+import { compareStoreCounts, copyDatasetToStore } from "./copy-from-d1";
+import { datasetStore } from "./store";
+
+/** Wall-clock budget of one copy pass (one queue message); a dataset larger than one pass re-enqueues itself. */
+export const COPY_PASS_MS = 10_000;
+/** Datasets enqueued per fan-out message (sendBatch's limit is 100). */
+const FAN_OUT_PAGE = 100;
+
+export type CopyState = "copying" | "verified" | "mismatch" | "failed";
+
+const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/** True when dataset `datasetId` is in the registry (D1). */
+export async function datasetExists(env: Env, datasetId: number): Promise<boolean> {
+  return (await env.DB.prepare("SELECT 1 AS x FROM datasets WHERE id = ?1").bind(datasetId).first()) !== null;
+}
+
+/**
+ * One pass of the D1 → DatasetStore copy of dataset `datasetId` (queue message `copy-dataset-store`), recorded in
+ * D1's `dataset_store_copies`. Not done → the message is enqueued again and this one acked. Done → the counts are
+ * compared and the state becomes `verified` or `mismatch` (with both counts in `detail`). Idempotent and resumable:
+ * see copyDatasetToStore. A dataset deleted before or during the pass leaves no object data behind.
+ */
+export async function runStoreCopy(env: Env, datasetId: number): Promise<void> {
+  if (!(await datasetExists(env, datasetId))) return;
+  await env.DB.prepare(
+    `INSERT INTO dataset_store_copies (dataset_id, state) VALUES (?1, 'copying')
+     ON CONFLICT (dataset_id) DO UPDATE SET state = 'copying', detail = NULL, updated_at = ${now}`,
+  )
+    .bind(datasetId)
+    .run();
+  const progress = await copyDatasetToStore(env, datasetId, { budgetMs: COPY_PASS_MS });
+  // deleteDataset empties the object after removing the rows; a pass that was writing meanwhile must not leave
+  // the object holding a deleted dataset.
+  if (!(await datasetExists(env, datasetId))) {
+    await datasetStore(env, datasetId).destroy();
+    return;
+  }
+  await env.DB.prepare(
+    `UPDATE dataset_store_copies SET rows_copied = rows_copied + ?2, passes = passes + 1, updated_at = ${now} WHERE dataset_id = ?1`,
+  )
+    .bind(datasetId, progress.copied)
+    .run();
+  if (!progress.done) {
+    await enqueue(env.INGEST, { type: "copy-dataset-store", datasetId });
+    return;
+  }
+  const check = await compareStoreCounts(env, datasetId);
+  await env.DB.prepare(`UPDATE dataset_store_copies SET state = ?2, detail = ?3, updated_at = ${now} WHERE dataset_id = ?1`)
+    .bind(datasetId, check.equal ? "verified" : "mismatch", check.equal ? null : JSON.stringify({ d1: check.d1, store: check.store.tables }))
+    .run();
+}
+
+/** The dead-letter end of `copy-dataset-store`: the copy is marked `failed` (a new request starts it again). */
+export async function failStoreCopy(env: Env, datasetId: number): Promise<void> {
+  await env.DB.prepare(`UPDATE dataset_store_copies SET state = 'failed', updated_at = ${now} WHERE dataset_id = ?1`).bind(datasetId).run();
+}
+
+/**
+ * Fan-out (queue message `copy-dataset-stores`): one `copy-dataset-store` message per dataset with id > `afterId`,
+ * `FAN_OUT_PAGE` at a time, then itself again for the next page, so no invocation handles more than one page.
+ */
+export async function fanOutStoreCopies(env: Env, afterId: number): Promise<void> {
+  const ids = await env.DB.prepare("SELECT id FROM datasets WHERE id > ?1 ORDER BY id LIMIT ?2").bind(afterId, FAN_OUT_PAGE).raw<[number]>();
+  await enqueueMany(
+    env.INGEST,
+    ids.map(([datasetId]) => ({ type: "copy-dataset-store" as const, datasetId })),
+  );
+  if (ids.length === FAN_OUT_PAGE) await enqueue(env.INGEST, { type: "copy-dataset-stores", afterId: ids[ids.length - 1][0] });
+}
+
+export interface StoreCopyStatus {
+  dataset_id: number;
+  state: CopyState | null;
+  rows_copied: number;
+  passes: number;
+  detail: unknown;
+  updated_at: string | null;
+  counts: Awaited<ReturnType<typeof compareStoreCounts>>;
+}
+
+/** The recorded copy state of dataset `datasetId` and its counts now, in D1 and in the object. */
+export async function storeCopyStatus(env: Env, datasetId: number): Promise<StoreCopyStatus> {
+  const row = await env.DB.prepare("SELECT state, rows_copied, passes, detail, updated_at FROM dataset_store_copies WHERE dataset_id = ?1")
+    .bind(datasetId)
+    .first<{ state: CopyState; rows_copied: number; passes: number; detail: string | null; updated_at: string }>();
+  return {
+    dataset_id: datasetId,
+    state: row?.state ?? null,
+    rows_copied: row?.rows_copied ?? 0,
+    passes: row?.passes ?? 0,
+    detail: row?.detail ? JSON.parse(row.detail) : null,
+    updated_at: row?.updated_at ?? null,
+    counts: await compareStoreCounts(env, datasetId),
+  };
+}
