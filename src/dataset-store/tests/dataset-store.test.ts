@@ -169,6 +169,19 @@ describe("copying a dataset from D1 into its object", () => {
     expect((await compareStoreCounts(env, seeded.datasetId)).equal).toBe(true);
   });
 
+  it("loses and doubles nothing when two copies of one dataset run at once (a retried queue message)", async () => {
+    const user = await createUser();
+    const seeded = await seedFixtureSet(user);
+    const copyAll = async () => {
+      for (let p = await copyDatasetToStore(env, seeded.datasetId, { pageRows: 4 }); !p.done; )
+        p = await copyDatasetToStore(env, seeded.datasetId, { pageRows: 4 });
+    };
+    await Promise.all([copyAll(), copyAll()]);
+    const check = await compareStoreCounts(env, seeded.datasetId);
+    expect(check.equal, JSON.stringify(check)).toBe(true);
+    expect(check.d1.annotation_objects).toBe(40);
+  });
+
   it("never copies the owner's password hash into the object", async () => {
     const user = await createUser();
     const ds = await createDataset(user);

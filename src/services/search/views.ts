@@ -7,7 +7,7 @@ import type { ServiceCtx } from "../context";
 import { assembleContentsAnnotations, contentsAnnotationQueries, contentsAnnotations } from "../annotations/image-annotations";
 import { runBatch } from "../../lib/d1";
 import { countQuery, cursorLinks, finishPage, passingEntries, planSearch, runSearch, searchQueries, type SearchRow } from "./search";
-import { candidateSets, nameIdQueries, parseFilters, parseSearch, resolveFilters, type CandidateSet, type SearchParams } from "./filters";
+import { candidateSets, nameIdQueries, parseFilters, parseSearch, resolveFilters, type CandidateSet, type Filters, type SearchParams } from "./filters";
 
 async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, ImageRow>> {
   if (!ids.length) return new Map();
@@ -64,6 +64,36 @@ export async function searchContents(ctx: ServiceCtx, datasetId: number, q: Sear
   return { count: (res[1].results[0] as { n: number }).n, ...cursorLinks(requestUrl, rows, hasNext, hasPrev), results };
 }
 
+/** Datasets searched at once by the global search: each is one or two queries (one RPC once datasets are objects). */
+export const GLOBAL_SEARCH_CONCURRENCY = 6;
+
+/**
+ * The global search's page, dataset by dataset (issue 13: each dataset is searched where its rows live, at most
+ * GLOBAL_SEARCH_CONCURRENCY at a time), merged by (image id, set id). Each dataset's page is already cut at
+ * `limit` around the cursor, so the merged page is the first `limit` rows after the cursor (the last `limit` before
+ * it for `direction=prev`); more exist on a side when any dataset says so or the merge had more than `limit`.
+ * Only annotation rows are results here: no NULL rows for unannotated images.
+ * @throws ApiError 400 when one dataset's image names × sets are more than one query can bind (planSearch).
+ */
+async function searchEachDataset(ctx: ServiceCtx, sets: CandidateSet[], f: Filters, limit: number) {
+  const byDataset = new Map<number, CandidateSet[]>();
+  for (const s of sets) byDataset.set(s.datasetId, [...(byDataset.get(s.datasetId) ?? []), s]);
+  const groups = [...byDataset.values()];
+  const plans = groups.map((g) => planSearch(g, { ...f, sets: g.map((s) => s.id) }, []));
+  const pages: Awaited<ReturnType<typeof runSearch>>[] = new Array(groups.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(GLOBAL_SEARCH_CONCURRENCY, groups.length) }, async () => {
+      for (let i = next++; i < groups.length; i = next++) pages[i] = await runSearch(ctx.db, plans[i], f, limit, false);
+    }),
+  );
+  const merged = pages.flatMap((p) => p.rows).sort((a, b) => a.id - b.id || (a.set_id ?? 0) - (b.set_id ?? 0));
+  const more = merged.length > limit;
+  if (f.cursor?.direction === "prev")
+    return { rows: merged.slice(-limit), hasNext: true, hasPrev: more || pages.some((p) => p.hasPrev) };
+  return { rows: merged.slice(0, limit), hasNext: more || pages.some((p) => p.hasNext), hasPrev: pages.some((p) => p.hasPrev) };
+}
+
 /**
  * The legacy global search (remo-reference §6.2): one result per matching (image, set) row, over sets the caller
  * can read (its own datasets and public ones). Tags keep their case here, as Remo does.
@@ -79,9 +109,7 @@ export async function globalSearch(ctx: ServiceCtx, q: SearchParams & { dataset_
       AND ${q.dataset_id !== undefined ? sql`s.dataset_id = ${q.dataset_id}` : sql`1`}
     ORDER BY s.id`);
   const sets = candidateSets(visible, { ...f, sets: null });
-  // Only annotation rows are results here: no NULL rows for unannotated images.
-  const plan = planSearch(sets, { ...f, sets: f.sets ?? sets.map((s) => s.id) }, []);
-  const { rows, hasNext, hasPrev } = await runSearch(ctx.db, plan, f, q.limit, false);
+  const { rows, hasNext, hasPrev } = await searchEachDataset(ctx, sets, f, q.limit);
   const byDataset = new Map<number, number[]>();
   const setDataset = new Map(sets.map((s) => [s.id, s.datasetId]));
   for (const r of rows) {
