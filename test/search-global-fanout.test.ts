@@ -32,7 +32,7 @@ describe("GET /api/v1/ui/search/ over several datasets", () => {
     const pages: any[] = [];
     let url: string | null = `/api/v1/ui/search/?sets=${sets}&classes=Cat&limit=3`;
     for (let i = 0; url && i < 10; i++) {
-      const body = await expectStatus(get(url, u.key), 200);
+      const body: any = await expectStatus(get(url, u.key), 200);
       pages.push(body);
       url = body.next;
     }
