@@ -38,8 +38,18 @@ const seedSeconds = (performance.now() - t0) / 1000;
 const rnd = (n) => Math.floor(Math.random() * n);
 
 let lastTrips = null; // x-d1-round-trips of the last answer (only /bench/trips/... sets it)
+let restarts = 0;
 async function req(key, path, init = {}) {
-  const r = await fetch(server.base + path, { headers: { authorization: `Token ${key}`, "content-type": "application/json" }, ...init });
+  let r;
+  for (let attempt = 0; ; attempt++) {
+    r = await fetch(server.base + path, { headers: { authorization: `Token ${key}`, "content-type": "application/json" }, ...init });
+    // wrangler dev's proxy answers 503 "restarted mid-request" to a POST when the local runtime reloads under it
+    // (seen a few times per run during the copy); every request here is idempotent, so send it again.
+    if (r.status !== 503 || attempt === 3) break;
+    restarts++;
+    await r.text();
+    await new Promise((res) => setTimeout(res, 2000));
+  }
   lastTrips = r.headers.get("x-d1-round-trips");
   const text = await r.text();
   if (!r.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${r.status} ${text.slice(0, 300)}`);
@@ -166,7 +176,7 @@ try {
   console.log("| --- | ---: | ---: | ---: |");
   console.log(`| D1 | ${concD1.rps.toFixed(0)} | ${concD1.p50.toFixed(1)} | ${concD1.p99.toFixed(1)} |`);
   console.log(`| objects | ${concStore.rps.toFixed(0)} | ${concStore.p50.toFixed(1)} | ${concStore.p99.toFixed(1)} |`);
-  console.log(`workerd peak RSS: ${server.workerdPeakMiB().toFixed(0)} MiB`);
+  console.log(`workerd peak RSS: ${server.workerdPeakMiB().toFixed(0)} MiB; requests sent again after a local runtime restart: ${restarts}`);
 } catch (e) {
   console.error(server.log().slice(-4000));
   throw e;
