@@ -46,10 +46,16 @@ export async function signIn(page: Page, user: { email: string; password: string
   await page.goto(`/login?next=${encodeURIComponent(next)}`);
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password").fill(user.password);
-  await Promise.all([
-    page.waitForURL((u) => u.pathname + u.search === next),
-    page.getByRole("button", { name: "Sign in" }).click(),
-  ]);
+  const arrived = (u: URL) => u.pathname + u.search === next;
+  await Promise.all([page.waitForURL(arrived, { waitUntil: "commit" }), page.getByRole("button", { name: "Sign in" }).click()]);
+  // wrangler dev's static-asset server has stalled a page's script for the whole 90 s, now and then (CI of
+  // 2026-11-30: `GET /assets/image.js 200 OK (90100ms)`, every other request answered in ms); production assets are
+  // not served by it. A person would reload: so does this, once, after 45 s without the load event.
+  try {
+    await page.waitForLoadState("load", { timeout: 45_000 });
+  } catch {
+    await page.reload({ waitUntil: "load" });
+  }
 }
 
 /** Saves a full-page screenshot as <name>.png in the folder the setup printed. */
