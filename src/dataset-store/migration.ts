@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import { enqueue, enqueueMany } from "../storage/queues";
 import { compareStoreCounts, copyDatasetToStore } from "./copy-from-d1";
+import { registerLegacyImageRanges } from "./locate";
 import { datasetStore } from "./store";
 
 /** Wall-clock budget of one copy pass (one queue message); a dataset larger than one pass re-enqueues itself. */
@@ -20,7 +21,8 @@ export async function datasetExists(env: Env, datasetId: number): Promise<boolea
 /**
  * One pass of the D1 → DatasetStore copy of dataset `datasetId` (queue message `copy-dataset-store`), recorded in
  * D1's `dataset_store_copies`. Not done → the message is enqueued again and this one acked. Done → the counts are
- * compared and the state becomes `verified` or `mismatch` (with both counts in `detail`). Idempotent and resumable:
+ * compared and the state becomes `verified` (its image id ranges registered, their number in `detail`) or `mismatch`
+ * (with both counts in `detail`). Idempotent and resumable:
  * see copyDatasetToStore. A dataset deleted before or during the pass leaves no object data behind.
  */
 export async function runStoreCopy(env: Env, datasetId: number): Promise<void> {
@@ -48,8 +50,12 @@ export async function runStoreCopy(env: Env, datasetId: number): Promise<void> {
     return;
   }
   const check = await compareStoreCounts(env, datasetId);
+  // A verified copy also records where its image ids are (locate.ts), so id-only routes can find the object.
+  const detail = check.equal
+    ? { image_id_ranges: await registerLegacyImageRanges(env, datasetId) }
+    : { d1: check.d1, store: check.store.tables };
   await env.DB.prepare(`UPDATE dataset_store_copies SET state = ?2, detail = ?3, updated_at = ${now} WHERE dataset_id = ?1`)
-    .bind(datasetId, check.equal ? "verified" : "mismatch", check.equal ? null : JSON.stringify({ d1: check.d1, store: check.store.tables }))
+    .bind(datasetId, check.equal ? "verified" : "mismatch", JSON.stringify(detail))
     .run();
 }
 

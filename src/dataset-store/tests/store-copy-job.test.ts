@@ -4,6 +4,7 @@ import worker from "../../index";
 import { call, del, expectError, expectStatus, get } from "../../../test/helpers/api";
 import { createDataset, createUser, type TestUser } from "../../../test/helpers/factories";
 import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
+import { locateImage } from "../locate";
 import { datasetStore } from "../store";
 
 async function superuser(): Promise<TestUser> {
@@ -38,6 +39,11 @@ describe("POST /api/v1/admin/dataset-stores/copy and the copy-dataset-store job"
     expect(s.rows_copied).toBeGreaterThan(seeded.imageIds.size);
     expect(s.counts.equal).toBe(true);
     expect(s.counts.d1.images).toBe(seeded.imageIds.size);
+    // Its images were ingested together, so one range of ids locates all of them without D1's rows.
+    expect(s.detail).toEqual({ image_id_ranges: 1 });
+    const [imageId] = seeded.imageIds.values();
+    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
+    expect(await locateImage(env, imageId)).toBe(seeded.datasetId);
   });
 
   it("says mismatch when D1 changed in a way a copy cannot follow (a deleted image), with both counts", async () => {

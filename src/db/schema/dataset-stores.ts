@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { timestamps } from "./common";
 import { datasets } from "./datasets";
 
@@ -17,3 +17,26 @@ export const datasetStoreCopies = sqliteTable("dataset_store_copies", {
   detail: text("detail"),
   ...timestamps,
 });
+
+/**
+ * Where an image id lives (issue 13): control plane, D1 only. Remo's API addresses an image by its id alone
+ * (`/api/v1/ui/images/{id}`, the byte, DZI and IIIF paths), so once a dataset's images are in its DatasetStore,
+ * D1 must still say which dataset holds an id without holding a row per image. Each row is a closed range
+ * [first_id, last_id] of ids that belong to one dataset:
+ * - `legacy`: ids a dataset's images got from D1's AUTOINCREMENT before it moved (the runs of its ids with no
+ *   other dataset's id between them, read off at copy time; ids are never reused, so a range stays true);
+ * - `block`: IMAGE_BLOCK_SIZE ids from IMAGE_BLOCK_BASE (2^32) up, taken by a dataset whose object allocates ids.
+ * Ranges never overlap. See src/dataset-store/locate.ts.
+ */
+export const imageIdRanges = sqliteTable(
+  "image_id_ranges",
+  {
+    firstId: integer("first_id").primaryKey(),
+    lastId: integer("last_id").notNull(),
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+  },
+  (t) => [index("image_id_ranges_dataset_id_idx").on(t.datasetId)],
+);
