@@ -24,6 +24,8 @@ export default defineConfig(async () => {
             SIGNING_SECRET: "test-signing-secret",
             ALLOW_SIGNUP: "true",
             INGEST_ALLOW_PRIVATE_NETWORKS: "false",
+            // Every test runs with routing on, so datasets still in D1 are checked to be served as before.
+            DATASET_STORE_ROUTING: "on",
             ...localFiles,
           },
           // Binary fixtures reach tests inside workerd through this binding (the config runs in Node).

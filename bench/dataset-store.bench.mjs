@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Issue 13, before and after in one run on one seed: the same API requests answered from D1 (today's routing) and
-// from the dataset's SQLite Durable Object (the same app run inside the object, one RPC per request; see
-// bench/dataset-store/worker.ts), as ratios to the floor (GET /api/user-info/). Also: the production copy from D1
+// Issue 13, before and after in one run on one seed: the same API requests answered from D1 (today's routing), from
+// the dataset's SQLite Durable Object alone (the same app run inside the object on its SQLite only, one RPC per
+// request; see bench/dataset-store/worker.ts), and routed as production routes a switched dataset (the Worker finds
+// the dataset in D1, forwards in one RPC, the object splits statements between its SQLite and D1), as ratios to the
+// floor (GET /api/user-info/). Also: the production copy from D1
 // into the objects (rows/s), storage bytes per box and per image in each, and 8 clients on 8 datasets at once.
 // `npm run bench -- dataset-store`. BENCH_IMAGES / BENCH_OBJECTS_PER_IMAGE / BENCH_N / BENCH_CONC_IMAGES /
 // BENCH_CONC_SECONDS override the sizes.
@@ -28,6 +30,7 @@ const server = await startServer({
   // Outside the project: wrangler dev restarted the Worker mid-copy when the state folder sat beside the script.
   persistDir: path.join(tmpdir(), "remo-bench-dataset-store"),
   script: "bench/dataset-store/worker.ts",
+  vars: { DATASET_STORE_ROUTING: "on" },
   beforeStart: (file) => {
     big = seedLargeSet(file, { images: IMAGES, objectsPerImage: PER_IMAGE, classes: 20, tags: 5 });
     for (let i = 0; i < CONC; i++) small.push(seedLargeSet(file, { images: CONC_IMAGES, objectsPerImage: 10, classes: 20, tags: 5, datasetName: `conc ${i}` }));
@@ -127,6 +130,12 @@ try {
   const spath = `/api/v1/ui/datasets/${big.datasetId}/contents/?sets=${big.setId}&classes=${encodeURIComponent(big.classNames[3])}&limit=25`;
   if (unsigned(await req(big.key, spath)) !== unsigned(await req(big.key, `/bench/store/${big.datasetId}${spath}`)))
     throw new Error("the object's search page differs from D1's");
+  // Switch every dataset over: from here the plain API paths go through the production routing into the objects,
+  // and /bench/norouting/... is today's D1 path.
+  for (const ds of [big, ...small]) await req(ds.key, `/bench/switch/${ds.datasetId}`, { method: "POST" });
+  for (const p of [path, spath])
+    if (unsigned(await req(big.key, p)) !== unsigned(await req(big.key, `/bench/norouting${p}`)))
+      throw new Error(`the routed answer differs from D1's: ${p}`);
 
   // D1 round trips per request, counted on the D1 path (the same on every call of a case).
   const trips = {};
@@ -142,7 +151,7 @@ try {
   const rows = [];
   for (let i = 0; i < 10; i++) await floorFn();
   const floorBefore = await timeIt(N, floorFn);
-  const d1 = cases(big, "");
+  const d1 = cases(big, "/bench/norouting");
   const store = cases(big, `/bench/store/${big.datasetId}`);
   for (const name of Object.keys(d1)) {
     for (let i = 0; i < 10; i++) await d1[name](), await store[name]();
@@ -150,11 +159,17 @@ try {
     const b = await timeIt(N, store[name]);
     rows.push([name, a, b]);
   }
+  const concD1 = await concurrent(() => "/bench/norouting");
+  const concStore = await concurrent((ds) => `/bench/store/${ds.datasetId}`);
+
+  const routed = cases(big, "");
+  for (const row of rows) {
+    for (let i = 0; i < 10; i++) await routed[row[0]]();
+    row.push(await timeIt(N, routed[row[0]]));
+  }
+  const concRouted = await concurrent(() => "");
   const floorAfter = await timeIt(N, floorFn);
   const floor = (floorBefore.median + floorAfter.median) / 2;
-
-  const concD1 = await concurrent(() => "");
-  const concStore = await concurrent((ds) => `/bench/store/${ds.datasetId}`);
 
   const boxes = IMAGES * PER_IMAGE;
   const storeBytes = copyBig.counts.store.bytes;
@@ -168,14 +183,16 @@ try {
   console.log(`storage: D1 file ${d1Bytes} B for all ${allBoxes} boxes = ${(d1Bytes / allBoxes).toFixed(0)} B/box; objects together ${allStoreBytes} B = ${(allStoreBytes / allBoxes).toFixed(0)} B/box, ${(allStoreBytes / allImages).toFixed(0)} B/image`);
   console.log(`floor GET /api/user-info/: median ${floorBefore.median.toFixed(1)} ms before, ${floorAfter.median.toFixed(1)} ms after (ratio base ${floor.toFixed(2)} ms)`);
   console.log(`D1 round trips of the floor request: ${floorTrips} (the key lookup is cached in the isolate)`);
-  console.log("| case | D1 round trips | D1 median ms | D1 ×floor | object median ms | object ×floor | D1 p99 | object p99 |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-  for (const [name, a, b] of rows)
-    console.log(`| ${name} | ${trips[name]} | ${a.median.toFixed(1)} | ${(a.median / floor).toFixed(1)}× | ${b.median.toFixed(1)} | ${(b.median / floor).toFixed(1)}× | ${a.p99.toFixed(1)} | ${b.p99.toFixed(1)} |`);
+  console.log("| case | D1 round trips | D1 median ms | D1 ×floor | object alone ms | ×floor | routed ms | routed ×floor | D1 p99 | object p99 | routed p99 |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const x = (t) => `${(t.median / floor).toFixed(1)}×`;
+  for (const [name, a, b, r] of rows)
+    console.log(`| ${name} | ${trips[name]} | ${a.median.toFixed(1)} | ${x(a)} | ${b.median.toFixed(1)} | ${x(b)} | ${r.median.toFixed(1)} | ${x(r)} | ${a.p99.toFixed(1)} | ${b.p99.toFixed(1)} | ${r.p99.toFixed(1)} |`);
   console.log(`| ${CONC} clients on ${CONC} datasets, ${CONC_SECONDS} s each | aggregate req/s | p50 ms | p99 ms |`);
   console.log("| --- | ---: | ---: | ---: |");
   console.log(`| D1 | ${concD1.rps.toFixed(0)} | ${concD1.p50.toFixed(1)} | ${concD1.p99.toFixed(1)} |`);
-  console.log(`| objects | ${concStore.rps.toFixed(0)} | ${concStore.p50.toFixed(1)} | ${concStore.p99.toFixed(1)} |`);
+  console.log(`| objects alone | ${concStore.rps.toFixed(0)} | ${concStore.p50.toFixed(1)} | ${concStore.p99.toFixed(1)} |`);
+  console.log(`| routed | ${concRouted.rps.toFixed(0)} | ${concRouted.p50.toFixed(1)} | ${concRouted.p99.toFixed(1)} |`);
   console.log(`workerd peak RSS: ${server.workerdPeakMiB().toFixed(0)} MiB; requests sent again after a local runtime restart: ${restarts}`);
 } catch (e) {
   console.error(server.log().slice(-4000));

@@ -4,6 +4,7 @@ import type { AppEnv } from "./env";
 import { ApiError, errorBody } from "./lib/errors";
 import { log } from "./lib/log";
 import { database, parsedBodyLimit, requestId, requireAuth } from "./lib/middleware";
+import { forwardToDatasetStore } from "./dataset-store/forward";
 import { adminRoutes } from "./routes/admin";
 import { annotationSetRoutes } from "./routes/annotation-sets";
 import { annotationRoutes } from "./routes/annotations";
@@ -31,6 +32,7 @@ export function buildApp() {
   const app = new OpenAPIHono<AppEnv>({ strict: false });
 
   app.use("*", requestId());
+  app.use("*", forwardToDatasetStore());
   app.use("*", database());
   app.use("/api/*", requireAuth(PUBLIC_API_PATHS));
   app.use("/api/*", parsedBodyLimit());

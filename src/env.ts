@@ -9,6 +9,13 @@ export interface Env {
   EXPORTS: Queue<JobMessage>;
   /** One SQLite-backed Durable Object per dataset (`idFromName(String(datasetId))`), issue 13. */
   DATASETS: DurableObjectNamespace<import("./dataset-store/store").DatasetStore>;
+  /**
+   * "on": requests about a dataset whose registry row says `store = 'object'` are served by its DatasetStore
+   * (src/dataset-store/forward.ts). Off by default: it costs one or two D1 reads per dataset request.
+   */
+  DATASET_STORE_ROUTING?: string;
+  /** Set only inside a DatasetStore, to the dataset it serves: the app there must not forward again. */
+  DATASET_STORE_ID?: string;
   /** "true" lets anyone create an account through POST /api/signup/. */
   ALLOW_SIGNUP?: string;
   /** "true" lets URL ingestion reach loopback/private addresses (local testing only). */

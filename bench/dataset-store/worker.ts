@@ -10,6 +10,9 @@
  * - `/bench/store/{dataset}/<any API path>`: the request is forwarded, in one RPC, to the dataset's object, which
  *   runs the same Hono app on its own SQLite (the D1 interface of src/dataset-store/sql-d1.ts). This is the shape a
  *   routed request will have: one RPC, then synchronous SQL inside the object.
+ * - `POST /bench/switch/{dataset}`: the end of the production switch-over (image id ranges, registry row says
+ *   'object'); from then on the plain API paths are routed to the object by the production Worker.
+ * - `/bench/norouting/<any API path>`: the production Worker with DATASET_STORE_ROUTING off: today's D1 path.
  * - `/bench/trips/<any API path>`: the request as the production Worker serves it from D1, answered with header
  *   `x-d1-round-trips`: the D1 calls it made (each `first`/`all`/`run`/`raw` is one, a `batch` is one). Round
  *   trips are what the object removes; locally D1 is in-process, in production each one crosses the network.
@@ -17,6 +20,8 @@
  */
 import { buildApp } from "../../src/app";
 import { compareStoreCounts, copyDatasetToStore } from "../../src/dataset-store/copy-from-d1";
+import { STORE_DATASET_HEADER } from "../../src/dataset-store/forward";
+import { registerLegacyImageRanges } from "../../src/dataset-store/locate";
 import { sqlStorageAsD1 } from "../../src/dataset-store/sql-d1";
 import { DatasetStore as ProductionStore, datasetStore } from "../../src/dataset-store/store";
 import type { Env } from "../../src/env";
@@ -25,8 +30,12 @@ import worker from "../../src/index";
 const app = buildApp();
 
 export class DatasetStore extends ProductionStore {
-  /** Runs the whole API app on this object's SQLite. */
+  /**
+   * A request the production Worker forwarded (it carries STORE_DATASET_HEADER) is served as in production; a
+   * `/bench/store/...` request runs the whole API app on this object's SQLite alone.
+   */
   async fetch(request: Request): Promise<Response> {
+    if (request.headers.has(STORE_DATASET_HEADER)) return super.fetch(request);
     const local = sqlStorageAsD1(this.ctx.storage);
     const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), passThroughOnException() {}, props: {} };
     return app.fetch(request, { ...this.env, DB: local }, ctx as unknown as ExecutionContext);
@@ -85,20 +94,30 @@ const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { sta
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname.startsWith("/bench/norouting/")) {
+      const inner = new Request(new URL(url.pathname.slice("/bench/norouting".length) + url.search, url.origin), request);
+      return worker.fetch(inner, { ...env, DATASET_STORE_ROUTING: "off" }, ctx);
+    }
     if (url.pathname.startsWith("/bench/trips/")) {
       const count = { n: 0 };
       const inner = new Request(new URL(url.pathname.slice("/bench/trips".length) + url.search, url.origin), request);
-      const res = await worker.fetch(inner, { ...env, DB: countingD1(env.DB, count) }, ctx);
+      const res = await worker.fetch(inner, { ...env, DB: countingD1(env.DB, count), DATASET_STORE_ROUTING: "off" }, ctx);
       const out = new Response(res.body, res);
       out.headers.set("x-d1-round-trips", String(count.n));
       return out;
     }
-    const m = /^\/bench\/(copy|counts|key|store)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    const m = /^\/bench\/(copy|counts|key|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
     if (verb === "copy") return json(await copyDatasetToStore(env, datasetId, { budgetMs: Number(url.searchParams.get("budget_ms") ?? 20_000) }));
     if (verb === "counts") return json(await compareStoreCounts(env, datasetId));
+    if (verb === "switch") {
+      // The end of the production switch-over (runSwitchOver) for a dataset the bench copied and counted itself.
+      const ranges = await registerLegacyImageRanges(env, datasetId);
+      await env.DB.prepare("UPDATE datasets SET store = 'object' WHERE id = ?").bind(datasetId).run();
+      return json({ ranges });
+    }
     const stub = datasetStore(env, datasetId) as unknown as DurableObjectStub<DatasetStore>;
     if (verb === "key") {
       const keys = await env.DB.prepare(

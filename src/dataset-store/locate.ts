@@ -102,19 +102,20 @@ export async function registerLegacyImageRanges(env: Env, datasetId: number): Pr
  */
 export async function locateImage(env: Env, imageId: number): Promise<number | null> {
   if (!Number.isSafeInteger(imageId) || imageId < 1) return null;
-  const row = await env.DB.prepare(
-    `SELECT COALESCE(
-       (SELECT CASE WHEN last_id >= ?1 THEN dataset_id END FROM image_id_ranges WHERE first_id <= ?1 ORDER BY first_id DESC LIMIT 1),
-       (SELECT dataset_id FROM images WHERE id = ?1)) AS dataset_id`,
-  )
-    .bind(imageId)
-    .first<{ dataset_id: number | null }>();
+  const row = await env.DB.prepare(`SELECT ${IMAGE_DATASET} AS dataset_id`).bind(imageId).first<{ dataset_id: number | null }>();
   return row?.dataset_id ?? null;
 }
+
+/** SQL expression: the dataset of image ?1 (see locateImage), or NULL. */
+export const IMAGE_DATASET = `COALESCE(
+  (SELECT CASE WHEN last_id >= ?1 THEN dataset_id END FROM image_id_ranges WHERE first_id <= ?1 ORDER BY first_id DESC LIMIT 1),
+  (SELECT dataset_id FROM images WHERE id = ?1))`;
+/** SQL expression: the dataset of annotation set ?1 (D1's set registry), or NULL. */
+export const SET_DATASET = "(SELECT dataset_id FROM annotation_sets WHERE id = ?1)";
 
 /** The dataset that holds annotation set `setId` (D1's set registry), or null. */
 export async function locateSet(env: Env, setId: number): Promise<number | null> {
   if (!Number.isSafeInteger(setId) || setId < 1) return null;
-  const row = await env.DB.prepare("SELECT dataset_id FROM annotation_sets WHERE id = ?1").bind(setId).first<{ dataset_id: number }>();
+  const row = await env.DB.prepare(`SELECT ${SET_DATASET} AS dataset_id`).bind(setId).first<{ dataset_id: number | null }>();
   return row?.dataset_id ?? null;
 }

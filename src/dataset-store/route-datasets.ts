@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { locateImage, locateSet } from "./locate";
+import { IMAGE_DATASET, SET_DATASET } from "./locate";
 
 /**
  * For every route the Worker serves, where the dataset it is about comes from (issue 13): the part of the request
@@ -115,6 +115,7 @@ export const ROUTE_DATASETS: Record<string, RouteDataset> = {
   "POST /api/common-class": none,
   "POST /api/v1/admin/dataset-stores/copy": none,
   "GET /api/v1/admin/dataset-stores/:id": none,
+  "POST /api/v1/admin/dataset-stores/:id/switch": none,
   "GET /healthz": none,
   "GET /openapi.json": none,
   "GET /docs": none,
@@ -142,43 +143,57 @@ const positiveId = (raw: unknown): number | null => {
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 };
 
+/** A request's dataset and where it is served from (`datasets.store`: 'd1', 'frozen' or 'object'). */
+export interface RouteTarget {
+  datasetId: number;
+  store: string;
+}
+
+const TARGET = "SELECT d.id AS dataset_id, d.store FROM datasets d WHERE d.id = ";
+
 /**
- * The dataset request `route` (an entry of ROUTE_DATASETS) is about, given its path parameters and, for `body`
- * routes, its parsed JSON body. Null when the route names no single dataset (`many`, `none`) or when the id names
- * nothing (the route then answers 404 as it does today). At most one D1 statement; it never creates anything.
+ * The dataset request `route` (an entry of ROUTE_DATASETS) is about, and where that dataset is served from, given
+ * the path parameters and, for `body` routes, the parsed JSON body. Null when the route names no single dataset
+ * (`many`, `none`) or when the id names nothing (the route then answers 404 as it does today). One D1 statement,
+ * or none for a malformed id; it never creates anything.
  */
 export async function datasetOfRoute(
   env: Env,
   route: RouteDataset,
   params: Record<string, string>,
   json?: unknown,
-): Promise<number | null> {
+): Promise<RouteTarget | null> {
+  let st: D1PreparedStatement | null = null;
   switch (route.by) {
-    case "dataset":
-      return positiveId(params[route.param]);
+    case "dataset": {
+      const id = positiveId(params[route.param]);
+      if (id !== null) st = env.DB.prepare(`${TARGET}?1`).bind(id);
+      break;
+    }
+    case "body": {
+      const id = json !== null && typeof json === "object" ? positiveId((json as Record<string, unknown>)[route.field]) : null;
+      if (id !== null) st = env.DB.prepare(`${TARGET}?1`).bind(id);
+      break;
+    }
     case "set": {
       const id = positiveId(params[route.param]);
-      return id === null ? null : locateSet(env, id);
+      if (id !== null) st = env.DB.prepare(`${TARGET}(${SET_DATASET})`).bind(id);
+      break;
     }
     case "image": {
       const id = imageIdOfParam(params[route.param] ?? "");
-      return id === null ? null : locateImage(env, id);
+      if (id !== null) st = env.DB.prepare(`${TARGET}(${IMAGE_DATASET})`).bind(id);
+      break;
     }
-    case "upload": {
-      const row = await env.DB.prepare("SELECT dataset_id FROM upload_sessions WHERE id = ?1")
-        .bind(params[route.param] ?? "")
-        .first<{ dataset_id: number }>();
-      return row?.dataset_id ?? null;
-    }
+    case "upload":
+      st = env.DB.prepare(`${TARGET}(SELECT dataset_id FROM upload_sessions WHERE id = ?1)`).bind(params[route.param] ?? "");
+      break;
     case "job": {
       const id = positiveId(params[route.param]);
-      if (id === null) return null;
-      const row = await env.DB.prepare("SELECT dataset_id FROM jobs WHERE id = ?1").bind(id).first<{ dataset_id: number | null }>();
-      return row?.dataset_id ?? null;
+      if (id !== null) st = env.DB.prepare(`${TARGET}(SELECT dataset_id FROM jobs WHERE id = ?1)`).bind(id);
+      break;
     }
-    case "body":
-      return json !== null && typeof json === "object" ? positiveId((json as Record<string, unknown>)[route.field]) : null;
-    default:
-      return null;
   }
+  const row = st && (await st.first<{ dataset_id: number; store: string }>());
+  return row ? { datasetId: row.dataset_id, store: row.store } : null;
 }

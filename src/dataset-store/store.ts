@@ -4,6 +4,11 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { createDb, type Db } from "../db/client";
 import type { Env } from "../env";
 import migrations from "./migrations";
+import { buildApp } from "../app";
+import { handlers, type JobHandler, type JobMeta } from "../jobs/handlers";
+import type { JobMessage, JobType } from "../jobs/messages";
+import { STORE_DATASET_HEADER } from "./forward";
+import { splitD1 } from "./split-d1";
 import { sqlStorageAsD1 } from "./sql-d1";
 import { STORE_TABLES, storeTable } from "./tables";
 
@@ -35,6 +40,7 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
  */
 export class DatasetStore extends DurableObject<Env> {
   #db: Db | null = null;
+  #app: ReturnType<typeof buildApp> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -129,6 +135,37 @@ export class DatasetStore extends DurableObject<Env> {
       tables[t.name] = provisioned ? Number(this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM "${t.name}"`).one().n) : 0;
     }
     return { tables, bytes: provisioned ? this.ctx.storage.sql.databaseSize : 0 };
+  }
+
+  /**
+   * Serves a request the Worker forwarded (src/dataset-store/forward.ts): the whole API app, with `env.DB` split
+   * between this object's SQLite and D1 (src/dataset-store/split-d1.ts). The dataset id comes in
+   * STORE_DATASET_HEADER; only the Worker can reach an object, so the header is trusted here and nowhere else.
+   */
+  async fetch(request: Request): Promise<Response> {
+    const datasetId = Number(request.headers.get(STORE_DATASET_HEADER));
+    if (!Number.isSafeInteger(datasetId) || datasetId < 1) return new Response("no dataset", { status: 400 });
+    const env = await this.#splitEnv(datasetId);
+    const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), passThroughOnException() {}, props: {} };
+    this.#app ??= buildApp();
+    return this.#app.fetch(request, env, ctx as unknown as ExecutionContext);
+  }
+
+  /**
+   * Runs a queue message about this dataset here (the Worker's consumer forwards it, src/jobs/index.ts), with the
+   * same handler and the split `env.DB` as requests get. Throws as the handler throws, so the message is retried.
+   */
+  async runJob(datasetId: number, msg: JobMessage, meta: JobMeta, deadLetter: boolean): Promise<void> {
+    const env = await this.#splitEnv(datasetId);
+    const handler = handlers[msg.type as JobType] as JobHandler<JobType>;
+    if (deadLetter) await handler.deadLetter?.(msg, env, meta);
+    else await handler.run(msg, env, meta);
+  }
+
+  /** The Worker's env with `DB` split between this object and D1, and DATASET_STORE_ID set. */
+  async #splitEnv(datasetId: number): Promise<Env> {
+    await this.#database(false);
+    return { ...this.env, DB: splitD1(sqlStorageAsD1(this.ctx.storage), this.env.DB, datasetId), DATASET_STORE_ID: String(datasetId) };
   }
 
   /** Deletes every row and the schema (`storage.deleteAll()`); the object is unprovisioned afterwards. */

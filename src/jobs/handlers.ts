@@ -1,4 +1,4 @@
-import { failStoreCopy, fanOutStoreCopies, runStoreCopy } from "../dataset-store/migration";
+import { failStoreCopy, failSwitchOver, fanOutStoreCopies, runStoreCopy, runSwitchOver } from "../dataset-store/migration";
 import { datasetStore } from "../dataset-store/store";
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
@@ -40,6 +40,10 @@ export const handlers: { [T in JobType]: JobHandler<T> } = {
   "copy-dataset-store": {
     run: (msg, env) => runStoreCopy(env, msg.datasetId),
     deadLetter: (msg, env) => failStoreCopy(env, msg.datasetId),
+  },
+  "switch-dataset-store": {
+    run: (msg, env) => runSwitchOver(env, msg.datasetId, msg.fresh),
+    deadLetter: (msg, env) => failSwitchOver(env, msg.datasetId),
   },
   "copy-dataset-stores": {
     run: (msg, env) => fanOutStoreCopies(env, msg.afterId),

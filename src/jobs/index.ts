@@ -1,4 +1,6 @@
 import type { Env } from "../env";
+import { movedDatasetOfJob } from "../dataset-store/forward";
+import { datasetStore } from "../dataset-store/store";
 import { log } from "../lib/log";
 import { handlers, type JobHandler, type JobMeta } from "./handlers";
 import { JobMessage, type JobType } from "./messages";
@@ -24,7 +26,10 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     const body = parsed.data;
     const handler = handlers[body.type as JobType] as JobHandler<JobType>;
     try {
-      if (deadLetters) await handler.deadLetter?.(body, env, meta);
+      // A message about a dataset that moved to its DatasetStore runs there (issue 13).
+      const moved = await movedDatasetOfJob(env, body);
+      if (moved !== null) await datasetStore(env, moved).runJob(moved, body, meta, deadLetters);
+      else if (deadLetters) await handler.deadLetter?.(body, env, meta);
       else await handler.run(body, env, meta);
       msg.ack();
     } catch (e) {

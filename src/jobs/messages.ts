@@ -22,9 +22,11 @@ export const BuildPyramidMessage = z.object({ type: z.literal("build-pyramid"), 
 export const DestroyDatasetStoreMessage = z.object({ type: z.literal("destroy-dataset-store"), datasetId: z.number().int() });
 // The one-time D1 → DatasetStore copy: one message per dataset (re-enqueued per pass), and the fan-out over all.
 export const CopyDatasetStoreMessage = z.object({ type: z.literal("copy-dataset-store"), datasetId: z.number().int() });
+// The switch-over: copy a frozen dataset afresh, check it, and route it to its object.
+export const SwitchDatasetStoreMessage = z.object({ type: z.literal("switch-dataset-store"), datasetId: z.number().int(), fresh: z.boolean().default(false) });
 export const CopyDatasetStoresMessage = z.object({ type: z.literal("copy-dataset-stores"), afterId: z.number().int().default(0) });
 
-export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, CopyDatasetStoreMessage, CopyDatasetStoresMessage, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
+export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, CopyDatasetStoreMessage, CopyDatasetStoresMessage, SwitchDatasetStoreMessage, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobType = JobMessage["type"];
 export type MessageOf<T extends JobType> = Extract<JobMessage, { type: T }>;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "UNPROCESSABLE"
   | "RATE_LIMITED"
   | "UNAVAILABLE"
+  | "NOT_IMPLEMENTED"
   | "INTERNAL";
 
 /** The one place a code becomes a status. */
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   UNPROCESSABLE: 422,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
+  NOT_IMPLEMENTED: 501,
   INTERNAL: 500,
 };
 

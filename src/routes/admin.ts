@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { datasetExists, storeCopyStatus } from "../dataset-store/migration";
-import { forbidden, notFound } from "../lib/errors";
+import { datasetExists, startSwitchOver, storeCopyStatus } from "../dataset-store/migration";
+import { conflict, forbidden, notFound } from "../lib/errors";
 import { IdPath } from "../lib/params";
 import { createRouter } from "../lib/router";
-import { StoreCopyQueued, StoreCopyRequest, StoreCopyStatus } from "../schemas/admin";
+import { StoreCopyQueued, StoreCopyRequest, StoreCopyStatus, StoreSwitchStarted } from "../schemas/admin";
 import { errorResponses, jsonBody, jsonContent, security } from "../schemas/common";
 import { enqueue } from "../storage/queues";
 import type { Context } from "hono";
@@ -66,3 +66,30 @@ adminRoutes.openapi(
 );
 
 
+
+const SWITCH_REFUSED = {
+  busy: "An upload or a job is in progress on this dataset; switch it once they are done.",
+  switching: "This dataset is already being switched over.",
+  moved: "This dataset is already served by its own store.",
+  "routing-off": "DATASET_STORE_ROUTING is not \"on\": a switched dataset would not be served by its store.",
+} as const;
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/admin/dataset-stores/{id}/switch",
+    tags,
+    security,
+    summary: "Move a dataset to its Durable Object: freeze its writes (503), copy it afresh, check the counts, route it there",
+    request: { params: IdPath },
+    responses: { 202: jsonContent(StoreSwitchStarted, "Frozen; the switch-over job is queued"), ...errorResponses },
+  }),
+  async (c) => {
+    requireSuperuser(c);
+    const id = c.req.valid("param").id;
+    await existingDataset(c, id);
+    const started = await startSwitchOver(c.env, id);
+    if (started !== "frozen") throw conflict(SWITCH_REFUSED[started]);
+    return c.json({ dataset_id: id, store: "frozen" as const }, 202);
+  },
+);

@@ -14,7 +14,8 @@ const Counts = z.record(z.string(), z.number().int());
 export const StoreCopyStatus = z
   .object({
     dataset_id: z.number().int(),
-    state: z.enum(["copying", "verified", "mismatch", "failed"]).nullable(),
+    state: z.enum(["copying", "verified", "mismatch", "failed", "switching", "switched"]).nullable(),
+    store: z.enum(["d1", "frozen", "object"]).openapi({ description: "Where the dataset is served from now" }),
     rows_copied: z.number().int(),
     passes: z.number().int(),
     detail: z.unknown(),
@@ -26,3 +27,7 @@ export const StoreCopyStatus = z
     }),
   })
   .openapi("StoreCopyStatus");
+
+export const StoreSwitchStarted = z
+  .object({ dataset_id: z.number().int(), store: z.literal("frozen") })
+  .openapi("StoreSwitchStarted");

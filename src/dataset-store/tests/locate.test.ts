@@ -151,7 +151,11 @@ describe("the dataset of a route", () => {
     const job = await env.DB.prepare("INSERT INTO jobs (user_id, dataset_id, kind) VALUES (?, ?, 'export') RETURNING id")
       .bind(owner.id, ds.id)
       .first<{ id: number }>();
-    const of = (key: string, params: Record<string, string>, json?: unknown) => datasetOfRoute(env, ROUTE_DATASETS[key], params, json);
+    const of = async (key: string, params: Record<string, string>, json?: unknown) => {
+      const target = await datasetOfRoute(env, ROUTE_DATASETS[key], params, json);
+      if (target) expect(target.store).toBe("d1");
+      return target?.datasetId ?? null;
+    };
 
     expect(await of("GET /api/v1/ui/datasets/:id", { id: String(ds.id) })).toBe(ds.id);
     expect(await of("PUT /api/v1/ui/annotation-sets/:set/images/:img/annotations", { set: String(set.id), img: "1" })).toBe(ds.id);

@@ -1,27 +1,11 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../index";
 import { call, del, expectError, expectStatus, get } from "../../../test/helpers/api";
 import { createDataset, createUser, type TestUser } from "../../../test/helpers/factories";
 import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
 import { locateImage } from "../locate";
 import { datasetStore } from "../store";
-
-async function superuser(): Promise<TestUser> {
-  const u = await createUser("Operator");
-  await env.DB.prepare("UPDATE users SET is_superuser = 1 WHERE id = ?").bind(u.id).run();
-  return u;
-}
-
-/** One message through the Worker's own queue handler, as the consumer of `queue` receives it. */
-async function deliver(body: unknown, queue = "remo-ingest") {
-  const id = `m-${Math.random()}`;
-  const batch = createMessageBatch(queue, [{ id, timestamp: new Date(), attempts: 1, body }]);
-  const ctx = createExecutionContext();
-  await worker.queue(batch as never, env as never);
-  const result = await getQueueResult(batch, ctx);
-  expect(result.explicitAcks, JSON.stringify(result)).toContain(id);
-}
+import { deliver, superuser } from "./helpers";
 
 const status = (key: string, id: number) => expectStatus<any>(get(`/api/v1/admin/dataset-stores/${id}`, key), 200);
 const startCopy = (key: string, json: unknown) => call("POST", "/api/v1/admin/dataset-stores/copy", { key, json });

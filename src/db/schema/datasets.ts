@@ -16,6 +16,9 @@ export const datasets = sqliteTable(
     // Counters kept in the same batch as image inserts/deletes, so lists never count rows.
     imageCount: integer("image_count").notNull().default(0),
     sizeInBytes: integer("size_in_bytes").notNull().default(0),
+    // Where the dataset's rows are served from (issue 13): 'd1'; 'frozen' while its switch-over copies it (writes
+    // answer 503); 'object' once its DatasetStore serves it. Only the switch-over job changes it.
+    store: text("store").notNull().default("d1"),
     ...timestamps,
   },
   (t) => [

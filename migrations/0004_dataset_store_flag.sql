@@ -1,0 +1,1 @@
+ALTER TABLE `datasets` ADD `store` text DEFAULT 'd1' NOT NULL;

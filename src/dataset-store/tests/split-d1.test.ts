@@ -1,0 +1,127 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, expectStatus } from "../../../test/helpers/api";
+import { createUser } from "../../../test/helpers/factories";
+import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
+import { DATASET_TABLES, MixedStatementError, SCHEMA_TABLES, ownRegistryRead, routeOf, splitD1 } from "../split-d1";
+import { sqlStorageAsD1 } from "../sql-d1";
+import { datasetStore } from "../store";
+import { deliver, superuser } from "./helpers";
+import { STORE_TABLES } from "../tables";
+
+describe("routeOf: where each statement runs", () => {
+  const cases: [string, ReturnType<typeof routeOf>][] = [
+    ["SELECT * FROM images WHERE dataset_id = ?", "local"],
+    ['select "id", "name" from "annotations" where "set_id" = ?', "local"],
+    ["SELECT a.id FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ?", "local"],
+    ["SELECT i.*, d.owner_id FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ?", "local"],
+    ["WITH own AS (SELECT id FROM images WHERE dataset_id = ?1) SELECT count(*) FROM own", "local"],
+    ["SELECT 1", "local"],
+    ["SELECT * FROM api_keys WHERE key_hash = ?", "remote"],
+    ["SELECT * FROM datasets WHERE owner_id = ? AND name = ?", "remote"],
+    ["SELECT id, name FROM classes WHERE name IN (SELECT value FROM json_each(?))", "remote"],
+    ['insert into "upload_sessions" ("id", "dataset_id") values (?, ?)', "remote"],
+    ["INSERT INTO users (email, name, password_hash) VALUES (?, ?, ?)", "remote"],
+    ["INSERT OR IGNORE INTO classes (name) SELECT value FROM json_each(?)", "mirror-write"],
+    ["INSERT OR IGNORE INTO tags (name) VALUES (?)", "mirror-write"],
+    ["INSERT INTO classes (name) VALUES (?) ON CONFLICT DO NOTHING RETURNING id", "mirror-write"],
+    ['update "datasets" set "name" = ? where "datasets"."id" = ?', "registry-write"],
+    ["DELETE FROM datasets WHERE id = ?", "registry-write"],
+    ["UPDATE datasets SET image_count = image_count - (SELECT COUNT(*) FROM images WHERE folder_id = ?) WHERE id = ?", "local-registry"],
+    ["INSERT OR IGNORE INTO blob_gc (r2_key) SELECT DISTINCT r2_key FROM images WHERE id = ? AND linked = 0", "mixed"],
+    ["SELECT 1 FROM images i JOIN upload_sessions s ON s.dataset_id = i.dataset_id", "mixed"],
+    ["INSERT OR IGNORE INTO classes (name) SELECT c.name FROM annotation_classes c", "mixed"],
+  ];
+  it.each(cases)("%s → %s", (sql, route) => expect(routeOf(sql)).toBe(route));
+
+  it("reads the dataset's own registry row in the object, and every other registry read in D1", () => {
+    const access = 'select "id", "owner_id", "name" from "datasets" where "datasets"."id" = ? limit ?';
+    expect(ownRegistryRead(access, [7, 1], 7)).toBe(true);
+    expect(ownRegistryRead("SELECT * FROM datasets WHERE id = ?1", [7], 7)).toBe(true);
+    expect(ownRegistryRead(access, [8, 1], 7)).toBe(false);
+    expect(ownRegistryRead("SELECT * FROM datasets WHERE owner_id = ?", [7], 7)).toBe(false);
+    expect(ownRegistryRead("SELECT * FROM datasets WHERE id = ? OR is_public = 1", [7], 7)).toBe(false);
+    expect(ownRegistryRead("UPDATE datasets SET name = ? WHERE id = ?", [7], 7)).toBe(false);
+  });
+
+  it("knows every table of the schema, and the object's tables are the copy's (tables.ts) but for the mirrors", () => {
+    const copied = STORE_TABLES.map((t) => t.name).filter((n) => !["users", "classes", "tags", "datasets"].includes(n));
+    expect([...DATASET_TABLES].sort()).toEqual(copied.sort());
+    for (const t of DATASET_TABLES) expect(SCHEMA_TABLES.has(t)).toBe(true);
+    expect(SCHEMA_TABLES.has("api_keys")).toBe(true);
+  });
+});
+
+/** A dataset moved to its store, through the operator route and the switch-over job. */
+async function movedDataset() {
+  const op = await superuser();
+  const seeded = await seedFixtureSet(await createUser());
+  await expectStatus(call("POST", `/api/v1/admin/dataset-stores/${seeded.datasetId}/switch`, { key: op.key }), 202);
+  await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true });
+  return seeded;
+}
+
+const d1Count = (datasetId: number) =>
+  env.DB.prepare("SELECT image_count FROM datasets WHERE id = ?").bind(datasetId).first<number>("image_count");
+
+describe("splitD1 inside a DatasetStore", () => {
+  it("refuses a mixed batch that chains changes() before running any of it", async () => {
+    const seeded = await movedDataset();
+    const before = await d1Count(seeded.datasetId);
+    const err = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
+      const db = splitD1(sqlStorageAsD1(state.storage), env.DB, seeded.datasetId);
+      const local = () => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM folders").one().n;
+      const n0 = local();
+      const e = await db
+        .batch([
+          db.prepare("INSERT INTO folders (dataset_id, name) VALUES (?, 'x')").bind(seeded.datasetId),
+          db.prepare("UPDATE datasets SET image_count = image_count + 1 WHERE id = ? AND changes() = 1").bind(seeded.datasetId),
+        ])
+        .then(
+          () => null,
+          (x: Error) => x,
+        );
+      return { name: e?.name, status: (e as MixedStatementError | null)?.status, same: local() === n0 };
+    });
+    expect(err).toEqual({ name: "MixedStatementError", status: 501, same: true });
+    expect(await d1Count(seeded.datasetId)).toBe(before);
+  });
+
+  it("writes a new global tag to D1 first and mirrors it before the object's rows that reference it", async () => {
+    const seeded = await movedDataset();
+    const [imageId] = seeded.imageIds.values();
+    const out = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
+      const db = splitD1(sqlStorageAsD1(state.storage), env.DB, seeded.datasetId);
+      await db.batch([
+        db.prepare("INSERT OR IGNORE INTO tags (name) SELECT value FROM json_each(?)").bind(JSON.stringify(["split-tag"])),
+        db
+          .prepare("INSERT INTO image_tags (set_id, image_id, tag_id) SELECT ?, ?, id FROM tags WHERE name = 'split-tag'")
+          .bind(seeded.setId, imageId),
+      ]);
+      return state.storage.sql
+        .exec<{ id: number }>("SELECT t.id FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE t.name = 'split-tag'")
+        .toArray()
+        .map((r) => r.id);
+    });
+    const d1Tag = await env.DB.prepare("SELECT id FROM tags WHERE name = 'split-tag'").first<number>("id");
+    expect(out).toEqual([d1Tag]);
+    const d1Rows = await env.DB.prepare("SELECT count(*) AS n FROM image_tags WHERE tag_id = ?").bind(d1Tag).first<number>("n");
+    expect(d1Rows).toBe(0);
+  });
+
+  it("repairs D1's registry counters on the next write after a crash between the object's write and the push", async () => {
+    const seeded = await movedDataset();
+    const repaired = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
+      // The crash: the object's counter moved, D1's did not.
+      state.storage.sql.exec("UPDATE datasets SET image_count = image_count + 7 WHERE id = ?", seeded.datasetId);
+      const db = splitD1(sqlStorageAsD1(state.storage), env.DB, seeded.datasetId);
+      await db
+        .prepare("UPDATE datasets SET size_in_bytes = (SELECT COALESCE(SUM(size), 0) FROM images WHERE dataset_id = ?1) WHERE id = ?1")
+        .bind(seeded.datasetId)
+        .run();
+      return state.storage.sql.exec<{ n: number }>("SELECT image_count AS n FROM datasets WHERE id = ?", seeded.datasetId).one().n;
+    });
+    expect(repaired).toBe(seeded.imageIds.size + 7);
+    expect(await d1Count(seeded.datasetId)).toBe(repaired);
+  });
+});

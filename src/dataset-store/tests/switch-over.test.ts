@@ -1,0 +1,178 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, del, expectError, expectStatus, get, patch, post } from "../../../test/helpers/api";
+import { createUser, type TestUser } from "../../../test/helpers/factories";
+import { seedFixtureSet, type SeededSet } from "../../../test/helpers/seed-annotations";
+import { datasetStore } from "../store";
+import { deliver, superuser } from "./helpers";
+
+const switchOver = (key: string, id: number) => call("POST", `/api/v1/admin/dataset-stores/${id}/switch`, { key });
+const status = (key: string, id: number) => expectStatus<any>(get(`/api/v1/admin/dataset-stores/${id}`, key), 200);
+/** Signed URLs carry an expiry; the rest of an answer must be equal byte for byte. */
+const unsigned = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/\?[^"]*"/g, '"'));
+
+/** The reads a user of a dataset makes, by dataset, set and image id. */
+async function reads(u: TestUser, s: SeededSet) {
+  const [imageId] = s.imageIds.values();
+  const paths = [
+    `/api/v1/ui/datasets/${s.datasetId}/`,
+    `/api/v1/ui/datasets/${s.datasetId}/contents/`,
+    `/api/v1/ui/datasets/${s.datasetId}/annotation-sets/`,
+    `/api/v1/ui/datasets/${s.datasetId}/images/${imageId}/annotations/`,
+    `/api/v1/ui/annotation-sets/${s.setId}/`,
+    `/api/v1/ui/annotation-sets/${s.setId}/images/`,
+    `/api/v1/ui/annotation-sets/${s.setId}/insights/`,
+    `/api/v1/ui/annotation-sets/${s.setId}/export-count/`,
+    `/api/dataset/${s.datasetId}/annotation-set/${s.setId}/image/${imageId}/annotation/`,
+    `/api/v1/sdk/images/${imageId}`,
+  ];
+  const out: Record<string, unknown> = {};
+  for (const p of paths) out[p] = unsigned(await expectStatus(get(p, u.key), 200));
+  return out;
+}
+
+async function moved(): Promise<{ op: TestUser; owner: TestUser; seeded: SeededSet }> {
+  const op = await superuser();
+  const owner = await createUser();
+  const seeded = await seedFixtureSet(owner);
+  expect(await expectStatus(switchOver(op.key, seeded.datasetId), 202)).toEqual({ dataset_id: seeded.datasetId, store: "frozen" });
+  await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true });
+  return { op, owner, seeded };
+}
+
+describe("switching a dataset over to its DatasetStore", () => {
+  it("freezes writes with 503 and Retry-After while reads go on, then serves every read from the object", async () => {
+    const op = await superuser();
+    const owner = await createUser();
+    const seeded = await seedFixtureSet(owner);
+    const before = await reads(owner, seeded);
+
+    await expectStatus(switchOver(op.key, seeded.datasetId), 202);
+    expect((await status(op.key, seeded.datasetId)).store).toBe("frozen");
+    const frozen = await patch(`/api/v1/ui/datasets/${seeded.datasetId}/`, { name: "renamed" }, owner.key);
+    expect(frozen.status).toBe(503);
+    expect(frozen.headers.get("retry-after")).toBe("30");
+    expect((await frozen.json()) as object).toHaveProperty("error");
+    expect(await reads(owner, seeded)).toEqual(before);
+
+    await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true });
+    const s = await status(op.key, seeded.datasetId);
+    expect(s.store).toBe("object");
+    expect(s.state).toBe("switched");
+    expect(s.counts.equal).toBe(true);
+
+    // D1's copies of the rows no longer matter: every answer comes from the object.
+    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
+    await env.DB.prepare("DELETE FROM folders WHERE dataset_id = ?").bind(seeded.datasetId).run();
+    expect(await reads(owner, seeded)).toEqual(before);
+  });
+
+  it("writes land in the object: annotations saved after the switch read back, and D1 never sees them", async () => {
+    const { owner, seeded } = await moved();
+    const [imageId] = seeded.imageIds.values();
+    const base = `/api/v1/ui/annotation-sets/${seeded.setId}/images/${imageId}`;
+    const objects = [
+      {
+        name: "OBJ 1",
+        coordinates: [{ x: 1, y: 2 }, { x: 30, y: 40 }],
+        auto_created: false,
+        position_number: 1,
+        classes: [{ name: "brand-new-class", lower: "brand-new-class", questionable: false }],
+        objectId: 1,
+        isHidden: false,
+      },
+    ];
+    await expectStatus(call("PUT", `${base}/annotations/`, { key: owner.key, json: { objects } }), 200);
+    const legacy = `/api/dataset/${seeded.datasetId}/annotation-set/${seeded.setId}/image/${imageId}/annotation/`;
+    const read = await expectStatus<any>(get(legacy, owner.key), 200);
+    expect(JSON.stringify(read)).toContain("Brand-new-class");
+    const inD1 = await env.DB.prepare(
+      "SELECT count(*) AS n FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ? AND c.name = 'Brand-new-class'",
+    )
+      .bind(seeded.setId)
+      .first<{ n: number }>("n");
+    expect(inD1).toBe(0);
+    // The global class list (D1) got the new class, with the id the object uses.
+    const d1Class = await env.DB.prepare("SELECT id FROM classes WHERE name = 'Brand-new-class'").first<number>("id");
+    expect(d1Class).toBeGreaterThan(0);
+    const inObject = await runInDurableObject(datasetStore(env, seeded.datasetId), (_o, state) =>
+      state.storage.sql.exec<{ id: number }>("SELECT id FROM classes WHERE name = 'Brand-new-class'").one().id,
+    );
+    expect(inObject).toBe(d1Class);
+
+    // A rename goes to D1's registry first (its unique index) and to the object's copy of the row.
+    await expectStatus(patch(`/api/v1/ui/datasets/${seeded.datasetId}/`, { name: "moved-and-renamed" }, owner.key), 200);
+    expect(await env.DB.prepare("SELECT name FROM datasets WHERE id = ?").bind(seeded.datasetId).first<string>("name")).toBe("moved-and-renamed");
+    expect((await expectStatus<any>(get(`/api/v1/ui/datasets/${seeded.datasetId}/`, owner.key), 200)).name).toBe("moved-and-renamed");
+  });
+
+  it("runs an export of a moved dataset in its object, through the queue, to the file it gave before the switch", async () => {
+    const op = await superuser();
+    const owner = await createUser();
+    const seeded = await seedFixtureSet(owner);
+    const coco = `/api/v1/ui/annotation-sets/${seeded.setId}/export/?annotation_format=coco`;
+    const before = JSON.parse(await (await get(coco, owner.key)).text());
+    await expectStatus(switchOver(op.key, seeded.datasetId), 202);
+    await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true });
+    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
+
+    const { job } = await expectStatus(post(`/api/v1/ui/annotation-sets/${seeded.setId}/exports/?annotation_format=coco`, {}, owner.key), 202);
+    let done: any;
+    for (let i = 0; i < 200; i++) {
+      done = await expectStatus(get(`/api/v1/jobs/${job.id}`, owner.key), 200);
+      if (done.status === "done" || done.status === "failed") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(done.status, JSON.stringify(done)).toBe("done");
+    const file = JSON.parse(await (await call("GET", done.download_url)).text());
+    expect(file.images).toEqual(before.images);
+    expect(file.annotations).toEqual(before.annotations);
+    expect(file.annotations.length).toBeGreaterThan(0);
+  });
+
+  it("keeps another user out of a moved private dataset, by dataset, set and image id", async () => {
+    const { seeded } = await moved();
+    const other = await createUser();
+    const [imageId] = seeded.imageIds.values();
+    await expectError(get(`/api/v1/ui/datasets/${seeded.datasetId}/contents/`, other.key), 404);
+    await expectError(get(`/api/v1/ui/annotation-sets/${seeded.setId}/`, other.key), 404);
+    await expectError(get(`/api/v1/sdk/images/${imageId}`, other.key), 404);
+    await expectError(get(`/api/v1/ui/datasets/${seeded.datasetId}/contents/`), 401);
+  });
+
+  it("answers 501, changing nothing, for what cannot run on a moved dataset yet: image delete, uploads", async () => {
+    const { owner, seeded } = await moved();
+    const [imageId] = seeded.imageIds.values();
+    await expectError(del(`/api/v1/ui/images/${imageId}/`, owner.key), 501, /Not yet available/);
+    await expectStatus(get(`/api/v1/sdk/images/${imageId}`, owner.key), 200);
+    // Uploads are refused before a session exists, so nothing is left half-ingested.
+    await expectError(post("/api/v1/ui/uploads/", { dataset_id: seeded.datasetId }, owner.key), 501, /Uploads/);
+    const sessions = await env.DB.prepare("SELECT count(*) AS n FROM upload_sessions WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n");
+    expect(sessions).toBe(0);
+  });
+
+  it("refuses a second switch, another user, a missing dataset, and a dataset with an open upload", async () => {
+    const { op, owner, seeded } = await moved();
+    await expectError(switchOver(op.key, seeded.datasetId), 409, /already/);
+    await expectError(switchOver(owner.key, seeded.datasetId), 403);
+    await expectError(switchOver(op.key, 987_654_321), 404);
+    await expectError(switchOver(op.key, 0), 400);
+    const busy = await seedFixtureSet(owner, "busy");
+    await expectStatus(post("/api/v1/ui/uploads/", { dataset_id: busy.datasetId }, owner.key), 201);
+    await expectError(switchOver(op.key, busy.datasetId), 409, /upload/);
+    expect((await status(op.key, busy.datasetId)).store).toBe("d1");
+  });
+
+  it("goes back to D1, writes open again, when the switch-over job dead-letters", async () => {
+    const op = await superuser();
+    const owner = await createUser();
+    const seeded = await seedFixtureSet(owner);
+    await expectStatus(switchOver(op.key, seeded.datasetId), 202);
+    await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true }, "remo-ingest-dlq");
+    const s = await status(op.key, seeded.datasetId);
+    expect([s.store, s.state]).toEqual(["d1", "failed"]);
+    // Writes are open again, and D1 serves them.
+    await expectStatus(patch(`/api/v1/ui/datasets/${seeded.datasetId}/`, { name: "after-failure" }, owner.key), 200);
+    expect(await env.DB.prepare("SELECT name FROM datasets WHERE id = ?").bind(seeded.datasetId).first<string>("name")).toBe("after-failure");
+  });
+});
