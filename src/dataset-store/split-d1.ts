@@ -11,10 +11,17 @@
  *   dataset's own registry row by id (the access check), which the object's copy of the row answers.
  * - `mirror-write`: a write to the global `classes` or `tags` → D1 (which allocates the ids), then the object's
  *   mirror copies the rows with the names the write was given (classes and tags are never renamed).
+ * - `mirror-read`: a read of `classes`/`tags` alone (ids by name) → the object's mirror, once the names it binds
+ *   are pulled from D1. Local statements that bind names and join those tables get the same pull first.
  * - `registry-write`: a write to `datasets` that names no dataset table (rename, visibility, licence, delete) → D1
  *   first (its unique (owner, name) index decides), then the same statement on the object's mirror row.
  * - `local-registry`: a write to `datasets` computed from the dataset's tables (the counters) → the object, then its
  *   counters are copied to D1's registry row, as absolute values, so a retry or a repair converges.
+ * - `set-insert`, `set-rename`, `set-delete`: D1's `annotation_sets` stays the set registry (ids are global in
+ *   Remo's API, and locate.ts finds a set's dataset there). A new set is inserted in D1 first (its id and its unique
+ *   name are decided there; the statement must say RETURNING) and then, with that id, in the object; a rename goes
+ *   to D1 first, then the object; a delete runs in the object, then in D1. D1's copy of a set's counters and
+ *   timestamps is not kept (nothing reads them for a moved dataset).
  * - `mixed`: a dataset table and a control table in one statement → refused with an error naming the statement.
  *   These are the audit's class C; each needs a rewrite before its route can run on a moved dataset.
  *
@@ -41,6 +48,9 @@ export const DATASET_TABLES = new Set([
 /** Global tables the object mirrors in part; D1 owns them. */
 const MIRRORS = new Set(["users", "classes", "tags"]);
 const REGISTRY = "datasets";
+const SET_REGISTRY = "annotation_sets";
+/** The mirrors a statement's names are pulled into from D1 before it reads them (users is read on D1 only). */
+const PULLED = new Set(["classes", "tags"]);
 /** Every table of the schema (src/db/schema). */
 export const SCHEMA_TABLES = new Set(
   Object.values(schema)
@@ -50,7 +60,17 @@ export const SCHEMA_TABLES = new Set(
 /** Every other table of the schema is control plane; names not in the schema (CTEs, json_each) are ignored. */
 const CONTROL = new Set([...SCHEMA_TABLES].filter((t) => !DATASET_TABLES.has(t) && !MIRRORS.has(t) && t !== REGISTRY));
 
-export type Route = "local" | "remote" | "mirror-write" | "registry-write" | "local-registry" | "mixed";
+export type Route =
+  | "local"
+  | "remote"
+  | "mirror-read"
+  | "mirror-write"
+  | "registry-write"
+  | "local-registry"
+  | "set-insert"
+  | "set-rename"
+  | "set-delete"
+  | "mixed";
 
 const TABLE_REF = /\b(?:from|join|into|update)\s+[`"]?([a-z_][a-z0-9_]*)/gi;
 const WRITE_TARGET = /\b(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+[`"]?([a-z_][a-z0-9_]*)/i;
@@ -70,8 +90,16 @@ export function routeOf(sql: string): Route {
   const control = [...tables].some((t) => CONTROL.has(t));
   if (own && control) return "mixed";
   if (target === REGISTRY) return own ? "local-registry" : "registry-write";
+  // D1's annotation_sets is the set registry (locate.ts): ids are allocated there, names are unique there.
+  if (target === SET_REGISTRY) {
+    if (/^\s*insert\b/i.test(sql)) return "set-insert";
+    if (/^\s*delete\b/i.test(sql)) return "set-delete";
+    if (/^\s*update\b[\s\S]*?\bset\b[\s\S]*?"?\bname"?\s*=/i.test(sql)) return "set-rename";
+  }
   if (target && MIRRORS.has(target)) return own ? "mixed" : target === "users" ? "remote" : "mirror-write";
   if (own) return "local";
+  const pulled = [...tables].some((t) => PULLED.has(t));
+  if (!target && pulled && [...tables].every((t) => PULLED.has(t) || !SCHEMA_TABLES.has(t))) return "mirror-read";
   // A statement that names no table at all (SELECT 1) costs nothing where it is: keep it in the object.
   if (!control && !tables.has(REGISTRY) && ![...tables].some((t) => MIRRORS.has(t))) return "local";
   return "remote";
@@ -105,6 +133,25 @@ export class MixedStatementError extends ApiError {
 
 type Bound = unknown[];
 
+/** The strings bound to a statement, and the strings inside any bound JSON array: the names it may look up. */
+function namesIn(params: Bound): string[] {
+  const names: string[] = [];
+  for (const p of params) {
+    if (typeof p !== "string") continue;
+    names.push(p);
+    if (!p.startsWith("[")) continue;
+    try {
+      const arr: unknown = JSON.parse(p);
+      if (Array.isArray(arr)) for (const v of arr) if (typeof v === "string") names.push(v);
+      // JSON arrays of objects ({name: …}) hold names too (save-annotation's links).
+      if (Array.isArray(arr)) for (const v of arr) if (v && typeof v === "object" && typeof (v as { name?: unknown }).name === "string") names.push((v as { name: string }).name);
+    } catch {
+      // not JSON: the string itself is looked up
+    }
+  }
+  return names;
+}
+
 class SplitStatement {
   readonly route: Route;
 
@@ -126,16 +173,26 @@ class SplitStatement {
     return this.params.length ? st.bind(...this.params) : st;
   }
 
-  first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
+  async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
+    if (this.route === "set-insert") {
+      const row = (await this.db.insertSet(this)).objects[0];
+      return (row === undefined ? null : column === undefined ? row : row[column]) as T | null;
+    }
     return this.db.single(this, (st) => (column === undefined ? st.first<T>() : st.first<T>(column)));
   }
-  all<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+  async all<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+    if (this.route === "set-insert") return (await this.db.insertSet(this)).result as D1Result<T>;
     return this.db.single(this, (st) => st.all<T>());
   }
-  run<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+  async run<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+    if (this.route === "set-insert") return (await this.db.insertSet(this)).result as D1Result<T>;
     return this.db.single(this, (st) => st.run<T>());
   }
-  raw<T = unknown[]>(options?: { columnNames?: boolean }): Promise<T[]> {
+  async raw<T = unknown[]>(options?: { columnNames?: boolean }): Promise<T[]> {
+    if (this.route === "set-insert") {
+      const { columns, rows } = await this.db.insertSet(this);
+      return (options?.columnNames ? [columns, ...rows] : rows) as T[];
+    }
     return this.db.single(this, (st) => (options?.columnNames ? st.raw<T>({ columnNames: true }) : st.raw<T>()) as Promise<T[]>);
   }
 }
@@ -161,19 +218,29 @@ class SplitD1 {
       case "mixed":
         throw new MixedStatementError("statement", st.sql);
       case "local":
+      case "mirror-read":
+        await this.pullMirrors([st]);
         return run(st.on(this.local));
       case "remote":
         return run(st.on(this.remote));
       case "mirror-write": {
         const out = await run(st.on(this.remote));
-        await this.syncMirrors([st]);
+        await this.pullMirrors([st]);
         return out;
       }
-      case "registry-write": {
+      case "registry-write":
+      case "set-rename": {
         const out = await run(st.on(this.remote));
         await st.on(this.local).run();
         return out;
       }
+      case "set-delete": {
+        const out = await run(st.on(this.local));
+        await st.on(this.remote).run();
+        return out;
+      }
+      case "set-insert":
+        throw new Error("unreachable: set inserts run through insertSet");
       case "local-registry": {
         const out = await run(st.on(this.local));
         await this.pushCounters();
@@ -184,12 +251,16 @@ class SplitD1 {
 
   async batch<T = unknown>(statements: SplitStatement[]): Promise<D1Result<T>[]> {
     const routes = statements.map((s) => s.route);
-    const mixed = statements.find((s) => s.route === "mixed");
-    if (mixed) throw new MixedStatementError("statement", mixed.sql);
-    const toRemote = (r: Route) => r === "remote" || r === "mirror-write" || r === "registry-write";
-    const toLocal = (r: Route) => r === "local" || r === "local-registry" || r === "registry-write";
-    if (routes.every((r) => r === "local")) return this.local.batch<T>(statements.map((s) => s.on(this.local)));
+    const mixed = statements.find((s) => s.route === "mixed" || s.route === "set-insert");
+    if (mixed) throw new MixedStatementError(mixed.route === "mixed" ? "statement" : "an annotation set insert in a batch", mixed.sql);
+    const toRemote = (r: Route) => r === "remote" || r === "mirror-write" || r === "registry-write" || r === "set-rename";
+    const toLocal = (r: Route) =>
+      r === "local" || r === "mirror-read" || r === "local-registry" || r === "registry-write" || r === "set-rename" || r === "set-delete";
     if (routes.every((r) => r === "remote")) return this.remote.batch<T>(statements.map((s) => s.on(this.remote)));
+    if (routes.every((r) => r === "local" || r === "mirror-read")) {
+      await this.pullMirrors(statements);
+      return this.local.batch<T>(statements.map((s) => s.on(this.local)));
+    }
     const chained = statements.find((s) => /\bchanges\s*\(\s*\)/i.test(s.sql));
     if (chained) throw new MixedStatementError("a batch that reads changes()", chained.sql);
     const remoteIdx = routes.flatMap((r, i) => (toRemote(r) ? [i] : []));
@@ -198,56 +269,90 @@ class SplitD1 {
     if (remoteIdx.length) {
       const out = await this.remote.batch<T>(remoteIdx.map((i) => statements[i].on(this.remote)));
       remoteIdx.forEach((i, k) => (results[i] = out[k]));
-      if (routes.includes("mirror-write")) await this.syncMirrors(statements);
     }
+    // After the D1 part: the names it created are in D1 by now, and are pulled with the ones the local part reads.
+    await this.pullMirrors(statements);
     if (localIdx.length) {
       const out = await this.local.batch<T>(localIdx.map((i) => statements[i].on(this.local)));
       localIdx.forEach((i, k) => {
-        if (routes[i] !== "registry-write") results[i] = out[k];
+        if (routes[i] !== "registry-write" && routes[i] !== "set-rename") results[i] = out[k];
       });
       if (routes.includes("local-registry")) await this.pushCounters();
+      const deletes = statements.filter((st) => st.route === "set-delete");
+      if (deletes.length) await this.remote.batch(deletes.map((st) => st.on(this.remote)));
     }
     return results;
   }
 
   /**
-   * Copies into the object's mirror the rows of `table` (classes or tags) that the just-run D1 writes `written`
-   * may have created or found: every string bound to them, and every string in a bound JSON array, is looked up by
-   * name. The mirror holds only the rows its dataset uses, so it is filled by name, not by id.
+   * Copies into the object's mirrors the `classes` and `tags` rows that `statements` may name: every string bound
+   * to a statement that reads or writes them, and every string in a bound JSON array, is looked up by name in D1 (one
+   * D1 batch for all of them; none when no such statement binds a string). The mirror holds only the rows its
+   * dataset uses or has asked about, so it is filled by name, not by id; a statement that then joins `classes` by
+   * name in the object sees what D1 would (classes and tags are never renamed or deleted).
    */
-  async syncMirror(table: string, written: SplitStatement[]): Promise<void> {
-    const names = new Set<string>();
-    for (const st of written)
-      for (const p of st.params) {
-        if (typeof p !== "string") continue;
-        names.add(p);
-        if (p.startsWith("[")) {
-          try {
-            const arr: unknown = JSON.parse(p);
-            if (Array.isArray(arr)) for (const v of arr) if (typeof v === "string") names.add(v);
-          } catch {
-            // not JSON: the string itself was looked up
-          }
-        }
-      }
-    const all = [...names];
-    for (let i = 0; i < all.length; i += MIRROR_PAGE) {
-      const rows = await this.remote
-        .prepare(`SELECT id, name, created_at FROM ${table} WHERE name IN (SELECT value FROM json_each(?1))`)
-        .bind(JSON.stringify(all.slice(i, i + MIRROR_PAGE)))
-        .raw<[number, string, string]>();
-      if (rows.length)
-        await this.local.batch(
-          rows.map((r) => this.local.prepare(`INSERT INTO ${table} (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING`).bind(...r)),
-        );
+  async pullMirrors(statements: SplitStatement[]): Promise<void> {
+    const wanted = new Map<string, Set<string>>();
+    for (const st of statements) {
+      if (st.route !== "local" && st.route !== "mirror-read" && st.route !== "mirror-write") continue;
+      const tables = [...tablesOf(st.sql)].filter((t) => PULLED.has(t));
+      if (!tables.length) continue;
+      const names = namesIn(st.params);
+      for (const t of tables) for (const n of names) (wanted.get(t) ?? wanted.set(t, new Set()).get(t)!).add(n);
     }
+    const lookups: { table: string; st: D1PreparedStatement }[] = [];
+    for (const [table, names] of wanted) {
+      const all = [...names];
+      for (let i = 0; i < all.length; i += MIRROR_PAGE)
+        lookups.push({
+          table,
+          st: this.remote
+            .prepare(`SELECT id, name, created_at FROM ${table} WHERE name IN (SELECT value FROM json_each(?1))`)
+            .bind(JSON.stringify(all.slice(i, i + MIRROR_PAGE))),
+        });
+    }
+    if (!lookups.length) return;
+    const found = await this.remote.batch<{ id: number; name: string; created_at: string }>(lookups.map((l) => l.st));
+    const upserts = found.flatMap((r, k) =>
+      r.results.map((row) =>
+        this.local
+          .prepare(`INSERT INTO ${lookups[k].table} (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING`)
+          .bind(row.id, row.name, row.created_at),
+      ),
+    );
+    if (upserts.length) await this.local.batch(upserts);
   }
 
-  async syncMirrors(written: SplitStatement[]): Promise<void> {
-    for (const table of ["classes", "tags"]) {
-      const mine = written.filter((st) => st.route === "mirror-write" && WRITE_TARGET.exec(st.sql)?.[1]?.toLowerCase() === table);
-      if (mine.length) await this.syncMirror(table, mine);
+  /**
+   * A new annotation set: inserted in D1 first (RETURNING gives the row with the id D1 chose, and D1's unique
+   * (dataset, name) index refuses a duplicate before anything is written here), then the same row, id included,
+   * in the object. If the object refuses it, the D1 row is removed again, so the registry never names a set the
+   * object lacks.
+   */
+  async insertSet(st: SplitStatement): Promise<{ columns: string[]; rows: unknown[][]; objects: Record<string, unknown>[]; result: D1Result }> {
+    if (!/\breturning\b/i.test(st.sql)) throw new MixedStatementError("an annotation set insert without RETURNING", st.sql);
+    const [columns, ...rows] = (await st.on(this.remote).raw({ columnNames: true })) as [string[], ...unknown[][]];
+    const all = (await this.remote
+      .prepare(`SELECT * FROM ${SET_REGISTRY} WHERE id IN (SELECT value FROM json_each(?1))`)
+      .bind(JSON.stringify(rows.map((r) => r[columns.indexOf("id")])))
+      .all<Record<string, unknown>>()).results;
+    try {
+      if (all.length)
+        await this.local.batch(
+          all.map((row) => {
+            const cols = Object.keys(row);
+            return this.local
+              .prepare(`INSERT INTO ${SET_REGISTRY} (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})`)
+              .bind(...cols.map((c) => row[c]));
+          }),
+        );
+    } catch (e) {
+      await this.remote.prepare(`DELETE FROM ${SET_REGISTRY} WHERE id IN (SELECT value FROM json_each(?1))`).bind(JSON.stringify(all.map((r) => r.id))).run();
+      throw e;
     }
+    const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+    const result = { success: true, results: objects, meta: { changes: rows.length, last_row_id: Number(objects.at(-1)?.id ?? 0) } } as unknown as D1Result;
+    return { columns, rows, objects, result };
   }
 
   /** Copies the registry counters of this dataset from the object to D1, as absolute values. */

@@ -130,6 +130,33 @@ describe("switching a dataset over to its DatasetStore", () => {
     expect(file.annotations.length).toBeGreaterThan(0);
   });
 
+  it("links a class that exists only in another user's dataset, as D1 does (the legacy create takes existing classes)", async () => {
+    const { owner, seeded } = await moved();
+    const other = await createUser();
+    const elsewhere = await expectStatus(post("/api/dataset/", { name: "elsewhere" }, other.key), 200);
+    const okapi = { dataset_id: elsewhere.id, name: "S", annotation_task: "Object detection", classes: ["Okapi-elsewhere"] };
+    await expectStatus(post("/api/v1/ui/annotation-sets/", okapi, other.key), 201);
+    const body = { name: "L", task: 1, dataset: seeded.datasetId, classes: [{ name: "okapi-elsewhere" }, { name: "Never-seen-xyz" }] };
+    const set = await expectStatus<any>(post("/api/annotation-set/", body, owner.key), 201);
+    expect(set.classes.map((c: any) => c.name)).toEqual(["Okapi-elsewhere"]);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM classes WHERE name = 'Never-seen-xyz'").first<number>("n")).toBe(0);
+  });
+
+  it("keeps D1's set registry in step: a set created, renamed and deleted in a moved dataset is found by its id", async () => {
+    const { owner, seeded } = await moved();
+    const body = { dataset_id: seeded.datasetId, name: "Made after the move", annotation_task: "Object detection", classes: ["Car"] };
+    const set = await expectStatus<any>(post("/api/v1/ui/annotation-sets/", body, owner.key), 201);
+    const inD1 = () => env.DB.prepare("SELECT dataset_id, name FROM annotation_sets WHERE id = ?").bind(set.id).first();
+    expect(await inD1()).toEqual({ dataset_id: seeded.datasetId, name: "Made after the move" });
+    expect((await expectStatus<any>(get(`/api/v1/ui/annotation-sets/${set.id}/`, owner.key), 200)).name).toBe("Made after the move");
+    await expectError(post("/api/v1/ui/annotation-sets/", body, owner.key), 400, /exists/);
+    await expectStatus(call("PUT", `/api/v1/ui/annotation-sets/${set.id}/`, { key: owner.key, json: { name: "Renamed" } }), 200);
+    expect(await inD1()).toEqual({ dataset_id: seeded.datasetId, name: "Renamed" });
+    await expectStatus(del(`/api/v1/ui/annotation-sets/${set.id}/`, owner.key), 204);
+    expect(await inD1()).toBeNull();
+    await expectError(get(`/api/v1/ui/annotation-sets/${set.id}/`, owner.key), 404);
+  });
+
   it("keeps another user out of a moved private dataset, by dataset, set and image id", async () => {
     const { seeded } = await moved();
     const other = await createUser();
