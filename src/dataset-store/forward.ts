@@ -3,7 +3,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import type { AppEnv, Env } from "../env";
 import { errorBody } from "../lib/errors";
 import type { JobMessage } from "../jobs/messages";
-import { ROUTE_DATASETS, datasetOfRoute, type RouteDataset, type RouteTarget } from "./route-datasets";
+import { ROUTE_DATASETS, datasetOfRoute, imageIdOfParam, type RouteDataset, type RouteTarget } from "./route-datasets";
 import { datasetStore } from "./store";
 
 /** The header that carries the dataset id from the Worker into the DatasetStore it forwards a request to. */
@@ -28,6 +28,37 @@ export function matchRoute(method: string, path: string): { route: RouteDataset;
   return null;
 }
 
+/** Entries kept per isolate of "this id names a dataset served by its object". */
+const MOVED_CACHE_ENTRIES = 10_000;
+/**
+ * Request locators (`set:12`, `image:345`, …) known to name a dataset served by its object. Such an answer never
+ * changes (a dataset does not move back, a set or image does not change dataset; a deleted dataset's object answers
+ * 404), so it is kept for the isolate's life and saves the D1 lookup: a request then costs one RPC. Datasets still
+ * in D1 are looked up every time, since they may be switched over at any moment.
+ */
+const MOVED = new Map<string, number>();
+
+function remember(key: string, datasetId: number): void {
+  if (MOVED.size >= MOVED_CACHE_ENTRIES) MOVED.delete(MOVED.keys().next().value!);
+  MOVED.set(key, datasetId);
+}
+
+/** Forgets every cached route (tests, whose storage and ids start again between cases). */
+export function forgetMovedRoutes(): void {
+  MOVED.clear();
+}
+
+function routeKey(route: RouteDataset, params: Record<string, string>, json: unknown): string | null {
+  if (route.by === "body") {
+    const v = json !== null && typeof json === "object" ? (json as Record<string, unknown>)[route.field] : undefined;
+    return typeof v === "number" || typeof v === "string" ? `dataset:${v}` : null;
+  }
+  if (!("param" in route)) return null;
+  const v = params[route.param];
+  if (v === undefined) return null;
+  return route.by === "image" ? `image:${imageIdOfParam(v) ?? v}` : `${route.by}:${v}`;
+}
+
 /**
  * Sends a request about a moved dataset to its DatasetStore, which runs this same app on its own SQLite (issue 13);
  * requests about datasets still in D1 go on untouched. While a dataset is frozen for its switch-over, its reads are
@@ -42,9 +73,12 @@ export const forwardToDatasetStore = (): MiddlewareHandler<AppEnv> => async (c, 
   // Only the two create routes name their dataset in the body; a body that is not JSON is theirs to refuse.
   const isJson = /\bjson\b/i.test(c.req.header("content-type") ?? "");
   const json = hit.route.by === "body" && isJson ? await c.req.raw.clone().json().catch(() => null) : undefined;
-  const target = await datasetOfRoute(c.env, hit.route, hit.params, json);
+  const key = routeKey(hit.route, hit.params, json);
+  const cached = key === null ? undefined : MOVED.get(key);
+  const target = cached !== undefined ? { datasetId: cached, store: "object" } : await datasetOfRoute(c.env, hit.route, hit.params, json);
   if (target === null) return next();
   const { datasetId, store: state } = target;
+  if (state === "object" && key !== null && cached === undefined) remember(key, datasetId);
   if (state === "frozen" && c.req.method !== "GET" && c.req.method !== "HEAD") {
     const body = errorBody("This dataset is being moved to its own store; writes resume shortly.", c.get("requestId"));
     return c.json(body, 503, { "retry-after": String(FROZEN_RETRY_AFTER_S) });

@@ -9,6 +9,12 @@ import { datasetStore } from "./store";
  * dead-letter queue), so the object's data is never orphaned by a transient failure.
  */
 export async function destroyDatasetStore(env: Env, datasetId: number): Promise<void> {
+  // Inside the object itself (a moved dataset deleting itself), its rows are already gone with the registry row
+  // (ON DELETE CASCADE there too); the storage is emptied by the queue, not by a call into the object from itself.
+  if (env.DATASET_STORE_ID === String(datasetId)) {
+    await enqueue(env.INGEST, { type: "destroy-dataset-store", datasetId });
+    return;
+  }
   try {
     await datasetStore(env, datasetId).destroy();
   } catch (e) {

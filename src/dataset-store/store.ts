@@ -5,7 +5,15 @@ import { createDb, type Db } from "../db/client";
 import type { Env } from "../env";
 import migrations from "./migrations";
 import { buildApp } from "../app";
+import { topClassesByDataset, type ClassCount } from "../services/annotations/statistics";
+import { contentsAnnotations } from "../services/annotations/image-annotations";
+import type { ServiceCtx } from "../services/context";
+import { firstImages, type FirstImage } from "../services/datasets";
+import type { CandidateSet, Filters } from "../services/search/filters";
+import { planSearch, runSearch } from "../services/search/search";
+import { imageRows } from "../services/search/views";
 import { handlers, type JobHandler, type JobMeta } from "../jobs/handlers";
+import { errorBody } from "../lib/errors";
 import type { JobMessage, JobType } from "../jobs/messages";
 import { STORE_DATASET_HEADER } from "./forward";
 import { splitD1 } from "./split-d1";
@@ -145,6 +153,8 @@ export class DatasetStore extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     const datasetId = Number(request.headers.get(STORE_DATASET_HEADER));
     if (!Number.isSafeInteger(datasetId) || datasetId < 1) return new Response("no dataset", { status: 400 });
+    // A deleted dataset's object is empty: it answers as the API does for a dataset that does not exist.
+    if (!this.#hasSchema()) return Response.json(errorBody("Not found.", "store"), { status: 404 });
     const env = await this.#splitEnv(datasetId);
     const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), passThroughOnException() {}, props: {} };
     this.#app ??= buildApp();
@@ -160,6 +170,34 @@ export class DatasetStore extends DurableObject<Env> {
     const handler = handlers[msg.type as JobType] as JobHandler<JobType>;
     if (deadLetter) await handler.deadLetter?.(msg, env, meta);
     else await handler.run(msg, env, meta);
+  }
+
+  /**
+   * What a dataset list shows of this dataset beyond its registry row: its first `n` images and its classes by
+   * object count (src/services/datasets.ts). The lists read these from each moved dataset's object.
+   */
+  async listSummary(datasetId: number, n: number): Promise<{ thumbs: FirstImage[]; top: ClassCount[] }> {
+    const ctx = await this.#readCtx(datasetId);
+    const [thumbs, top] = await Promise.all([firstImages(ctx, [datasetId], n), topClassesByDataset(ctx.db, [datasetId])]);
+    return { thumbs: thumbs.get(datasetId) ?? [], top: top.get(datasetId) ?? [] };
+  }
+
+  /** One page of the legacy global search over this dataset's `sets` (src/services/search/views.ts). */
+  async searchPage(datasetId: number, sets: CandidateSet[], f: Filters, limit: number) {
+    const ctx = await this.#readCtx(datasetId);
+    return runSearch(ctx.db, planSearch(sets, { ...f, sets: sets.map((s) => s.id) }, []), f, limit, false);
+  }
+
+  /** The image rows and contents annotations of `imageIds` in this dataset, for the global search's results. */
+  async searchDetails(datasetId: number, imageIds: number[]) {
+    const ctx = await this.#readCtx(datasetId);
+    const [rows, annotations] = await Promise.all([imageRows(ctx, imageIds), contentsAnnotations(ctx.db, datasetId, imageIds)]);
+    return { images: [...rows.values()], annotations };
+  }
+
+  async #readCtx(datasetId: number): Promise<ServiceCtx> {
+    const env = await this.#splitEnv(datasetId);
+    return { db: createDb(env.DB), env, user: null as unknown as ServiceCtx["user"], requestId: `store-${datasetId}` };
   }
 
   /** The Worker's env with `DB` split between this object and D1, and DATASET_STORE_ID set. */

@@ -1,4 +1,5 @@
 import { forgetImageAccess } from "./images/access";
+import { blobCandidateStatements } from "./images/images";
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import { annotationSets, blobGc, datasets, images, users } from "../db/schema";
 import { isUniqueViolation, nameOrSuffixed, runBatch } from "../lib/d1";
@@ -8,6 +9,8 @@ import { imageUrls } from "../lib/image-urls";
 import type { PageQuery } from "../lib/pagination";
 import { taskName, type TaskType } from "../lib/task";
 import { destroyDatasetStore } from "../dataset-store/lifecycle";
+import { STORE_FAN_OUT, mapBounded, movedDatasets } from "../dataset-store/fan-out";
+import { datasetStore } from "../dataset-store/store";
 import { enqueue } from "../storage/queues";
 import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
@@ -69,10 +72,30 @@ export async function listDatasets(ctx: ServiceCtx, filters: DatasetFilters, pag
   return { count: total, rows };
 }
 
-/** Up to `n` first images of each dataset, in one query (json_each keeps it to one bound parameter). */
+export interface FirstImage {
+  id: number;
+  originalName: string;
+  width: number;
+  height: number;
+  size: number;
+  createdAt: string;
+  datasetId: number;
+}
+
+/**
+ * Up to `n` first images of each dataset, in one query (json_each keeps it to one bound parameter); a dataset
+ * moved to its DatasetStore is read there (one RPC each, a few at a time).
+ */
 export async function firstImages(ctx: ServiceCtx, datasetIds: number[], n = 4) {
-  const out = new Map<number, { id: number; originalName: string; width: number; height: number; size: number; createdAt: string; datasetId: number }[]>();
+  const out = new Map<number, FirstImage[]>();
   if (!datasetIds.length) return out;
+  const moved = await movedDatasets(ctx.env, datasetIds);
+  if (moved.size) {
+    const summaries = await mapBounded([...moved], STORE_FAN_OUT, (id) => datasetStore(ctx.env, id).listSummary(id, n));
+    [...moved].forEach((id, i) => summaries[i].thumbs.length && out.set(id, summaries[i].thumbs));
+    datasetIds = datasetIds.filter((id) => !moved.has(id));
+    if (!datasetIds.length) return out;
+  }
   const rows = await ctx.db.all<{ id: number; dataset_id: number; original_name: string; width: number; height: number; size: number; created_at: string }>(sql`
     SELECT i.id, i.dataset_id, i.original_name, i.width, i.height, i.size, i.created_at
     FROM json_each(${JSON.stringify(datasetIds)}) d
@@ -83,6 +106,15 @@ export async function firstImages(ctx: ServiceCtx, datasetIds: number[], n = 4) 
     list.push({ id: r.id, datasetId: r.dataset_id, originalName: r.original_name, width: r.width, height: r.height, size: r.size, createdAt: r.created_at });
     out.set(r.dataset_id, list);
   }
+  return out;
+}
+
+/** topClassesByDataset, reading each dataset moved to its DatasetStore there. */
+async function topClassesOf(ctx: ServiceCtx, datasetIds: number[]) {
+  const moved = await movedDatasets(ctx.env, datasetIds);
+  const out = await topClassesByDataset(ctx.db, datasetIds.filter((id) => !moved.has(id)));
+  const summaries = await mapBounded([...moved], STORE_FAN_OUT, (id) => datasetStore(ctx.env, id).listSummary(id, 0));
+  [...moved].forEach((id, i) => summaries[i].top.length && out.set(id, summaries[i].top));
   return out;
 }
 
@@ -126,7 +158,7 @@ export async function listDatasetItems(ctx: ServiceCtx, filters: DatasetFilters,
 export async function listLegacyDatasetItems(ctx: ServiceCtx, page: PageQuery) {
   const { count: total, rows } = await listDatasets(ctx, { isArchived: false }, page);
   const ids = rows.map((r) => r.dataset.id);
-  const [thumbs, top] = await Promise.all([firstImages(ctx, ids), topClassesByDataset(ctx.db, ids)]);
+  const [thumbs, top] = await Promise.all([firstImages(ctx, ids), topClassesOf(ctx, ids)]);
   const results = await Promise.all(
     rows.map(async ({ dataset: d }) => ({
       id: d.id,
@@ -208,7 +240,7 @@ export async function updateDataset(
 export async function deleteDataset(ctx: ServiceCtx, id: number): Promise<void> {
   const d = await writableDataset(ctx, id);
   await runBatch(ctx.env.DB, [
-    sql`INSERT OR IGNORE INTO ${blobGc} (r2_key) SELECT DISTINCT ${images.r2Key} FROM ${images} WHERE ${images.datasetId} = ${d.id} AND ${images.linked} = 0`,
+    ...(await blobCandidateStatements(ctx, eq(images.datasetId, d.id))),
     ctx.db.delete(datasets).where(eq(datasets.id, d.id)),
   ]);
   forgetImageAccess();

@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { forgetMovedRoutes } from "../forward";
 import { call, expectStatus } from "../../../test/helpers/api";
 import { createUser } from "../../../test/helpers/factories";
 import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
@@ -8,6 +9,9 @@ import { sqlStorageAsD1 } from "../sql-d1";
 import { datasetStore } from "../store";
 import { deliver, superuser } from "./helpers";
 import { STORE_TABLES } from "../tables";
+
+// Each case starts from empty storage, so dataset, set and image ids come round again.
+afterEach(forgetMovedRoutes);
 
 describe("routeOf: where each statement runs", () => {
   const cases: [string, ReturnType<typeof routeOf>][] = [

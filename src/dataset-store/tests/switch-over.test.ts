@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { forgetMovedRoutes } from "../forward";
 import { call, del, expectError, expectStatus, get, patch, post } from "../../../test/helpers/api";
 import { createUser, type TestUser } from "../../../test/helpers/factories";
 import { seedFixtureSet, type SeededSet } from "../../../test/helpers/seed-annotations";
@@ -39,6 +40,9 @@ async function moved(): Promise<{ op: TestUser; owner: TestUser; seeded: SeededS
   await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true });
   return { op, owner, seeded };
 }
+
+// Each case starts from empty storage, so dataset, set and image ids come round again.
+afterEach(forgetMovedRoutes);
 
 describe("switching a dataset over to its DatasetStore", () => {
   it("freezes writes with 503 and Retry-After while reads go on, then serves every read from the object", async () => {
@@ -157,6 +161,41 @@ describe("switching a dataset over to its DatasetStore", () => {
     await expectError(get(`/api/v1/ui/annotation-sets/${set.id}/`, owner.key), 404);
   });
 
+  it("lists and the global search read a moved dataset from its object, never from D1's stale rows", async () => {
+    const { owner, seeded } = await moved();
+    const plain = await seedFixtureSet(owner, "still in D1");
+    const [imageId] = seeded.imageIds.values();
+    const listedBefore = unsigned(await expectStatus(get("/api/v1/ui/datasets/", owner.key), 200));
+    const objects = [
+      {
+        name: "OBJ 1",
+        coordinates: [{ x: 1, y: 2 }, { x: 30, y: 40 }],
+        auto_created: false,
+        position_number: 1,
+        classes: [{ name: "Only-in-object", lower: "only-in-object", questionable: false }],
+        objectId: 1,
+        isHidden: false,
+      },
+    ];
+    await expectStatus(call("PUT", `/api/v1/ui/annotation-sets/${seeded.setId}/images/${imageId}/annotations/`, { key: owner.key, json: { objects } }), 200);
+    // D1's copies of the images go: the lists' thumbnails must still come (from the object).
+    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
+
+    expect(unsigned(await expectStatus(get("/api/v1/ui/datasets/", owner.key), 200))).toEqual(listedBefore);
+    const legacy = await expectStatus<any>(get("/api/dataset/", owner.key), 200);
+    const item = legacy.results.find((d: any) => d.id === seeded.datasetId);
+    expect(item.top3_classes.map((c: any) => c.name)).toContain("Only-in-object");
+    expect(item.image_thumbnails.length).toBeGreaterThan(0);
+    expect(legacy.results.find((d: any) => d.id === plain.datasetId).image_thumbnails.length).toBeGreaterThan(0);
+
+    const found = await expectStatus<any>(get(`/api/v1/ui/search/?sets=${seeded.setId},${plain.setId}&classes=Only-in-object`, owner.key), 200);
+    expect(found.results.map((r: any) => [r.image_id, r.annotation_set_id])).toEqual([[imageId, seeded.setId]]);
+    expect(found.results[0].annotations.classes.concat(found.results[0].annotations.object_classes).join()).toContain("Only-in-object");
+    expect(found.results[0].name).toBeTruthy();
+    const both = await expectStatus<any>(get(`/api/v1/ui/search/?sets=${seeded.setId},${plain.setId}`, owner.key), 200);
+    expect(new Set(both.results.map((r: any) => r.annotation_set_id))).toEqual(new Set([seeded.setId, plain.setId]));
+  });
+
   it("keeps another user out of a moved private dataset, by dataset, set and image id", async () => {
     const { seeded } = await moved();
     const other = await createUser();
@@ -167,15 +206,42 @@ describe("switching a dataset over to its DatasetStore", () => {
     await expectError(get(`/api/v1/ui/datasets/${seeded.datasetId}/contents/`), 401);
   });
 
-  it("answers 501, changing nothing, for what cannot run on a moved dataset yet: image delete, uploads", async () => {
+  it("answers 501 to uploads into a moved dataset before a session or a blob exists", async () => {
     const { owner, seeded } = await moved();
-    const [imageId] = seeded.imageIds.values();
-    await expectError(del(`/api/v1/ui/images/${imageId}/`, owner.key), 501, /Not yet available/);
-    await expectStatus(get(`/api/v1/sdk/images/${imageId}`, owner.key), 200);
-    // Uploads are refused before a session exists, so nothing is left half-ingested.
     await expectError(post("/api/v1/ui/uploads/", { dataset_id: seeded.datasetId }, owner.key), 501, /Uploads/);
+    const form = new FormData();
+    form.append("files", new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: "image/jpeg" }), "x.jpg");
+    await expectError(call("POST", `/api/dataset/${seeded.datasetId}/upload/`, { key: owner.key, body: form }), 501, /Uploads/);
     const sessions = await env.DB.prepare("SELECT count(*) AS n FROM upload_sessions WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n");
     expect(sessions).toBe(0);
+    const listed = await env.BUCKET.list({ prefix: "uploads/" });
+    expect(listed.objects.length).toBe(0);
+  });
+
+  it("deletes an image of a moved dataset in its object and marks the original for the blob sweep in D1", async () => {
+    const { owner, seeded } = await moved();
+    const [imageId] = seeded.imageIds.values();
+    const key = await env.DB.prepare("SELECT r2_key FROM images WHERE id = ?").bind(imageId).first<string>("r2_key");
+    const before = await expectStatus<any>(get(`/api/v1/ui/datasets/${seeded.datasetId}/`, owner.key), 200);
+    await expectStatus(del(`/api/v1/ui/images/${imageId}/`, owner.key), 204);
+    await expectError(get(`/api/v1/sdk/images/${imageId}`, owner.key), 404);
+    const after = await expectStatus<any>(get(`/api/v1/ui/datasets/${seeded.datasetId}/`, owner.key), 200);
+    expect(after.quantity).toBe(before.quantity - 1);
+    // The registry's counters (D1) follow the object's.
+    expect(await env.DB.prepare("SELECT image_count FROM datasets WHERE id = ?").bind(seeded.datasetId).first<number>("image_count")).toBe(after.quantity);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM blob_gc WHERE r2_key = ?").bind(key).first<number>("n")).toBe(1);
+  });
+
+  it("deletes a moved dataset: D1's registry row, set registry and id ranges go, and the object is emptied", async () => {
+    const { owner, seeded } = await moved();
+    await expectStatus(del(`/api/v1/ui/datasets/${seeded.datasetId}/`, owner.key), 204);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM datasets WHERE id = ?").bind(seeded.datasetId).first<number>("n")).toBe(0);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM annotation_sets WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n")).toBe(0);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM image_id_ranges WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n")).toBe(0);
+    await expectError(get(`/api/v1/ui/datasets/${seeded.datasetId}/`, owner.key), 404);
+    await expectError(get(`/api/v1/ui/annotation-sets/${seeded.setId}/`, owner.key), 404);
+    await deliver({ type: "destroy-dataset-store", datasetId: seeded.datasetId });
+    expect(await datasetStore(env, seeded.datasetId).isProvisioned()).toBe(false);
   });
 
   it("refuses a second switch, another user, a missing dataset, and a dataset with an open upload", async () => {

@@ -6,10 +6,12 @@ import { serializeContentsImage, type ImageRow } from "./contents";
 import type { ServiceCtx } from "../context";
 import { assembleContentsAnnotations, contentsAnnotationQueries, contentsAnnotations } from "../annotations/image-annotations";
 import { runBatch } from "../../lib/d1";
+import { mapBounded, movedDatasets } from "../../dataset-store/fan-out";
+import { datasetStore } from "../../dataset-store/store";
 import { countQuery, cursorLinks, finishPage, passingEntries, planSearch, runSearch, searchQueries, type SearchRow } from "./search";
 import { candidateSets, nameIdQueries, parseFilters, parseSearch, resolveFilters, type CandidateSet, type Filters, type SearchParams } from "./filters";
 
-async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, ImageRow>> {
+export async function imageRows(ctx: ServiceCtx, ids: number[]): Promise<Map<number, ImageRow>> {
   if (!ids.length) return new Map();
   const rows = await ctx.db.select().from(images).where(inArray(images.id, sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`));
   return new Map(rows.map((r) => [r.id, r]));
@@ -80,13 +82,12 @@ async function searchEachDataset(ctx: ServiceCtx, sets: CandidateSet[], f: Filte
   for (const s of sets) byDataset.set(s.datasetId, [...(byDataset.get(s.datasetId) ?? []), s]);
   const groups = [...byDataset.values()];
   const plans = groups.map((g) => planSearch(g, { ...f, sets: g.map((s) => s.id) }, []));
-  const pages: Awaited<ReturnType<typeof runSearch>>[] = new Array(groups.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(GLOBAL_SEARCH_CONCURRENCY, groups.length) }, async () => {
-      for (let i = next++; i < groups.length; i = next++) pages[i] = await runSearch(ctx.db, plans[i], f, limit, false);
-    }),
-  );
+  // A dataset moved to its DatasetStore is searched there (issue 13); D1 holds only a stale copy of its rows.
+  const moved = await movedDatasets(ctx.env, [...byDataset.keys()]);
+  const pages = await mapBounded(groups.map((g, i) => ({ g, i })), GLOBAL_SEARCH_CONCURRENCY, ({ g, i }) => {
+    const ds = g[0].datasetId;
+    return moved.has(ds) ? datasetStore(ctx.env, ds).searchPage(ds, g, f, limit) : runSearch(ctx.db, plans[i], f, limit, false);
+  });
   const merged = pages.flatMap((p) => p.rows).sort((a, b) => a.id - b.id || (a.set_id ?? 0) - (b.set_id ?? 0));
   const more = merged.length > limit;
   if (f.cursor?.direction === "prev")
@@ -116,9 +117,15 @@ export async function globalSearch(ctx: ServiceCtx, q: SearchParams & { dataset_
     const ds = setDataset.get(r.set_id!)!;
     byDataset.set(ds, [...(byDataset.get(ds) ?? []), r.id]);
   }
-  const imgs = await imageRows(ctx, rows.map((r) => r.id));
+  const moved = await movedDatasets(ctx.env, [...byDataset.keys()]);
+  const imgs = await imageRows(ctx, rows.filter((r) => !moved.has(setDataset.get(r.set_id!)!)).map((r) => r.id));
   const anns = new Map<number, Awaited<ReturnType<typeof contentsAnnotations>>>();
-  await Promise.all([...byDataset].map(async ([ds, ids]) => anns.set(ds, await contentsAnnotations(ctx.db, ds, ids))));
+  await mapBounded([...byDataset], GLOBAL_SEARCH_CONCURRENCY, async ([ds, ids]) => {
+    if (!moved.has(ds)) return anns.set(ds, await contentsAnnotations(ctx.db, ds, ids));
+    const found = await datasetStore(ctx.env, ds).searchDetails(ds, ids);
+    for (const img of found.images) imgs.set(img.id, img as ImageRow);
+    anns.set(ds, found.annotations);
+  });
   const results = await Promise.all(
     rows
       .filter((r) => imgs.has(r.id))
