@@ -97,6 +97,18 @@ function cases(ds, prefix) {
   };
 }
 
+/** Runs an export job of `ds`'s set through the public API and waits for it: seconds and file bytes. */
+async function exportJob(ds, format) {
+  const t = performance.now();
+  const { job } = await req(ds.key, `/api/v1/ui/annotation-sets/${ds.setId}/exports/`, { method: "POST", body: JSON.stringify({ annotation_format: format }) });
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 250));
+    const j = await req(ds.key, `/api/v1/jobs/${job.id}`).catch(() => ({ status: "polling" }));
+    if (j.status === "failed") throw new Error(`export job failed: ${j.error}`);
+    if (j.status === "done") return { seconds: (performance.now() - t) / 1000, bytes: j.size };
+  }
+}
+
 /** Signed URLs carry an expiry; everything else must be the same from D1 and from the object. */
 const unsigned = (v) => JSON.stringify(v).replace(/\?[^"]*"/g, '"');
 
@@ -130,9 +142,14 @@ try {
   const spath = `/api/v1/ui/datasets/${big.datasetId}/contents/?sets=${big.setId}&classes=${encodeURIComponent(big.classNames[3])}&limit=25`;
   if (unsigned(await req(big.key, spath)) !== unsigned(await req(big.key, `/bench/store/${big.datasetId}${spath}`)))
     throw new Error("the object's search page differs from D1's");
+  // The export job of the big set (1,000,000 boxes, CSV), run by the queue consumer against D1, then, once
+  // switched, inside the object (the consumer forwards it there). Same rows, so the same file size.
+  const exportD1 = await exportJob(big, "csv");
   // Switch every dataset over: from here the plain API paths go through the production routing into the objects,
   // and /bench/norouting/... is today's D1 path.
   for (const ds of [big, ...small]) await req(ds.key, `/bench/switch/${ds.datasetId}`, { method: "POST" });
+  const exportObject = await exportJob(big, "csv");
+  if (exportObject.bytes !== exportD1.bytes) throw new Error(`export sizes differ: D1 ${exportD1.bytes}, object ${exportObject.bytes}`);
   for (const p of [path, spath])
     if (unsigned(await req(big.key, p)) !== unsigned(await req(big.key, `/bench/norouting${p}`)))
       throw new Error(`the routed answer differs from D1's: ${p}`);
@@ -193,6 +210,7 @@ try {
   console.log(`| D1 | ${concD1.rps.toFixed(0)} | ${concD1.p50.toFixed(1)} | ${concD1.p99.toFixed(1)} |`);
   console.log(`| objects alone | ${concStore.rps.toFixed(0)} | ${concStore.p50.toFixed(1)} | ${concStore.p99.toFixed(1)} |`);
   console.log(`| routed | ${concRouted.rps.toFixed(0)} | ${concRouted.p50.toFixed(1)} | ${concRouted.p99.toFixed(1)} |`);
+  console.log(`export job, ${boxes} boxes as CSV (${exportD1.bytes} B): D1 ${exportD1.seconds.toFixed(1)} s, object ${exportObject.seconds.toFixed(1)} s (${(exportD1.seconds / exportObject.seconds).toFixed(2)}× as fast)`);
   console.log(`workerd peak RSS: ${server.workerdPeakMiB().toFixed(0)} MiB; requests sent again after a local runtime restart: ${restarts}`);
 } catch (e) {
   console.error(server.log().slice(-4000));

@@ -147,7 +147,7 @@ export async function startSwitchOver(env: Env, datasetId: number): Promise<Swit
  * pass copies for COPY_PASS_MS and re-enqueues itself until done. Then the counts are compared: equal → the image
  * id ranges are registered and the registry row says 'object', so requests go to the object from then on
  * (state `switched`); different → the dataset goes back to 'd1' (state `mismatch`, both counts in `detail`).
- * D1 keeps the dataset's rows (see README: the blob GC and the lists still read them).
+ * D1 keeps a stale copy of the dataset's rows: the blob GC still asks D1 whether a blob is used (README).
  */
 export async function runSwitchOver(env: Env, datasetId: number, fresh: boolean): Promise<void> {
   const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
