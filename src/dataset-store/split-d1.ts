@@ -134,20 +134,26 @@ export class MixedStatementError extends ApiError {
 type Bound = unknown[];
 
 /** The strings bound to a statement, and the strings inside any bound JSON array: the names it may look up. */
-function namesIn(params: Bound): string[] {
+export function namesIn(params: Bound): string[] {
   const names: string[] = [];
   for (const p of params) {
     if (typeof p !== "string") continue;
-    names.push(p);
-    if (!p.startsWith("[")) continue;
-    try {
-      const arr: unknown = JSON.parse(p);
-      if (Array.isArray(arr)) for (const v of arr) if (typeof v === "string") names.push(v);
-      // JSON arrays of objects ({name: …}) hold names too (save-annotation's links).
-      if (Array.isArray(arr)) for (const v of arr) if (v && typeof v === "object" && typeof (v as { name?: unknown }).name === "string") names.push((v as { name: string }).name);
-    } catch {
-      // not JSON: the string itself is looked up
+    let arr: unknown = null;
+    if (p.startsWith("[")) {
+      try {
+        arr = JSON.parse(p);
+      } catch {
+        // not JSON: the string itself is looked up
+      }
     }
+    // A JSON array is a list bound as one parameter: its strings are the names (an array of ids names nothing);
+    // arrays of objects ({name: …}) hold names too (save-annotation's links).
+    if (!Array.isArray(arr)) names.push(p);
+    else
+      for (const v of arr) {
+        if (typeof v === "string") names.push(v);
+        else if (v && typeof v === "object" && typeof (v as { name?: unknown }).name === "string") names.push((v as { name: string }).name);
+      }
   }
   return names;
 }

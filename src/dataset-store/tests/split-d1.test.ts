@@ -4,7 +4,7 @@ import { forgetMovedRoutes } from "../forward";
 import { call, expectStatus } from "../../../test/helpers/api";
 import { createUser } from "../../../test/helpers/factories";
 import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
-import { DATASET_TABLES, MixedStatementError, SCHEMA_TABLES, ownRegistryRead, routeOf, splitD1 } from "../split-d1";
+import { DATASET_TABLES, MixedStatementError, SCHEMA_TABLES, namesIn, ownRegistryRead, routeOf, splitD1 } from "../split-d1";
 import { sqlStorageAsD1 } from "../sql-d1";
 import { datasetStore } from "../store";
 import { deliver, superuser } from "./helpers";
@@ -53,6 +53,10 @@ describe("routeOf: where each statement runs", () => {
     expect(ownRegistryRead("SELECT * FROM datasets WHERE owner_id = ?", [7], 7)).toBe(false);
     expect(ownRegistryRead("SELECT * FROM datasets WHERE id = ? OR is_public = 1", [7], 7)).toBe(false);
     expect(ownRegistryRead("UPDATE datasets SET name = ? WHERE id = ?", [7], 7)).toBe(false);
+  });
+
+  it("pulls names, not id lists: the strings bound, and the strings or {name} inside a bound JSON array", () => {
+    expect(namesIn(["[1,2,3]", 5, "Car", '["a","b"]', '[{"name":"x","coordinates":[1]}]', "[not json"])).toEqual(["Car", "a", "b", "x", "[not json"]);
   });
 
   it("knows every table of the schema, and the object's tables are the copy's (tables.ts) but for the mirrors", () => {
