@@ -63,7 +63,7 @@ function routeKey(route: RouteDataset, params: Record<string, string>, json: unk
  * Sends a request about a moved dataset to its DatasetStore, which runs this same app on its own SQLite (issue 13);
  * requests about datasets still in D1 go on untouched. While a dataset is frozen for its switch-over, its reads are
  * served from D1 and its writes answer 503 with Retry-After. Runs only when `DATASET_STORE_ROUTING` is "on"
- * (it costs one or two D1 reads per dataset request), and never inside an object.
+ * (a request about a dataset still in D1 costs one D1 read more), and never inside an object.
  */
 export const forwardToDatasetStore = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   // Inside an object, DATASET_STORE_ID is set: a request header could not say so (clients may send any header).
