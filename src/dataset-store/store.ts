@@ -158,7 +158,13 @@ export class DatasetStore extends DurableObject<Env> {
     const env = await this.#splitEnv(datasetId);
     const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), passThroughOnException() {}, props: {} };
     this.#app ??= buildApp();
-    return this.#app.fetch(request, env, ctx as unknown as ExecutionContext);
+    const response = await this.#app.fetch(request, env, ctx as unknown as ExecutionContext);
+    // The Worker streams the client's body into this call. A route that answers without reading it (another
+    // user's upload: 404 before the body) must still let that stream end: left unread, the Worker's side failed
+    // with "Can't read from request stream after response has been sent" and stalled the next request (wrangler
+    // dev). The body is bounded by the request size limits the routes already enforce.
+    if (request.body && !request.bodyUsed) await request.body.pipeTo(new WritableStream()).catch(() => {});
+    return response;
   }
 
   /**

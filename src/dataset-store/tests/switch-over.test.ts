@@ -218,6 +218,17 @@ describe("switching a dataset over to its DatasetStore", () => {
     expect(listed.objects.length).toBe(0);
   });
 
+  it("answers another user's upload into a moved dataset 404, reading the body it forwarded, and serves the next request", async () => {
+    const { seeded } = await moved();
+    const other = await createUser();
+    const form = new FormData();
+    form.append("files", new Blob([new Uint8Array(256 * 1024)], { type: "image/jpeg" }), "big.jpg");
+    await expectError(call("POST", `/api/dataset/${seeded.datasetId}/upload/`, { key: other.key, body: form }), 404);
+    await expectError(post("/api/v1/ui/uploads/", { dataset_id: seeded.datasetId }, other.key), 404);
+    await expectStatus(get("/api/user-info/", other.key), 200);
+    expect((await env.BUCKET.list({ prefix: "uploads/" })).objects.length).toBe(0);
+  });
+
   it("deletes an image of a moved dataset in its object and marks the original for the blob sweep in D1", async () => {
     const { owner, seeded } = await moved();
     const [imageId] = seeded.imageIds.values();
