@@ -14,7 +14,7 @@ import { datasetStore } from "../dataset-store/store";
 import { enqueue } from "../storage/queues";
 import { readableDataset, writableDataset, type DatasetRow } from "./access";
 import type { ServiceCtx } from "./context";
-import { topClassesByDataset } from "./annotations/statistics";
+import { topClassesByDataset, type ClassCount } from "./annotations/statistics";
 
 /** Remo's Dataset.rename(): `Name`, then `Name (N)` with N one past the largest N in use by this owner. */
 export async function uniqueDatasetName(ctx: ServiceCtx, name: string): Promise<string> {
@@ -87,15 +87,36 @@ export interface FirstImage {
  * moved to its DatasetStore is read there (one RPC each, a few at a time).
  */
 export async function firstImages(ctx: ServiceCtx, datasetIds: number[], n = 4) {
-  const out = new Map<number, FirstImage[]>();
-  if (!datasetIds.length) return out;
-  const moved = await movedDatasets(ctx.env, datasetIds);
-  if (moved.size) {
-    const summaries = await mapBounded([...moved], STORE_FAN_OUT, (id) => datasetStore(ctx.env, id).listSummary(id, n));
-    [...moved].forEach((id, i) => summaries[i].thumbs.length && out.set(id, summaries[i].thumbs));
-    datasetIds = datasetIds.filter((id) => !moved.has(id));
-    if (!datasetIds.length) return out;
-  }
+  return (await listSummaries(ctx, datasetIds, { n, top: false })).thumbs;
+}
+
+/**
+ * What a dataset list shows beyond the registry rows: each dataset's first `n` images and, with `top`, its classes
+ * by object count. Datasets still in D1 are read in one query each; a dataset moved to its DatasetStore answers
+ * both in one RPC (`listSummary`), a few at a time.
+ */
+async function listSummaries(ctx: ServiceCtx, datasetIds: number[], opts: { n: number; top: boolean }) {
+  const thumbs = new Map<number, FirstImage[]>();
+  const top = new Map<number, ClassCount[]>();
+  if (!datasetIds.length) return { thumbs, top };
+  const moved = [...(await movedDatasets(ctx.env, datasetIds))];
+  const inD1 = datasetIds.filter((id) => !moved.includes(id));
+  const [summaries, d1Top] = await Promise.all([
+    mapBounded(moved, STORE_FAN_OUT, (id) => datasetStore(ctx.env, id).listSummary(id, opts.n)),
+    opts.top ? topClassesByDataset(ctx.db, inD1) : new Map<number, ClassCount[]>(),
+    firstImagesInDb(ctx, inD1, opts.n, thumbs),
+  ]);
+  for (const [id, list] of d1Top) top.set(id, list);
+  moved.forEach((id, i) => {
+    if (summaries[i].thumbs.length) thumbs.set(id, summaries[i].thumbs);
+    if (opts.top && summaries[i].top.length) top.set(id, summaries[i].top);
+  });
+  return { thumbs, top };
+}
+
+/** firstImages over the rows `ctx.db` holds, added to `out`. */
+async function firstImagesInDb(ctx: ServiceCtx, datasetIds: number[], n: number, out: Map<number, FirstImage[]>) {
+  if (!datasetIds.length) return;
   const rows = await ctx.db.all<{ id: number; dataset_id: number; original_name: string; width: number; height: number; size: number; created_at: string }>(sql`
     SELECT i.id, i.dataset_id, i.original_name, i.width, i.height, i.size, i.created_at
     FROM json_each(${JSON.stringify(datasetIds)}) d
@@ -106,16 +127,6 @@ export async function firstImages(ctx: ServiceCtx, datasetIds: number[], n = 4) 
     list.push({ id: r.id, datasetId: r.dataset_id, originalName: r.original_name, width: r.width, height: r.height, size: r.size, createdAt: r.created_at });
     out.set(r.dataset_id, list);
   }
-  return out;
-}
-
-/** topClassesByDataset, reading each dataset moved to its DatasetStore there. */
-async function topClassesOf(ctx: ServiceCtx, datasetIds: number[]) {
-  const moved = await movedDatasets(ctx.env, datasetIds);
-  const out = await topClassesByDataset(ctx.db, datasetIds.filter((id) => !moved.has(id)));
-  const summaries = await mapBounded([...moved], STORE_FAN_OUT, (id) => datasetStore(ctx.env, id).listSummary(id, 0));
-  [...moved].forEach((id, i) => summaries[i].top.length && out.set(id, summaries[i].top));
-  return out;
 }
 
 export function ownerName(u: { ownerName: string; ownerEmail: string }) {
@@ -158,7 +169,7 @@ export async function listDatasetItems(ctx: ServiceCtx, filters: DatasetFilters,
 export async function listLegacyDatasetItems(ctx: ServiceCtx, page: PageQuery) {
   const { count: total, rows } = await listDatasets(ctx, { isArchived: false }, page);
   const ids = rows.map((r) => r.dataset.id);
-  const [thumbs, top] = await Promise.all([firstImages(ctx, ids), topClassesOf(ctx, ids)]);
+  const { thumbs, top } = await listSummaries(ctx, ids, { n: 4, top: true });
   const results = await Promise.all(
     rows.map(async ({ dataset: d }) => ({
       id: d.id,

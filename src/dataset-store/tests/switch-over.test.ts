@@ -9,6 +9,16 @@ import { deliver, superuser } from "./helpers";
 
 const switchOver = (key: string, id: number) => call("POST", `/api/v1/admin/dataset-stores/${id}/switch`, { key });
 const status = (key: string, id: number) => expectStatus<any>(get(`/api/v1/admin/dataset-stores/${id}`, key), 200);
+/** One box with one class, in the SDK's save-annotation shape. */
+const boxOfClass = (name: string) => ({
+  name: "OBJ 1",
+  coordinates: [{ x: 1, y: 2 }, { x: 30, y: 40 }],
+  auto_created: false,
+  position_number: 1,
+  classes: [{ name, lower: name.toLowerCase(), questionable: false }],
+  objectId: 1,
+  isHidden: false,
+});
 /** Signed URLs carry an expiry; the rest of an answer must be equal byte for byte. */
 const unsigned = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/\?[^"]*"/g, '"'));
 
@@ -75,17 +85,7 @@ describe("switching a dataset over to its DatasetStore", () => {
     const { owner, seeded } = await moved();
     const [imageId] = seeded.imageIds.values();
     const base = `/api/v1/ui/annotation-sets/${seeded.setId}/images/${imageId}`;
-    const objects = [
-      {
-        name: "OBJ 1",
-        coordinates: [{ x: 1, y: 2 }, { x: 30, y: 40 }],
-        auto_created: false,
-        position_number: 1,
-        classes: [{ name: "brand-new-class", lower: "brand-new-class", questionable: false }],
-        objectId: 1,
-        isHidden: false,
-      },
-    ];
+    const objects = [boxOfClass("brand-new-class")];
     await expectStatus(call("PUT", `${base}/annotations/`, { key: owner.key, json: { objects } }), 200);
     const legacy = `/api/dataset/${seeded.datasetId}/annotation-set/${seeded.setId}/image/${imageId}/annotation/`;
     const read = await expectStatus<any>(get(legacy, owner.key), 200);
@@ -166,17 +166,7 @@ describe("switching a dataset over to its DatasetStore", () => {
     const plain = await seedFixtureSet(owner, "still in D1");
     const [imageId] = seeded.imageIds.values();
     const listedBefore = unsigned(await expectStatus(get("/api/v1/ui/datasets/", owner.key), 200));
-    const objects = [
-      {
-        name: "OBJ 1",
-        coordinates: [{ x: 1, y: 2 }, { x: 30, y: 40 }],
-        auto_created: false,
-        position_number: 1,
-        classes: [{ name: "Only-in-object", lower: "only-in-object", questionable: false }],
-        objectId: 1,
-        isHidden: false,
-      },
-    ];
+    const objects = [boxOfClass("Only-in-object")];
     await expectStatus(call("PUT", `/api/v1/ui/annotation-sets/${seeded.setId}/images/${imageId}/annotations/`, { key: owner.key, json: { objects } }), 200);
     // D1's copies of the images go: the lists' thumbnails must still come (from the object).
     await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();

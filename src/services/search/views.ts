@@ -77,13 +77,12 @@ export const GLOBAL_SEARCH_CONCURRENCY = 6;
  * Only annotation rows are results here: no NULL rows for unannotated images.
  * @throws ApiError 400 when one dataset's image names × sets are more than one query can bind (planSearch).
  */
-async function searchEachDataset(ctx: ServiceCtx, sets: CandidateSet[], f: Filters, limit: number) {
+async function searchEachDataset(ctx: ServiceCtx, sets: CandidateSet[], f: Filters, limit: number, moved: Set<number>) {
   const byDataset = new Map<number, CandidateSet[]>();
   for (const s of sets) byDataset.set(s.datasetId, [...(byDataset.get(s.datasetId) ?? []), s]);
   const groups = [...byDataset.values()];
   const plans = groups.map((g) => planSearch(g, { ...f, sets: g.map((s) => s.id) }, []));
   // A dataset moved to its DatasetStore is searched there (issue 13); D1 holds only a stale copy of its rows.
-  const moved = await movedDatasets(ctx.env, [...byDataset.keys()]);
   const pages = await mapBounded(groups.map((g, i) => ({ g, i })), GLOBAL_SEARCH_CONCURRENCY, ({ g, i }) => {
     const ds = g[0].datasetId;
     return moved.has(ds) ? datasetStore(ctx.env, ds).searchPage(ds, g, f, limit) : runSearch(ctx.db, plans[i], f, limit, false);
@@ -110,14 +109,14 @@ export async function globalSearch(ctx: ServiceCtx, q: SearchParams & { dataset_
       AND ${q.dataset_id !== undefined ? sql`s.dataset_id = ${q.dataset_id}` : sql`1`}
     ORDER BY s.id`);
   const sets = candidateSets(visible, { ...f, sets: null });
-  const { rows, hasNext, hasPrev } = await searchEachDataset(ctx, sets, f, q.limit);
+  const moved = await movedDatasets(ctx.env, [...new Set(sets.map((s) => s.datasetId))]);
+  const { rows, hasNext, hasPrev } = await searchEachDataset(ctx, sets, f, q.limit, moved);
   const byDataset = new Map<number, number[]>();
   const setDataset = new Map(sets.map((s) => [s.id, s.datasetId]));
   for (const r of rows) {
     const ds = setDataset.get(r.set_id!)!;
     byDataset.set(ds, [...(byDataset.get(ds) ?? []), r.id]);
   }
-  const moved = await movedDatasets(ctx.env, [...byDataset.keys()]);
   const imgs = await imageRows(ctx, rows.filter((r) => !moved.has(setDataset.get(r.set_id!)!)).map((r) => r.id));
   const anns = new Map<number, Awaited<ReturnType<typeof contentsAnnotations>>>();
   await mapBounded([...byDataset], GLOBAL_SEARCH_CONCURRENCY, async ([ds, ids]) => {
