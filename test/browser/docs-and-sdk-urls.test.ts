@@ -115,6 +115,9 @@ describe("signing out", () => {
       fetch(server().baseUrl + "/api/user-info/", { headers: { cookie: `remo_session=${cookie!.value}` } });
     // The cookie alone signs API reads while the session lasts.
     expect((await withOldCookie()).status).toBe(200);
+    // Let the list finish asking for each dataset's sets: signing out under a request still in flight
+    // would answer it 401, which is the API doing its job, not a page fault this test looks for.
+    await page.waitForLoadState("networkidle");
 
     await Promise.all([
       page.waitForURL((u) => u.pathname === "/login"),
