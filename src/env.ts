@@ -14,6 +14,11 @@ export interface Env {
    * (src/dataset-store/forward.ts). Off by default: it costs one or two D1 reads per dataset request.
    */
   DATASET_STORE_ROUTING?: string;
+  /**
+   * "object": a new dataset is created in its own DatasetStore (needs DATASET_STORE_ROUTING "on"); anything else
+   * (the committed default "d1") creates it in D1, to be switched over later (README, "Per-dataset Durable Objects").
+   */
+  DATASET_STORE_NEW?: string;
   /** Set only inside a DatasetStore, to the dataset it serves: the app there must not forward again. */
   DATASET_STORE_ID?: string;
   /** "true" lets anyone create an account through POST /api/signup/. */

@@ -84,7 +84,8 @@ export const forwardToDatasetStore = (): MiddlewareHandler<AppEnv> => async (c, 
     return c.json(body, 503, { "retry-after": String(FROZEN_RETRY_AFTER_S) });
   }
   if (state !== "object") return next();
-  const forwarded = new Request(c.req.raw);
+  // "manual": a redirect the object answers (IIIF's bare id → info.json) goes to the client, not followed here.
+  const forwarded = new Request(c.req.raw, { redirect: "manual" });
   forwarded.headers.set(STORE_DATASET_HEADER, String(datasetId));
   return datasetStore(c.env, datasetId).fetch(forwarded);
 };

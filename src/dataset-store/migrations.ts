@@ -31,6 +31,12 @@ export default {
         "when": 1796092604033,
         "tag": "0004_dataset_store_flag",
         "breakpoints": true
+      },
+      {
+        "idx": 5,
+        "when": 1796105203865,
+        "tag": "0005_blob_refs",
+        "breakpoints": true
       }
     ]
   },
@@ -39,6 +45,7 @@ export default {
     "m0001": "DROP INDEX `annotations_set_id_status_idx`;--> statement-breakpoint\nCREATE INDEX `annotations_set_id_status_image_id_idx` ON `annotations` (`set_id`,`status`,`image_id`);",
     "m0002": "CREATE TABLE `dataset_store_copies` (\n\t`dataset_id` integer PRIMARY KEY NOT NULL,\n\t`state` text DEFAULT 'copying' NOT NULL,\n\t`rows_copied` integer DEFAULT 0 NOT NULL,\n\t`passes` integer DEFAULT 0 NOT NULL,\n\t`detail` text,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL,\n\tFOREIGN KEY (`dataset_id`) REFERENCES `datasets`(`id`) ON UPDATE no action ON DELETE cascade\n);\n",
     "m0003": "CREATE TABLE `image_id_ranges` (\n\t`first_id` integer PRIMARY KEY NOT NULL,\n\t`last_id` integer NOT NULL,\n\t`dataset_id` integer NOT NULL,\n\t`kind` text NOT NULL,\n\tFOREIGN KEY (`dataset_id`) REFERENCES `datasets`(`id`) ON UPDATE no action ON DELETE cascade\n);\n--> statement-breakpoint\nCREATE INDEX `image_id_ranges_dataset_id_idx` ON `image_id_ranges` (`dataset_id`);",
-    "m0004": "ALTER TABLE `datasets` ADD `store` text DEFAULT 'd1' NOT NULL;"
+    "m0004": "ALTER TABLE `datasets` ADD `store` text DEFAULT 'd1' NOT NULL;",
+    "m0005": "CREATE TABLE `blob_refs` (\n\t`r2_key` text NOT NULL,\n\t`dataset_id` integer NOT NULL,\n\tPRIMARY KEY(`r2_key`, `dataset_id`),\n\tFOREIGN KEY (`dataset_id`) REFERENCES `datasets`(`id`) ON UPDATE no action ON DELETE cascade\n);\n--> statement-breakpoint\nCREATE INDEX `blob_refs_dataset_id_idx` ON `blob_refs` (`dataset_id`);"
   }
 };

@@ -15,8 +15,9 @@
  *   are pulled from D1. Local statements that bind names and join those tables get the same pull first.
  * - `registry-write`: a write to `datasets` that names no dataset table (rename, visibility, licence, delete) → D1
  *   first (its unique (owner, name) index decides), then the same statement on the object's mirror row.
- * - `local-registry`: a write to `datasets` computed from the dataset's tables (the counters) → the object, then its
- *   counters are copied to D1's registry row, as absolute values, so a retry or a repair converges.
+ * - `local-registry`: a write to `datasets` computed from the dataset's tables, or chained on `changes()` after a
+ *   write to them (the counters) → the object, then its counters are copied to D1's registry row, as absolute
+ *   values, so a retry or a repair converges.
  * - `set-insert`, `set-rename`, `set-delete`: D1's `annotation_sets` stays the set registry (ids are global in
  *   Remo's API, and locate.ts finds a set's dataset there). A new set is inserted in D1 first (its id and its unique
  *   name are decided there; the statement must say RETURNING) and then, with that id, in the object; a rename goes
@@ -72,6 +73,9 @@ export type Route =
   | "set-delete"
   | "mixed";
 
+const IMAGE_INSERT = /^\s*insert\b[^(]*?\binto\s+"?images"?\s*\(/i;
+const IMAGE_INSERT_WITH_ID = /^\s*insert\b[^(]*?\binto\s+"?images"?\s*\(\s*"?id"?\s*,/i;
+const CHAINED = /\bchanges\s*\(\s*\)/i;
 const TABLE_REF = /\b(?:from|join|into|update)\s+[`"]?([a-z_][a-z0-9_]*)/gi;
 const WRITE_TARGET = /\b(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+[`"]?([a-z_][a-z0-9_]*)/i;
 
@@ -89,7 +93,8 @@ export function routeOf(sql: string): Route {
   const own = [...tables].some((t) => DATASET_TABLES.has(t));
   const control = [...tables].some((t) => CONTROL.has(t));
   if (own && control) return "mixed";
-  if (target === REGISTRY) return own ? "local-registry" : "registry-write";
+  // A registry write chained on changes() follows a write to the dataset's own rows (the ingest's counters): local.
+  if (target === REGISTRY) return own || CHAINED.test(sql) ? "local-registry" : "registry-write";
   // D1's annotation_sets is the set registry (locate.ts): ids are allocated there, names are unique there.
   if (target === SET_REGISTRY) {
     if (/^\s*insert\b/i.test(sql)) return "set-insert";
@@ -166,6 +171,10 @@ class SplitStatement {
     readonly sql: string,
     readonly params: Bound = [],
   ) {
+    // An image's id says where it is (locate.ts): the object's own AUTOINCREMENT would hand out ids that no range
+    // names, or that another dataset holds. Every insert names an id reserved with withImageIds (image-ingest.ts).
+    if (IMAGE_INSERT.test(sql) && !IMAGE_INSERT_WITH_ID.test(sql))
+      throw new MixedStatementError("an image insert without a reserved id", sql);
     const route = routeOf(sql);
     this.route = route === "remote" && ownRegistryRead(sql, params, db.datasetId) ? "local" : route;
   }
@@ -263,11 +272,13 @@ class SplitD1 {
     const toLocal = (r: Route) =>
       r === "local" || r === "mirror-read" || r === "local-registry" || r === "registry-write" || r === "set-rename" || r === "set-delete";
     if (routes.every((r) => r === "remote")) return this.remote.batch<T>(statements.map((s) => s.on(this.remote)));
-    if (routes.every((r) => r === "local" || r === "mirror-read")) {
+    if (routes.every((r) => r === "local" || r === "mirror-read" || r === "local-registry")) {
       await this.pullMirrors(statements);
-      return this.local.batch<T>(statements.map((s) => s.on(this.local)));
+      const out = await this.local.batch<T>(statements.map((s) => s.on(this.local)));
+      if (routes.includes("local-registry")) await this.pushCounters();
+      return out;
     }
-    const chained = statements.find((s) => /\bchanges\s*\(\s*\)/i.test(s.sql));
+    const chained = statements.find((s) => CHAINED.test(s.sql));
     if (chained) throw new MixedStatementError("a batch that reads changes()", chained.sql);
     const remoteIdx = routes.flatMap((r, i) => (toRemote(r) ? [i] : []));
     const localIdx = routes.flatMap((r, i) => (toLocal(r) ? [i] : []));

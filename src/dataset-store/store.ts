@@ -212,6 +212,18 @@ export class DatasetStore extends DurableObject<Env> {
     return { ...this.env, DB: splitD1(sqlStorageAsD1(this.ctx.storage), this.env.DB, datasetId), DATASET_STORE_ID: String(datasetId) };
   }
 
+  /**
+   * The keys among `keys` that an image row of this object points at (the blob sweep asks before deleting a blob
+   * that blob_refs says this dataset used). An unprovisioned object uses none. Never creates storage.
+   */
+  usedBlobs(keys: string[]): string[] {
+    if (!this.#hasSchema() || !keys.length) return [];
+    return this.ctx.storage.sql
+      .exec<{ r2_key: string }>("SELECT DISTINCT r2_key FROM images WHERE r2_key IN (SELECT value FROM json_each(?))", JSON.stringify(keys))
+      .toArray()
+      .map((r) => r.r2_key);
+  }
+
   /** Deletes every row and the schema (`storage.deleteAll()`); the object is unprovisioned afterwards. */
   async destroy(): Promise<void> {
     this.#db = null;

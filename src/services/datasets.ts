@@ -8,7 +8,7 @@ import { conflict } from "../lib/errors";
 import { imageUrls } from "../lib/image-urls";
 import type { PageQuery } from "../lib/pagination";
 import { taskName, type TaskType } from "../lib/task";
-import { destroyDatasetStore } from "../dataset-store/lifecycle";
+import { createsInStore, destroyDatasetStore, provisionNewStore } from "../dataset-store/lifecycle";
 import { STORE_FAN_OUT, mapBounded, movedDatasets } from "../dataset-store/fan-out";
 import { datasetStore } from "../dataset-store/store";
 import { enqueue } from "../storage/queues";
@@ -30,14 +30,26 @@ export async function createDataset(
   input: { name?: string; is_public?: boolean; license?: string | null },
 ): Promise<DatasetRow> {
   const base = input.name?.trim() || "Dataset";
+  const inObject = createsInStore(ctx.env);
   // Two concurrent creates can pick the same suffix; the unique index catches it and we pick again.
   for (let attempt = 0; attempt < 5; attempt++) {
     const name = await uniqueDatasetName(ctx, base);
     try {
       const [row] = await ctx.db
         .insert(datasets)
-        .values({ ownerId: ctx.user.id, name, isPublic: input.is_public ?? false, license: input.license ?? null })
+        .values({
+          ownerId: ctx.user.id,
+          name,
+          isPublic: input.is_public ?? false,
+          license: input.license ?? null,
+          // Frozen until its object holds it: meanwhile reads are served (empty) from D1 and writes wait (503).
+          store: inObject ? "frozen" : "d1",
+        })
         .returning();
+      if (inObject) {
+        await provisionNewStore(ctx.env, row.id);
+        row.store = "object";
+      }
       return row;
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;

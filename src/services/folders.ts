@@ -1,3 +1,4 @@
+import { withImageIds } from "./ingest/image-ingest";
 import { forgetImageAccess } from "./images/access";
 import { and, eq, sql } from "drizzle-orm";
 import { folders, images } from "../db/schema";
@@ -28,8 +29,12 @@ export async function createFolder(ctx: ServiceCtx, datasetId: number, input: { 
   const d = await writableDataset(ctx, datasetId);
   const parentId = input.parent_folder_id ?? null;
   if (parentId !== null) await folderInDataset(ctx, d.id, parentId);
-  const [row] = await ctx.db.insert(folders).values({ datasetId: d.id, parentId, name: input.name.trim() }).returning();
-  return row;
+  const insert = async (id?: number) =>
+    (await ctx.db.insert(folders).values({ id, datasetId: d.id, parentId, name: input.name.trim() }).returning())[0];
+  // In a DatasetStore, a folder's id comes from the dataset's id block as an image's does, so a folder id still
+  // names one folder across datasets (a folder of another dataset stays a 404 here, as in D1).
+  if (ctx.env.DATASET_STORE_ID) return withImageIds(ctx.env, d.id, 1, ([id]) => insert(id), "folders");
+  return insert();
 }
 
 export async function updateFolder(

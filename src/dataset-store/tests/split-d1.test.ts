@@ -35,6 +35,7 @@ describe("routeOf: where each statement runs", () => {
     ['update "datasets" set "name" = ? where "datasets"."id" = ?', "registry-write"],
     ["DELETE FROM datasets WHERE id = ?", "registry-write"],
     ["UPDATE datasets SET image_count = image_count - (SELECT COUNT(*) FROM images WHERE folder_id = ?) WHERE id = ?", "local-registry"],
+    ["UPDATE datasets SET image_count = image_count + 1 WHERE id = ? AND changes() = 1", "local-registry"],
     ['insert into "annotation_sets" ("id", "dataset_id", "name") values (null, ?, ?) returning "id"', "set-insert"],
     ['update "annotation_sets" set "name" = ?, "updated_at" = ? where "annotation_sets"."id" = ?', "set-rename"],
     ["UPDATE annotation_sets SET last_annotated_at = ?, updated_at = ? WHERE id = ?", "local"],
@@ -53,6 +54,15 @@ describe("routeOf: where each statement runs", () => {
     expect(ownRegistryRead("SELECT * FROM datasets WHERE owner_id = ?", [7], 7)).toBe(false);
     expect(ownRegistryRead("SELECT * FROM datasets WHERE id = ? OR is_public = 1", [7], 7)).toBe(false);
     expect(ownRegistryRead("UPDATE datasets SET name = ? WHERE id = ?", [7], 7)).toBe(false);
+  });
+
+  it("refuses an image insert without a reserved id: the object's own sequence would give ids no range names", () => {
+    const db = splitD1(env.DB, env.DB, 1);
+    const cols = "dataset_id, original_name, sha256, r2_key, mime, size, width, height";
+    expect(() => db.prepare(`INSERT INTO images (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)).toThrow(MixedStatementError);
+    expect(() => db.prepare(`INSERT OR IGNORE INTO "images" (${cols}) SELECT 1, 2, 3, 4, 5, 6, 7, 8`)).toThrow(/reserved id/);
+    expect(() => db.prepare(`INSERT OR IGNORE INTO images (id, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)).not.toThrow();
+    expect(() => db.prepare("INSERT INTO image_tags (set_id, image_id, tag_id) VALUES (?, ?, ?)")).not.toThrow();
   });
 
   it("pulls names, not id lists: the strings bound, and the strings or {name} inside a bound JSON array", () => {
@@ -90,7 +100,8 @@ describe("splitD1 inside a DatasetStore", () => {
       const e = await db
         .batch([
           db.prepare("INSERT INTO folders (dataset_id, name) VALUES (?, 'x')").bind(seeded.datasetId),
-          db.prepare("UPDATE datasets SET image_count = image_count + 1 WHERE id = ? AND changes() = 1").bind(seeded.datasetId),
+          // A control-plane counter chained on the object's insert: changes() cannot cross to D1.
+          db.prepare("UPDATE upload_sessions SET images_total = images_total + 1 WHERE dataset_id = ? AND changes() = 1").bind(seeded.datasetId),
         ])
         .then(
           () => null,
@@ -100,6 +111,23 @@ describe("splitD1 inside a DatasetStore", () => {
     });
     expect(err).toEqual({ name: "MixedStatementError", status: 501, same: true });
     expect(await d1Count(seeded.datasetId)).toBe(before);
+  });
+
+  it("runs a registry counter chained on changes() in the object, with the insert, and copies the counters to D1", async () => {
+    const seeded = await movedDataset();
+    const out = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
+      const db = splitD1(sqlStorageAsD1(state.storage), env.DB, seeded.datasetId);
+      const count = () => state.storage.sql.exec<{ n: number }>("SELECT image_count AS n FROM datasets").one().n;
+      const n0 = count();
+      await db.batch([
+        db.prepare("INSERT OR IGNORE INTO folders (dataset_id, name) VALUES (?, 'chained')").bind(seeded.datasetId),
+        db.prepare("UPDATE datasets SET image_count = image_count + 1 WHERE id = ? AND changes() = 1").bind(seeded.datasetId),
+      ]);
+      return { n0, n1: count() };
+    });
+    expect(out.n1).toBe(out.n0 + 1);
+    const registry = await env.DB.prepare("SELECT image_count FROM datasets WHERE id = ?").bind(seeded.datasetId).first("image_count");
+    expect(registry).toBe(out.n1);
   });
 
   it("writes a new global tag to D1 first and mirrors it before the object's rows that reference it", async () => {

@@ -4,7 +4,10 @@ import { forgetMovedRoutes } from "../forward";
 import { call, del, expectError, expectStatus, get, patch, post } from "../../../test/helpers/api";
 import { createUser, type TestUser } from "../../../test/helpers/factories";
 import { seedFixtureSet, type SeededSet } from "../../../test/helpers/seed-annotations";
+import { IMAGE_BLOCK_BASE } from "../locate";
 import { datasetStore } from "../store";
+import { makeJpeg } from "../../../test/helpers/image-fixtures";
+import { completeAndWait, newSession, uploadMultipart } from "../../../test/helpers/upload-helpers";
 import { deliver, superuser } from "./helpers";
 
 const switchOver = (key: string, id: number) => call("POST", `/api/v1/admin/dataset-stores/${id}/switch`, { key });
@@ -196,16 +199,24 @@ describe("switching a dataset over to its DatasetStore", () => {
     await expectError(get(`/api/v1/ui/datasets/${seeded.datasetId}/contents/`), 401);
   });
 
-  it("answers 501 to uploads into a moved dataset before a session or a blob exists", async () => {
+  it("takes uploads into a moved dataset: new images get ids from a block, D1's stale copy gets none of them", async () => {
     const { owner, seeded } = await moved();
-    await expectError(post("/api/v1/ui/uploads/", { dataset_id: seeded.datasetId }, owner.key), 501, /Uploads/);
-    const form = new FormData();
-    form.append("files", new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: "image/jpeg" }), "x.jpg");
-    await expectError(call("POST", `/api/dataset/${seeded.datasetId}/upload/`, { key: owner.key, body: form }), 501, /Uploads/);
-    const sessions = await env.DB.prepare("SELECT count(*) AS n FROM upload_sessions WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n");
-    expect(sessions).toBe(0);
-    const listed = await env.BUCKET.list({ prefix: "uploads/" });
-    expect(listed.objects.length).toBe(0);
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM images WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n");
+    const sid = await newSession(owner.key, seeded.datasetId);
+    const bytes = makeJpeg(64, 48);
+    await expectStatus(uploadMultipart(owner.key, seeded.datasetId, [{ name: "after-switch.jpg", bytes }], { session_id: sid }), 200);
+    const s = await completeAndWait(owner.key, sid);
+    expect(s.status, JSON.stringify(s)).toBe("done");
+    expect(s.images).toMatchObject({ total: 1, successful: 1, failed: 0 });
+    const contents = await expectStatus(get(`/api/v1/sdk/datasets/${seeded.datasetId}/images/`, owner.key), 200);
+    const added = contents.results.find((r: any) => r.name === "after-switch.jpg");
+    expect(added.id).toBeGreaterThanOrEqual(IMAGE_BLOCK_BASE);
+    expect(contents.count).toBe(seeded.imageIds.size + 1);
+    await expectStatus(get(`/api/v1/sdk/images/${added.id}`, owner.key), 200);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM images WHERE dataset_id = ?").bind(seeded.datasetId).first<number>("n")).toBe(before);
+    expect(await env.DB.prepare("SELECT image_count FROM datasets WHERE id = ?").bind(seeded.datasetId).first("image_count")).toBe(
+      seeded.imageIds.size + 1,
+    );
   });
 
   it("answers another user's upload into a moved dataset 404, reading the body it forwarded, and serves the next request", async () => {

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { timestamps } from "./common";
 import { datasets } from "./datasets";
 
@@ -39,4 +39,22 @@ export const imageIdRanges = sqliteTable(
     kind: text("kind").notNull(),
   },
   (t) => [index("image_id_ranges_dataset_id_idx").on(t.datasetId)],
+);
+
+/**
+ * Which datasets served by their DatasetStore may point at an R2 key (issue 13): control plane, D1 only. Their image
+ * rows are not in D1, so the blob sweep (src/services/images/blob-gc.ts) cannot see them there. A row is written
+ * before the object's image row (so a crash between leaves one row too many, never one too few), and the sweep asks
+ * the object before it trusts one, dropping the rows whose object no longer uses the key. Same bytes in several
+ * datasets: one row each.
+ */
+export const blobRefs = sqliteTable(
+  "blob_refs",
+  {
+    r2Key: text("r2_key").notNull(),
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.r2Key, t.datasetId] }), index("blob_refs_dataset_id_idx").on(t.datasetId)],
 );

@@ -7,6 +7,7 @@ import { probeImage, probeObject, sniffImageMime, type ImageInfo } from "../../m
 import { copyObject, hashObject, imageKey, readRange } from "../../storage/blobs";
 import { toHex } from "../../lib/hashing";
 import { eventStatement, fileErrorStatements } from "./progress";
+import { allocateImageBlock, IMAGE_BLOCK_SIZE } from "../../dataset-store/locate";
 
 export interface IngestTarget {
   sid: string;
@@ -157,6 +158,8 @@ export class ImageBatch {
         ]);
       } else shaNames.set(img.sha256, img.name);
       toStore.push(img);
+      // In a DatasetStore the images and the session live in two databases: see writeInStore.
+      if (this.env.DATASET_STORE_ID) continue;
       statements.push([
         sql`INSERT OR IGNORE INTO images (dataset_id, folder_id, original_name, sha256, r2_key, linked, mime, size, width, height, upload_session_id)
           VALUES (${datasetId}, ${folderId}, ${img.name}, ${img.sha256}, ${img.r2Key}, ${img.linked ? 1 : 0}, ${img.info.mime}, ${img.size},
@@ -182,8 +185,88 @@ export class ImageBatch {
           i.bytes = undefined;
         }),
     );
+    if (this.env.DATASET_STORE_ID) await this.writeInStore(toStore);
     await runGroups(this.env.DB, statements);
     this.added += toStore.length;
+  }
+
+  /**
+   * The rows of `imgs` in a dataset served by its DatasetStore (issue 13), where the images are in the object and the
+   * session in D1, so one transaction cannot hold both (docs/dataset-store-audit.md, D). Two steps instead:
+   * 0. D1: the dataset's references to the blobs (blob_refs), so the blob sweep keeps them;
+ * 1. the object, in one transaction: each image inserted with an id reserved for this dataset (reserveImageIds),
+   *    and the dataset's counters moved by the rows actually inserted (then copied to D1's registry row);
+   * 2. D1, in one batch: the session's counters for those rows, and "Duplicated image" for the names another
+   *    session took meanwhile (deduplicated by key, so a retry records it once).
+   * A crash between the two leaves the session's success counter short: finishSession recounts it from the object.
+   */
+  private async writeInStore(imgs: PendingImage[]): Promise<void> {
+    if (!imgs.length) return;
+    const { sid, datasetId, folderId } = this.target;
+    // Before the rows: the blob sweep must never see a key this dataset uses as unused (schema: blob_refs).
+    await this.env.DB.prepare("INSERT OR IGNORE INTO blob_refs (r2_key, dataset_id) SELECT value, ?2 FROM json_each(?1)")
+      .bind(JSON.stringify([...new Set(imgs.map((i) => i.r2Key))]), datasetId)
+      .run();
+    const results = await withImageIds(this.env, datasetId, imgs.length, (ids) =>
+      runBatch(
+        this.env.DB,
+        imgs.flatMap((img, k) => [
+          sql`INSERT OR IGNORE INTO images (id, dataset_id, folder_id, original_name, sha256, r2_key, linked, mime, size, width, height, upload_session_id)
+            VALUES (${ids[k]}, ${datasetId}, ${folderId}, ${img.name}, ${img.sha256}, ${img.r2Key}, ${img.linked ? 1 : 0}, ${img.info.mime}, ${img.size},
+              ${img.info.width}, ${img.info.height}, ${sid}) RETURNING id`,
+          sql`UPDATE datasets SET image_count = image_count + 1, size_in_bytes = size_in_bytes + ${img.size},
+            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ${datasetId} AND changes() = 1`,
+        ]),
+      ),
+    );
+    const lost = imgs.filter((_, k) => !results[2 * k].results.length);
+    const inserted = imgs.length - lost.length;
+    await runGroups(this.env.DB, [
+      ...(inserted
+        ? [[sql`UPDATE upload_sessions SET images_total = images_total + ${inserted}, images_successful = images_successful + ${inserted} WHERE id = ${sid}`]]
+        : []),
+      ...lost.map((img) => fileErrorStatements(sid, "images", img.name, "not added (Duplicated image)", `dup:${img.name}:${img.sha256}`)),
+    ]);
+  }
+}
+
+/** Per dataset, the tail of the chain of id reservations and inserts running in this isolate (see withImageIds). */
+const IMAGE_ID_LOCKS = new Map<number, Promise<unknown>>();
+
+/**
+ * Runs `write` with `n` fresh image ids for dataset `datasetId` inside its DatasetStore, one reservation and write at
+ * a time per dataset (an object is one instance, so this isolate is the only writer): the ids are consecutive
+ * after the object's AUTOINCREMENT sequence, inside the dataset's latest block of image_id_ranges (locate.ts), and a
+ * new block is allocated in D1 when that one has no room for `n` more. Ids are never reused: SQLite's sequence
+ * keeps the largest id ever inserted, deleted rows included. An id reserved for a row the write did not insert is
+ * simply skipped. `n` is at most IMAGE_BLOCK_SIZE. `table` "folders" takes folder ids from the same blocks along
+ * the folders' own sequence (a folder and an image of one dataset may share a number; no two datasets share one).
+ */
+export async function withImageIds<T>(
+  env: Env,
+  datasetId: number,
+  n: number,
+  write: (ids: number[]) => Promise<T>,
+  table: "images" | "folders" = "images",
+): Promise<T> {
+  if (n > IMAGE_BLOCK_SIZE) throw new Error(`${n} image ids at once is over a block (${IMAGE_BLOCK_SIZE})`);
+  const prev = IMAGE_ID_LOCKS.get(datasetId) ?? Promise.resolve();
+  const run = prev.catch(() => {}).then(async () => {
+    const seq = (await env.DB.prepare("SELECT seq FROM sqlite_sequence WHERE name = ?1").bind(table).first<number>("seq")) ?? 0;
+    let block = await env.DB.prepare(
+      "SELECT first_id AS first, last_id AS last FROM image_id_ranges WHERE dataset_id = ?1 AND kind = 'block' ORDER BY first_id DESC LIMIT 1",
+    )
+      .bind(datasetId)
+      .first<{ first: number; last: number }>();
+    if (!block || Math.max(seq + 1, block.first) + n - 1 > block.last) block = await allocateImageBlock(env, datasetId);
+    const start = Math.max(seq + 1, block.first);
+    return write(Array.from({ length: n }, (_, i) => start + i));
+  });
+  IMAGE_ID_LOCKS.set(datasetId, run);
+  try {
+    return await run;
+  } finally {
+    if (IMAGE_ID_LOCKS.get(datasetId) === run) IMAGE_ID_LOCKS.delete(datasetId);
   }
 }
 

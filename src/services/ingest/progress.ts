@@ -111,6 +111,7 @@ export const ANNOTATIONS_PHASE = "Processing annotations";
  * The substatus is cleared, as Remo's finish() does: the SDK prints a non-empty one after its progress line.
  */
 export async function finishSession(env: Env, db: Db, sid: string): Promise<void> {
+  if (env.DATASET_STORE_ID) await recountStoredImages(env, sid);
   const done = await db.all<{ id: string }>(sql`
     UPDATE upload_sessions SET
       status = CASE WHEN EXISTS (SELECT 1 FROM upload_events WHERE session_id = ${sid} AND level = 'error') THEN 'failed' ELSE 'done' END,
@@ -120,6 +121,22 @@ export async function finishSession(env: Env, db: Db, sid: string): Promise<void
   // Bookkeeping rows (one per task) only matter while the session runs.
   await env.DB.prepare("DELETE FROM upload_events WHERE session_id = ? AND level = 'note'").bind(sid).run();
   await clearStaging(env, sid);
+}
+
+/**
+ * In a DatasetStore, a session's images are counted again from the object before it finishes: its rows and the
+ * session's counters are written in two databases (ImageBatch.writeInStore), and a crash between the two leaves the
+ * counters short, which a retry does not redo (it sees the rows already there). The success counter becomes the
+ * number of rows this session inserted; the total moves by the same difference. Never lowers a counter.
+ */
+async function recountStoredImages(env: Env, sid: string): Promise<void> {
+  const n = (await env.DB.prepare("SELECT count(*) AS n FROM images WHERE upload_session_id = ?1").bind(sid).first<number>("n")) ?? 0;
+  await env.DB.prepare(
+    `UPDATE upload_sessions SET images_total = images_total + (?2 - images_successful), images_successful = ?2
+     WHERE id = ?1 AND images_successful < ?2`,
+  )
+    .bind(sid, n)
+    .run();
 }
 
 /** Terminal failure (dead letter, fatal planning error): the reason is a session error. */

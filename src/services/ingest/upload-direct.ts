@@ -51,11 +51,19 @@ export async function planDirectUploads(ctx: ServiceCtx, sid: string, files: Dir
       }
       // Knowing a hash is not owning the bytes: `exists` only for bytes the caller can already read (an image
       // in one of its datasets or a public one). Anything else is uploaded, and still stored once.
-      const readable = await ctx.env.DB.prepare(
-        "SELECT 1 FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.sha256 = ? AND (d.owner_id = ? OR d.is_public = 1) LIMIT 1",
-      )
-        .bind(sha, ctx.user.id)
-        .first();
+      // Datasets in D1 by their image rows; datasets served by their DatasetStores by D1's blob_refs (issue 13).
+      // Inside an object the first statement sees only its own dataset's rows; the second sees every object's.
+      const readable =
+        (await ctx.env.DB.prepare(
+          "SELECT 1 FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.sha256 = ? AND (d.owner_id = ? OR d.is_public = 1) LIMIT 1",
+        )
+          .bind(sha, ctx.user.id)
+          .first()) ??
+        (await ctx.env.DB.prepare(
+          "SELECT 1 FROM blob_refs r JOIN datasets d ON d.id = r.dataset_id WHERE r.r2_key = ? AND (d.owner_id = ? OR d.is_public = 1) LIMIT 1",
+        )
+          .bind(imageKey(sha), ctx.user.id)
+          .first());
       const stored = readable ? await ctx.env.BUCKET.head(imageKey(sha)) : null;
       if (stored) {
         await runBatch(ctx.env.DB, [

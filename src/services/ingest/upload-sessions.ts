@@ -62,10 +62,6 @@ export async function createSession(ctx: ServiceCtx, datasetId: number): Promise
     throw e;
   });
   if (ds.ownerId !== ctx.user.id) throw new ApiError("FORBIDDEN", "Only admin can edit public datasets.");
-  // Image ingest chains changes() across the dataset's rows and the session's (docs/dataset-store-audit.md, D):
-  // until it is split, a dataset served by its DatasetStore takes no uploads rather than half of one.
-  if (ctx.env.DATASET_STORE_ID)
-    throw new ApiError("NOT_IMPLEMENTED", "Uploads into a dataset moved to its own store are not available yet.");
   const id = crypto.randomUUID();
   await ctx.db.run(
     sql`INSERT INTO upload_sessions (id, user_id, dataset_id) VALUES (${id}, ${ctx.user.id}, ${datasetId})`,
