@@ -1,4 +1,5 @@
 import { env } from "cloudflare:test";
+import { datasetD1 } from "./helpers/dataset-rows";
 import { describe, expect, it } from "vitest";
 import { expectStatus, post } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
@@ -26,7 +27,8 @@ describe("annotation gallery queries", () => {
     );
 
     const seen: string[] = [];
-    const d1 = new Proxy(env.DB, {
+    // The dataset's own database (D1, or its DatasetStore: test/helpers/dataset-rows.ts), watched.
+    const d1 = new Proxy(datasetD1(d.id), {
       get(target, prop) {
         if (prop === "prepare")
           return (q: string) => {

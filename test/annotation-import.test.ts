@@ -1,4 +1,5 @@
-import { env } from "cloudflare:test";
+import { datasetD1, datasetView, inDataset } from "./helpers/dataset-rows";
+import { withImageIds } from "../src/services/ingest/image-ingest";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import type { ImportRecord } from "../src/formats/types";
@@ -6,14 +7,15 @@ import { applyImport } from "../src/services/annotations/import";
 import { createAnnotationSet } from "../src/services/annotations/sets";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 
-const db = () => createDb(env.DB);
+/** The services run on the dataset's own database (D1, or its DatasetStore: test/helpers/dataset-rows.ts). */
+const db = (datasetId: number) => createDb(datasetD1(datasetId));
 
 async function setup(names: string[], task: "object_detection" | "image_classification" = "object_detection") {
   const u = await createUser();
   const d = await createDataset(u);
   const imgs = [];
   for (const name of names) imgs.push(await insertImage(d.id, { name, width: 1000, height: 800 }));
-  const set = await createAnnotationSet(db(), { datasetId: d.id, name: "Set", task, classes: ["car"] });
+  const set = await createAnnotationSet(db(d.id), { datasetId: d.id, name: "Set", task, classes: ["car"] });
   return { u, d, imgs, set };
 }
 
@@ -27,8 +29,8 @@ const box = (fileName: string, cls: string[], coordinates: number[], extra: Part
 });
 
 async function counters(setId: number) {
-  const set = await env.DB.prepare("SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?").bind(setId).first();
-  const classes = await env.DB.prepare(
+  const set = await datasetView({ setId }).prepare("SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?").bind(setId).first();
+  const classes = await datasetView({ setId }).prepare(
     "SELECT c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY sc.position",
   )
     .bind(setId)
@@ -47,9 +49,9 @@ describe("applyImport", () => {
       box("c.JPEG", ["Car"], [1, 1, 2, 2]),
       box("nope.jpg", ["Car"], [1, 1, 2, 2]),
     ];
-    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
+    const r = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
     expect(r).toEqual({ imagesMatched: 3, objectsAdded: 4, missing: ["nope.jpg"], skipped: [], skippedCount: 0, baseNameMatches: [], baseNameMatchCount: 0 });
-    const objs = await env.DB.prepare("SELECT image_id, name, position, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
+    const objs = await datasetD1(d.id).prepare("SELECT image_id, name, position, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
     expect(objs.results).toEqual([
       { image_id: imgs[0].id, name: "OBJ 1", position: 1, coordinates: "[10,20,110,220]" },
       { image_id: imgs[0].id, name: "OBJ 2", position: 2, coordinates: "[100,80,500,400]" },
@@ -63,20 +65,20 @@ describe("applyImport", () => {
       { name: "Person", object_count: 1, image_count: 1 },
       { name: "Human body", object_count: 1, image_count: 1 },
     ]);
-    const tag = await env.DB.prepare("SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.set_id = ?").bind(set.id).all();
+    const tag = await datasetD1(d.id).prepare("SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.set_id = ?").bind(set.id).all();
     expect(tag.results).toEqual([{ name: "train" }]);
 
     // Applying the same records again adds nothing and moves no counter.
-    const again = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
+    const again = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, records);
     expect(again.objectsAdded).toBe(0);
     expect(await counters(set.id)).toEqual(before);
-    const links = await env.DB.prepare("SELECT COUNT(*) AS n FROM annotation_classes WHERE set_id = ?").bind(set.id).first<{ n: number }>();
+    const links = await datasetD1(d.id).prepare("SELECT COUNT(*) AS n FROM annotation_classes WHERE set_id = ?").bind(set.id).first<{ n: number }>();
     expect(links!.n).toBe(5);
   });
 
   it("with skipNewClasses drops unknown classes and objects left with none", async () => {
     const { d, set } = await setup(["a.jpg"]);
-    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: true }, [
+    const r = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: true }, [
       box("a.jpg", ["Dog"], [1, 1, 5, 5]),
       box("a.jpg", ["Dog", "car"], [2, 2, 6, 6]),
     ]);
@@ -88,28 +90,28 @@ describe("applyImport", () => {
 
   it("drops NaN and malformed coordinates and clamps boxes to the image", async () => {
     const { d, set } = await setup(["a.jpg"]);
-    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
+    const r = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
       box("a.jpg", ["car"], [Number.NaN, 1, 5, 5]),
       box("a.jpg", ["car"], [1, 2, 3]),
       box("a.jpg", ["car"], [-5, -5, 5000, 5000]),
       { fileName: "a.jpg", match: "basename", classes: [], tags: [], objects: [{ classes: ["car"], kind: "polygon", coordinates: [1, 1, 2, 2] }] },
     ]);
     expect(r.objectsAdded).toBe(1);
-    const o = await env.DB.prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?").bind(set.id).first<{ coordinates: string }>();
+    const o = await datasetD1(d.id).prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?").bind(set.id).first<{ coordinates: string }>();
     expect(o!.coordinates).toBe("[0,0,1000,800]");
   });
 
   it("matches an exact name before the base name, and reports only the base-name fallback", async () => {
     const { d, set, imgs } = await setup(["train/x.jpg", "x.jpg", "y.jpg"]);
     const exact = (fileName: string, coordinates: number[]) => box(fileName, ["car"], coordinates, { match: "exact" });
-    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
+    const r = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
       exact("train/x.jpg", [1, 1, 5, 5]),
       exact("val/y.jpg", [2, 2, 6, 6]),
       exact("val/y.jpg", [3, 3, 7, 7]),
     ]);
     expect(r.baseNameMatches).toEqual([{ fileName: "val/y.jpg", imageName: "y.jpg" }]);
     expect(r.baseNameMatchCount).toBe(1);
-    const objs = await env.DB.prepare("SELECT image_id, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
+    const objs = await datasetD1(d.id).prepare("SELECT image_id, coordinates FROM annotation_objects WHERE set_id = ? ORDER BY id").bind(set.id).all();
     expect(objs.results).toEqual([
       { image_id: imgs[0].id, coordinates: "[1,1,5,5]" },
       { image_id: imgs[2].id, coordinates: "[2,2,6,6]" },
@@ -126,7 +128,7 @@ describe("applyImport", () => {
       { fileName: "/x/c.jpg", match: "exact", objects: [], classes: ["cat"], tags: [] },
     ];
     for (let i = 0; i < 2; i++) {
-      const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "image_classification", skipNewClasses: false }, recs);
+      const r = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "image_classification", skipNewClasses: false }, recs);
       // An "exact" name with folders falls back to its base name (issue 10), and says so.
       expect(r).toEqual({
         imagesMatched: 2,
@@ -151,15 +153,16 @@ describe("applyImport", () => {
   it("imports 10,500 objects over 2,100 images across several batches with exact counters", async () => {
     const u = await createUser();
     const d = await createDataset(u);
-    const stmts = [];
-    for (let i = 0; i < 2100; i++)
-      stmts.push(env.DB.prepare("INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, 'x', 'k', 'image/jpeg', 1, 1000, 1000)").bind(d.id, `i${i}.jpg`));
-    await env.DB.batch(stmts);
-    const set = await createAnnotationSet(db(), { datasetId: d.id, name: "Big", task: "object_detection" });
+    await inDataset(d.id, (x, e) => {
+      const write = (ids: (number | null)[]) =>
+        x.batch(ids.map((id, i) => x.prepare("INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, 'x', 'k', 'image/jpeg', 1, 1000, 1000)").bind(id, d.id, `i${i}.jpg`)));
+      return e.DATASET_STORE_ID ? withImageIds(e, d.id, 2100, write) : write(new Array(2100).fill(null));
+    });
+    const set = await createAnnotationSet(db(d.id), { datasetId: d.id, name: "Big", task: "object_detection" });
     const recs: ImportRecord[] = [];
     for (let i = 0; i < 2100; i++)
       recs.push({ fileName: `i${i}.jpg`, match: "basename", classes: [], tags: [i % 2 ? "odd" : "even"], objects: Array.from({ length: 5 }, (_, k) => ({ classes: [`c${k % 3}`], kind: "bbox" as const, coordinates: [k, k, k + 10, k + 10] })) });
-    const r = await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, recs);
+    const r = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, recs);
     expect(r).toEqual({ imagesMatched: 2100, objectsAdded: 10500, missing: [], skipped: [], skippedCount: 0, baseNameMatches: [], baseNameMatchCount: 0 });
     const c = await counters(set.id);
     expect(c.set).toEqual({ annotated_images: 2100, done_count: 2100, skipped_count: 0, total_objects: 10500 });
@@ -168,7 +171,7 @@ describe("applyImport", () => {
       { name: "C1", object_count: 4200, image_count: 2100 },
       { name: "C2", object_count: 2100, image_count: 2100 },
     ]);
-    const tags = await env.DB.prepare("SELECT COUNT(*) AS n FROM image_tags WHERE set_id = ?").bind(set.id).first<{ n: number }>();
+    const tags = await datasetD1(d.id).prepare("SELECT COUNT(*) AS n FROM image_tags WHERE set_id = ?").bind(set.id).first<{ n: number }>();
     expect(tags!.n).toBe(2100);
   });
 });
@@ -176,14 +179,14 @@ describe("applyImport", () => {
 describe("imageShareStatements", () => {
   it("takes the share of images named by a query out of the counters (the delete half)", async () => {
     const { d, set, imgs } = await setup(["a.jpg", "b.jpg"]);
-    await applyImport(db(), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
+    await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, [
       box("a.jpg", ["car"], [1, 1, 5, 5]),
       box("b.jpg", ["car", "dog"], [1, 1, 5, 5]),
     ]);
     const { sql } = await import("drizzle-orm");
     const { runBatch } = await import("../src/lib/d1");
     const { imageShareStatements } = await import("../src/services/annotations/statistics");
-    await runBatch(env.DB, [
+    await runBatch(datasetD1(d.id), [
       ...imageShareStatements(set.id, sql`SELECT id AS value FROM images WHERE id = ${imgs[1].id}`, -1),
       sql`DELETE FROM images WHERE id = ${imgs[1].id}`,
     ]);

@@ -5,6 +5,7 @@ import { dziLevelSize, dziMaxLevel, dziTile } from "../src/media/geometry";
 import { decodeJpeg } from "../src/media/jpeg-decode";
 import { renderRegion } from "../src/media/render";
 import { call, expectError, expectStatus, get } from "./helpers/api";
+import { datasetRows } from "./helpers/dataset-rows";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { imageInfo, makeJpeg, runJob } from "./helpers/image-fixtures";
 
@@ -14,7 +15,7 @@ async function setup(w: number, h: number, q: number, pyramid = false) {
   const img = await insertImage(ds.id, { bytes: makeJpeg(w, h, q), width: w, height: h });
   if (pyramid) await runJob({ type: "build-pyramid", imageId: img.id });
   const links = await expectStatus(call("GET", `/api/v1/ui/images/${img.id}/deepzoom/`, { key: user.key }), 200);
-  return { user, img, dzi: links.dzi as string };
+  return { user, img, ds, dzi: links.dzi as string };
 }
 
 /** What OpenSeadragon does with a .dzi: read TileSize, Overlap and Size, then ask for tiles level by level. */
@@ -53,10 +54,12 @@ describe("Deep Zoom", () => {
   });
 
   it("serves a 12 MP JPEG's tiles from its pyramid, built in bands within the raster budget", async () => {
-    const { dzi, img } = await setup(4000, 3000, 85, true);
-    const row = await env.DB.prepare("SELECT pyramid_status, pyramid_levels FROM images WHERE id = ?")
-      .bind(img.id)
-      .first();
+    const { dzi, img, ds } = await setup(4000, 3000, 85, true);
+    const [row] = await datasetRows(
+      { datasetId: ds.id },
+      "SELECT pyramid_status, pyramid_levels FROM images WHERE id = ?",
+      img.id,
+    );
     expect(row).toEqual({ pyramid_status: "ready", pyramid_levels: 4 }); // 4000, 2000, 1000, 500
     const files = dzi.replace(/\.dzi$/, "_files");
     // Deepest level (full resolution), an inner tile; then a level served from a halved level.

@@ -1,3 +1,5 @@
+import { inDataset } from "./helpers/dataset-rows";
+import { withImageIds } from "../src/services/ingest/image-ingest";
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -301,33 +303,42 @@ describe("export job: R2 multipart resume and failure", () => {
   const PART = 5 * 1024 * 1024;
   async function bigSet(user: TestUser) {
     const s = await seedSet(user, { task: "object_detection", classes: ["Thing"], images: [] });
-    const cls = await env.DB.prepare("SELECT id FROM classes WHERE name = 'Thing'").first<{ id: number }>();
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO images (dataset_id, original_name, sha256, r2_key, mime, size, width, height) " +
-          "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999) " +
-          "SELECT ?1, printf('a-rather-long-image-file-name-used-by-the-part-tests-%05d.jpg', i), 'sha' || i, 'images/x' || i, 'image/jpeg', 1, 640, 480 FROM n",
-      ).bind(s.datasetId),
-      env.DB.prepare(
-        "INSERT INTO annotations (set_id, image_id, status, object_count) SELECT ?1, id, 1, 65 FROM images WHERE dataset_id = ?2",
-      ).bind(s.setId, s.datasetId),
-      env.DB.prepare(
-        "INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates) " +
-          "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 64) " +
-          "SELECT a.id, a.set_id, a.image_id, j + 1, 'OBJ', 'bbox', json_array(j, a.image_id % 400, j + 100, a.image_id % 400 + 50) FROM annotations a, k WHERE a.set_id = ?1",
-      ).bind(s.setId),
-      env.DB.prepare(
-        "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) SELECT annotation_id, id, set_id, image_id, ?2 FROM annotation_objects WHERE set_id = ?1",
-      ).bind(s.setId, cls!.id),
-    ]);
+    // Written where the dataset lives (D1, or its DatasetStore with ids from its block: test/helpers/dataset-rows.ts).
+    await inDataset(s.datasetId, async (db, e) => {
+      const cls = await db.prepare("SELECT id FROM classes WHERE name = 'Thing'").first<{ id: number }>();
+      const write = (first: number | null) =>
+        db.batch([
+          db.prepare(
+            "INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) " +
+              "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999) " +
+              "SELECT ?2 + i, ?1, printf('a-rather-long-image-file-name-used-by-the-part-tests-%05d.jpg', i), 'sha' || i, 'images/x' || i, 'image/jpeg', 1, 640, 480 FROM n",
+          ).bind(s.datasetId, first),
+          db.prepare(
+            "INSERT INTO annotations (set_id, image_id, status, object_count) SELECT ?1, id, 1, 65 FROM images WHERE dataset_id = ?2",
+          ).bind(s.setId, s.datasetId),
+          db.prepare(
+            "INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates) " +
+              "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 64) " +
+              "SELECT a.id, a.set_id, a.image_id, j + 1, 'OBJ', 'bbox', json_array(j, a.image_id % 400, j + 100, a.image_id % 400 + 50) FROM annotations a, k WHERE a.set_id = ?1",
+          ).bind(s.setId),
+          db.prepare(
+            "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) SELECT annotation_id, id, set_id, image_id, ?2 FROM annotation_objects WHERE set_id = ?1",
+          ).bind(s.setId, cls!.id),
+        ]);
+      return e.DATASET_STORE_ID ? withImageIds(e, s.datasetId, 2000, (ids) => write(ids[0])) : write(null);
+    });
     return s;
   }
+
+  /** The export job run where its dataset lives, as the queue consumer runs it (src/jobs/index.ts). */
+  const runJobIn = (datasetId: number, jobId: number, opts?: { partSize: number }) =>
+    inDataset(datasetId, (_db, e) => runExportJob(e, jobId, opts));
 
   it("uploads fixed-size parts and assembles the same bytes as the GET export", { timeout: 120_000 }, async () => {
     const u = await createUser();
     const s = await bigSet(u);
     const jobId = await insertJob(u, s.setId, s.datasetId, {});
-    await runExportJob(env as never, jobId, { partSize: PART });
+    await runJobIn(s.datasetId, jobId, { partSize: PART });
     const job = await env.DB.prepare("SELECT status, result_key, result_size, state FROM jobs WHERE id = ?")
       .bind(jobId)
       .first<any>();
@@ -371,7 +382,7 @@ describe("export job: R2 multipart resume and failure", () => {
       )
       .run();
 
-    await runExportJob(env as never, jobId, { partSize });
+    await runJobIn(s.datasetId, jobId, { partSize });
     const job = await env.DB.prepare("SELECT status, result_key FROM jobs WHERE id = ?").bind(jobId).first<any>();
     expect(job.status).toBe("done");
     const got = new Uint8Array(await (await env.BUCKET.get(job.result_key))!.arrayBuffer());
@@ -401,9 +412,9 @@ describe("export job: R2 multipart resume and failure", () => {
         jobId,
       )
       .run();
-    await expect(runExportJob(env as never, jobId, { partSize })).rejects.toThrow(/changed/);
+    await expect(runJobIn(s.datasetId, jobId, { partSize })).rejects.toThrow(/changed/);
     expect((await env.DB.prepare("SELECT state FROM jobs WHERE id = ?").bind(jobId).first<any>()).state).toBeNull();
-    await runExportJob(env as never, jobId, { partSize });
+    await runJobIn(s.datasetId, jobId, { partSize });
     const job = await env.DB.prepare("SELECT status, result_key FROM jobs WHERE id = ?").bind(jobId).first<any>();
     const expected = await (
       await get(`/api/v1/ui/annotation-sets/${s.setId}/export/?annotation_format=csv`, u.key)

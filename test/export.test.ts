@@ -177,7 +177,7 @@ describe("GET export: a consistent view", () => {
     const { exportFile, planExport } = await import("../src/services/export/stream");
     const { parseExportParams } = await import("../src/services/export/params");
     const { insertImage } = await import("./helpers/factories");
-    const { env } = await import("cloudflare:test");
+    const { inDataset } = await import("./helpers/dataset-rows");
     const u = await createUser();
     const s = await seedFixtureSet(u, "Fixture set");
     const set = {
@@ -187,14 +187,16 @@ describe("GET export: a consistent view", () => {
       datasetId: s.datasetId,
       ownerId: u.id,
     };
-    const plan = await planExport(
-      env.DB,
-      set,
-      parseExportParams({ annotation_format: "coco", export_without_annotations: "true" }),
+    // The services run where the dataset lives (D1, or its DatasetStore: test/helpers/dataset-rows.ts).
+    const plan = await inDataset(s.datasetId, (db) =>
+      planExport(db, set, parseExportParams({ annotation_format: "coco", export_without_annotations: "true" })),
     );
     await insertImage(s.datasetId, { name: "late.jpg" });
-    let text = "";
-    for await (const c of exportFile(env.DB, plan).body) text += new TextDecoder().decode(c);
+    const text = await inDataset(s.datasetId, async (db) => {
+      let out = "";
+      for await (const c of exportFile(db, plan).body) out += new TextDecoder().decode(c);
+      return out;
+    });
     const coco = JSON.parse(text);
     expect(coco.images.map((i: { file_name: string }) => i.file_name)).not.toContain("late.jpg");
     expect(coco.images).toHaveLength(7);

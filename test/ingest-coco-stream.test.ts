@@ -1,3 +1,4 @@
+import { datasetView, inDataset } from "./helpers/dataset-rows";
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -13,16 +14,18 @@ import { expectStatus, post } from "./helpers/api";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 import { fixture, FIXTURE_IMAGES, setObjects, waitForSession, zip } from "./helpers/upload-helpers";
 
-const db = () => createDb(env.DB);
+/** A service run on the dataset's own database (D1, or its DatasetStore: test/helpers/dataset-rows.ts). */
+const onDataset = <T>(datasetId: number, fn: (db: ReturnType<typeof createDb>) => Promise<T>) =>
+  inDataset(datasetId, (x) => fn(createDb(x)));
 
 /** Counters of a set as the statistics routes read them; classes by name (positions follow first sight). */
 async function setState(setId: number) {
-  const set = await env.DB.prepare(
+  const set = await datasetView({ setId }).prepare(
     "SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?",
   )
     .bind(setId)
     .first();
-  const classes = await env.DB.prepare(
+  const classes = await datasetView({ setId }).prepare(
     "SELECT c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
   )
     .bind(setId)
@@ -73,7 +76,7 @@ async function twoSets() {
   const u = await createUser();
   const d = await createDataset(u);
   for (const name of ["a.jpg", "b.jpg"]) await insertImage(d.id, { name, width: 640, height: 480 });
-  const mk = (name: string) => createAnnotationSet(db(), { datasetId: d.id, name, task: "object_detection" });
+  const mk = (name: string) => onDataset(d.id, (x) => createAnnotationSet(x, { datasetId: d.id, name, task: "object_detection" }));
   return { d, streamed: await mk("Streamed"), whole: await mk("Whole") };
 }
 
@@ -96,7 +99,7 @@ describe("COCO import, streamed", () => {
       "object_detection",
       async (records) => {
         batches.push(records);
-        await applyImport(db(), opts(streamed.id), records);
+        await onDataset(d.id, (x) => applyImport(x, opts(streamed.id), records));
       },
       { batchSize: 3 },
     );
@@ -114,7 +117,7 @@ describe("COCO import, streamed", () => {
 
     const parsed = (await parseCoco(text, "object_detection"))!;
     expect(parsed.warnings).toEqual(r!.warnings);
-    await applyImport(db(), opts(whole.id), parsed.records);
+    await onDataset(d.id, (x) => applyImport(x, opts(whole.id), parsed.records));
 
     const state = await setState(streamed.id);
     expect(state).toEqual(await setState(whole.id));
@@ -138,7 +141,7 @@ describe("COCO import, streamed", () => {
     const key = `coco-test/${crypto.randomUUID()}.json`;
     await env.BUCKET.put(key, smallCoco());
     const apply = (setId: number) => async (records: ImportRecord[]) => {
-      await applyImport(db(), { datasetId: d.id, setId, task: "object_detection", skipNewClasses: false }, records);
+      await onDataset(d.id, (x) => applyImport(x, { datasetId: d.id, setId, task: "object_detection", skipNewClasses: false }, records));
     };
     await streamCoco(() => openFrom(key), "object_detection", apply(whole.id), { batchSize: 1000 });
     const clean = await setState(whole.id);

@@ -1,3 +1,4 @@
+import { datasetRows, inDataset } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectStatus, post } from "./helpers/api";
@@ -31,11 +32,11 @@ describe("annotation formats through an upload", () => {
     });
     const { s, sid } = await upload([{ name: "yolo.zip", bytes: archive }], { annotation_task: "Object detection" });
     expect(s.status, JSON.stringify(s)).toBe("done");
-    const img = await env.DB.prepare(
+    const [img] = await datasetRows<any>(
+      { setId: await sessionSetId(sid) },
       "SELECT width, height FROM images WHERE original_name = 'cam1.jpg' AND upload_session_id = ?",
-    )
-      .bind(sid)
-      .first<any>();
+      sid,
+    );
     const objs = await setObjects(await sessionSetId(sid));
     const w = img.width;
     const h = img.height;
@@ -97,17 +98,17 @@ describe("annotation formats through an upload", () => {
   it("skip_new_classes drops objects whose classes are not in the set", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    const set = await env.DB.prepare(
-      "INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Fixed', 'object_detection') RETURNING id",
-    )
-      .bind(ds.id)
-      .first<{ id: number }>();
-    await env.DB.prepare("INSERT OR IGNORE INTO classes (name) VALUES ('Car')").run();
-    await env.DB.prepare(
-      "INSERT INTO annotation_set_classes (set_id, class_id) SELECT ?, id FROM classes WHERE name = 'Car'",
-    )
-      .bind(set!.id)
-      .run();
+    // Written where the dataset lives (D1 or its DatasetStore: test/helpers/dataset-rows.ts).
+    const set = await inDataset(ds.id, async (db) => {
+      const row = await db
+        .prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Fixed', 'object_detection') RETURNING id")
+        .bind(ds.id)
+        .first<{ id: number }>();
+      // Names bound, as the app binds them: the split copies bound class names into the object's mirror.
+      await db.prepare("INSERT OR IGNORE INTO classes (name) VALUES (?)").bind("Car").run();
+      await db.prepare("INSERT INTO annotation_set_classes (set_id, class_id) SELECT ?, id FROM classes WHERE name = ?").bind(row!.id, "Car").run();
+      return row;
+    });
     const name = FIXTURE_IMAGES[4];
     const r = await expectStatus(
       uploadMultipart(

@@ -1,3 +1,4 @@
+import { datasetView, inDataset } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { strFromU8, unzipSync } from "fflate";
 import { describe, expect, it } from "vitest";
@@ -30,7 +31,7 @@ async function upload(user: TestUser, files: Record<string, Uint8Array | string>
 
 /** Per image name: its annotation's status in the set (null: no annotation row) and its object count. */
 async function annotationRows(datasetId: number, setId: number) {
-  const rows = await env.DB.prepare(
+  const rows = await datasetView({ datasetId }).prepare(
     `SELECT i.original_name AS name, a.status, (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ?2 AND o.image_id = i.id) AS objects
      FROM images i LEFT JOIN annotations a ON a.image_id = i.id AND a.set_id = ?2 WHERE i.dataset_id = ?1 ORDER BY i.original_name`,
   )
@@ -213,12 +214,15 @@ describe("degenerate boxes", () => {
     };
     await expectStatus(post(save, { objects: [good] }, u.key), 200);
     // What an older import left behind: x 100–100 (a box clamped from x 150–180).
-    await env.DB.prepare(
-      `INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates)
-       SELECT id, set_id, image_id, 2, 'OBJ 2', 'bbox', '[100,10,100,20]' FROM annotations WHERE set_id = ? AND image_id = ?`,
-    )
-      .bind(set.id, img.id)
-      .run();
+    await inDataset(d.id, (db) =>
+      db
+        .prepare(
+          `INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates)
+           SELECT id, set_id, image_id, 2, 'OBJ 2', 'bbox', '[100,10,100,20]' FROM annotations WHERE set_id = ? AND image_id = ?`,
+        )
+        .bind(set.id, img.id)
+        .run(),
+    );
 
     const coco = await (await download(u, set.id, "coco")).json<any>();
     expect(coco.annotations.map((a: any) => [a.bbox, a.area])).toEqual([[[10, 10, 20, 30], 600]]);

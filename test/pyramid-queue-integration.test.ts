@@ -2,13 +2,21 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CHUNK, pyramidLevels, pyramidPrefix } from "../src/services/images/pyramid";
 import { call, expectError, expectStatus } from "./helpers/api";
+import { locateImage } from "../src/dataset-store/locate";
+import { datasetRows, inDataset } from "./helpers/dataset-rows";
 import { createDataset, createUser, insertImage, makePublic } from "./helpers/factories";
 import { imageInfo, makeJpeg, makePng, runJob } from "./helpers/image-fixtures";
 
+/** The image's row, where its dataset lives (D1 or its DatasetStore); null when no dataset holds the id. */
 async function imageRow(id: number) {
-  return env.DB.prepare("SELECT pyramid_status, pyramid_levels, r2_key FROM images WHERE id = ?")
-    .bind(id)
-    .first<{ pyramid_status: string | null; pyramid_levels: number | null; r2_key: string }>();
+  const datasetId = await locateImage(env as never, id);
+  if (datasetId === null) return null;
+  const [row] = await datasetRows<{ pyramid_status: string | null; pyramid_levels: number | null; r2_key: string }>(
+    { datasetId },
+    "SELECT pyramid_status, pyramid_levels, r2_key FROM images WHERE id = ?",
+    id,
+  );
+  return row ?? null;
 }
 
 describe("pyramid", () => {
@@ -133,10 +141,12 @@ describe("pyramid", () => {
     const img = await insertImage(ds.id, { bytes: makeJpeg(700, 300), width: 700, height: 300 });
     await runJob({ type: "build-pyramid", imageId: img.id });
     expect((await env.BUCKET.list({ prefix: `${pyramidPrefix(img)}/` })).objects.length).toBeGreaterThan(1);
-    await env.DB.batch([
-      env.DB.prepare("INSERT OR IGNORE INTO blob_gc (r2_key) VALUES (?)").bind(img.r2Key),
-      env.DB.prepare("DELETE FROM images WHERE id = ?").bind(img.id),
-    ]);
+    await inDataset(ds.id, (db) =>
+      db.batch([
+        db.prepare("INSERT OR IGNORE INTO blob_gc (r2_key) VALUES (?)").bind(img.r2Key),
+        db.prepare("DELETE FROM images WHERE id = ?").bind(img.id),
+      ]),
+    );
     await runJob({ type: "gc-blobs" });
     expect((await env.BUCKET.list({ prefix: `${pyramidPrefix(img)}/` })).objects).toHaveLength(0);
   });

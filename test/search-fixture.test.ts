@@ -8,6 +8,7 @@ import { applyImport } from "../src/services/annotations/import";
 import { expectStatus, get, post } from "./helpers/api";
 import { createDataset, createUser, insertImage, type TestUser } from "./helpers/factories";
 import { fixtureCsvRows } from "./helpers/upload-helpers";
+import { datasetD1 } from "./helpers/dataset-rows";
 
 const DIR = "http://fixtures/local/remo-object-detection";
 const NAMES = ["001a794d1865ee47.jpg", "001a809ad40a2f84.jpg", "00acf53b127218c2.jpg", "00b562abdf5766d3.jpg", "00b75a8487446cdd.jpg", "00d2a568dd4afd0d.jpg", "00d9efcc4d1fda53.jpg"];
@@ -33,7 +34,7 @@ beforeAll(async () => {
   const tags = await (await env.FIXTURES.fetch(`${DIR}/annotations/images_tags.csv`)).text();
   rows = fixtureCsvRows(csv);
   tagRows = tags.trim().split(/\r?\n/).slice(1).map((l) => ({ file: l.split(",")[0], tag: l.split(",")[1].trim().toLowerCase() }));
-  const db = createDb(env.DB);
+  const db = createDb(datasetD1(datasetId)); // where the dataset lives (test/helpers/dataset-rows.ts)
   const opts = { datasetId, setId, task: "object_detection" as const, skipNewClasses: false };
   const parsed = parsePlainCsv(csv, "object_detection")!;
   const r = await applyImport(db, opts, parsed.records);

@@ -1,3 +1,4 @@
+import { datasetView, inDataset } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, expectError, expectStatus, get, post } from "./helpers/api";
@@ -162,11 +163,12 @@ describe("upload sessions: routes and who may use them", () => {
   it("validates the set against the task, and takes an existing set from the query as the SDK sends it", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    const set = await env.DB.prepare(
-      "INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Mine', 'image_classification') RETURNING id",
-    )
-      .bind(ds.id)
-      .first<{ id: number }>();
+    const set = await inDataset(ds.id, (db) =>
+      db
+        .prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Mine', 'image_classification') RETURNING id")
+        .bind(ds.id)
+        .first<{ id: number }>(),
+    );
     await expectError(
       post(
         `/api/dataset/${ds.id}/upload/?annotation_set_id=${set!.id}`,
@@ -192,7 +194,7 @@ describe("upload sessions: routes and who may use them", () => {
     );
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status, JSON.stringify(s)).toBe("done");
-    const classes = await env.DB.prepare(
+    const classes = await datasetView({ setId: set!.id }).prepare(
       "SELECT c.name FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ? ORDER BY c.name",
     )
       .bind(set!.id)
@@ -207,11 +209,12 @@ describe("upload sessions: routes and who may use them", () => {
   it("a task without a set creates '<Task> (N)' when the dataset already has sets", async () => {
     const u = await createUser();
     const ds = await createDataset(u);
-    await env.DB.prepare(
-      "INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Object detection', 'object_detection')",
-    )
-      .bind(ds.id)
-      .run();
+    await inDataset(ds.id, (db) =>
+      db
+        .prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, 'Object detection', 'object_detection') RETURNING id")
+        .bind(ds.id)
+        .first(),
+    );
     const r = await expectStatus(
       uploadMultipart(u.key, ds.id, [{ name: "a.jpg", bytes: await fixture(`images/${FIXTURE_IMAGES[2]}`) }], {
         complete: "true",

@@ -1,3 +1,5 @@
+import { withImageIds } from "../../src/services/ingest/image-ingest";
+import { inDataset } from "./dataset-rows";
 import { env } from "cloudflare:test";
 import { expectStatus, post } from "./api";
 
@@ -41,13 +43,26 @@ export async function insertImage(
   const key = `images/${sha}`;
   await env.BUCKET.put(key, bytes);
   const name = opts.name ?? `img-${unique()}.jpg`;
-  const [ins] = await env.DB.batch([
-    env.DB.prepare(
-      "INSERT INTO images (dataset_id, folder_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    ).bind(datasetId, opts.folderId ?? null, name, sha, key, opts.mime ?? "image/jpeg", bytes.length, opts.width ?? 640, opts.height ?? 480),
-    env.DB.prepare("UPDATE datasets SET image_count = image_count + 1, size_in_bytes = size_in_bytes + ? WHERE id = ?").bind(bytes.length, datasetId),
-  ]);
-  return { id: (ins.results[0] as { id: number }).id, name, sha256: sha, r2Key: key };
+  // In a DatasetStore, ids come from the dataset's block as the ingest takes them (withImageIds); in D1, AUTOINCREMENT.
+  const id = await inDataset(datasetId, (db, e) => {
+    const write = async (ids: (number | null)[]) => {
+      const [ins] = await db.batch([
+        db.prepare(
+          "INSERT INTO images (id, dataset_id, folder_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        ).bind(ids[0], datasetId, opts.folderId ?? null, name, sha, key, opts.mime ?? "image/jpeg", bytes.length, opts.width ?? 640, opts.height ?? 480),
+        db.prepare("UPDATE datasets SET image_count = image_count + 1, size_in_bytes = size_in_bytes + ? WHERE id = ? AND changes() = 1").bind(bytes.length, datasetId),
+      ]);
+      return (ins.results[0] as { id: number }).id;
+    };
+    if (!e.DATASET_STORE_ID) return write([null]);
+    // As the ingest does there: the blob's reference in D1 first (blob_refs), then the row.
+    return db
+      .prepare("INSERT OR IGNORE INTO blob_refs (r2_key, dataset_id) VALUES (?, ?)")
+      .bind(key, datasetId)
+      .run()
+      .then(() => withImageIds(e, datasetId, 1, write));
+  });
+  return { id, name, sha256: sha, r2Key: key };
 }
 
 export { unique };

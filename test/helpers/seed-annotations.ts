@@ -1,4 +1,5 @@
 import { env } from "cloudflare:test";
+import { inDataset } from "./dataset-rows";
 import { createDataset, insertImage, unique, type TestUser } from "./factories";
 
 /**
@@ -32,9 +33,10 @@ export interface SeededSet {
 
 export type Task = "object_detection" | "instance_segmentation" | "image_classification";
 
-async function idOf(table: "classes" | "tags", name: string): Promise<number> {
-  await env.DB.prepare(`INSERT OR IGNORE INTO ${table} (name) VALUES (?)`).bind(name).run();
-  const row = await env.DB.prepare(`SELECT id FROM ${table} WHERE name = ?`).bind(name).first<{ id: number }>();
+/** The id of a global class or tag, created when missing (in a DatasetStore, also copied into its mirror). */
+async function idOf(db: D1Database, table: "classes" | "tags", name: string): Promise<number> {
+  await db.prepare(`INSERT OR IGNORE INTO ${table} (name) VALUES (?)`).bind(name).run();
+  const row = await db.prepare(`SELECT id FROM ${table} WHERE name = ?`).bind(name).first<{ id: number }>();
   return row!.id;
 }
 
@@ -44,62 +46,68 @@ export async function seedSet(
 ): Promise<SeededSet> {
   const datasetId = opts.datasetId ?? (await createDataset(user)).id;
   const setName = opts.setName ?? `set-${unique()}`;
-  const set = await env.DB.prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, ?, ?) RETURNING id")
-    .bind(datasetId, setName, opts.task)
-    .first<{ id: number }>();
-  const setId = set!.id;
-  const classList = opts.classes ?? [
-    ...new Set(opts.images.flatMap((i) => [...(i.classes ?? []), ...(i.objects ?? []).flatMap((o) => o.classes)])),
-  ];
-  for (let p = 0; p < classList.length; p++) {
-    await env.DB.prepare("INSERT INTO annotation_set_classes (set_id, class_id, position) VALUES (?, ?, ?)")
-      .bind(setId, await idOf("classes", classList[p]), p)
-      .run();
-  }
-  const imageIds = new Map<string, number>();
-  for (const img of opts.images) {
-    const { id } = await insertImage(datasetId, { name: img.name, width: img.width, height: img.height });
-    imageIds.set(img.name, id);
-    if (img.linkedKey)
-      await env.DB.prepare("UPDATE images SET linked = 1, r2_key = ? WHERE id = ?").bind(img.linkedKey, id).run();
-    const objects = img.objects ?? [];
-    const classes = img.classes ?? [];
-    if (objects.length || classes.length) {
-      const ann = await env.DB.prepare(
-        "INSERT INTO annotations (set_id, image_id, status, object_count) VALUES (?, ?, 1, ?) RETURNING id",
-      )
-        .bind(setId, id, objects.length)
-        .first<{ id: number }>();
-      for (let k = 0; k < objects.length; k++) {
-        const o = objects[k];
-        const obj = await env.DB.prepare(
-          "INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+  // Images first, each as insertImage writes it; then the set and its rows, in the dataset's own database.
+  const inserted = new Map<string, number>();
+  for (const img of opts.images)
+    inserted.set(img.name, (await insertImage(datasetId, { name: img.name, width: img.width, height: img.height })).id);
+  return inDataset(datasetId, async (db) => {
+    const set = await db.prepare("INSERT INTO annotation_sets (dataset_id, name, task) VALUES (?, ?, ?) RETURNING id")
+      .bind(datasetId, setName, opts.task)
+      .first<{ id: number }>();
+    const setId = set!.id;
+    const classList = opts.classes ?? [
+      ...new Set(opts.images.flatMap((i) => [...(i.classes ?? []), ...(i.objects ?? []).flatMap((o) => o.classes)])),
+    ];
+    for (let p = 0; p < classList.length; p++) {
+      await db.prepare("INSERT INTO annotation_set_classes (set_id, class_id, position) VALUES (?, ?, ?)")
+        .bind(setId, await idOf(db, "classes", classList[p]), p)
+        .run();
+    }
+    const imageIds = new Map<string, number>();
+    for (const img of opts.images) {
+      const id = inserted.get(img.name)!;
+      imageIds.set(img.name, id);
+      if (img.linkedKey)
+        await db.prepare("UPDATE images SET linked = 1, r2_key = ? WHERE id = ?").bind(img.linkedKey, id).run();
+      const objects = img.objects ?? [];
+      const classes = img.classes ?? [];
+      if (objects.length || classes.length) {
+        const ann = await db.prepare(
+          "INSERT INTO annotations (set_id, image_id, status, object_count) VALUES (?, ?, 1, ?) RETURNING id",
         )
-          .bind(ann!.id, setId, id, k + 1, `OBJ ${k + 1}`, o.kind ?? "bbox", JSON.stringify(o.coordinates))
+          .bind(setId, id, objects.length)
           .first<{ id: number }>();
-        for (const c of o.classes) {
-          await env.DB.prepare(
-            "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, ?, ?, ?, ?)",
+        for (let k = 0; k < objects.length; k++) {
+          const o = objects[k];
+          const obj = await db.prepare(
+            "INSERT INTO annotation_objects (annotation_id, set_id, image_id, position, name, kind, coordinates) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
           )
-            .bind(ann!.id, obj!.id, setId, id, await idOf("classes", c))
+            .bind(ann!.id, setId, id, k + 1, `OBJ ${k + 1}`, o.kind ?? "bbox", JSON.stringify(o.coordinates))
+            .first<{ id: number }>();
+          for (const c of o.classes) {
+            await db.prepare(
+              "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, ?, ?, ?, ?)",
+            )
+              .bind(ann!.id, obj!.id, setId, id, await idOf(db, "classes", c))
+              .run();
+          }
+        }
+        for (const c of classes) {
+          await db.prepare(
+            "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, NULL, ?, ?, ?)",
+          )
+            .bind(ann!.id, setId, id, await idOf(db, "classes", c))
             .run();
         }
       }
-      for (const c of classes) {
-        await env.DB.prepare(
-          "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) VALUES (?, NULL, ?, ?, ?)",
-        )
-          .bind(ann!.id, setId, id, await idOf("classes", c))
+      for (const t of img.tags ?? []) {
+        await db.prepare("INSERT INTO image_tags (set_id, image_id, tag_id) VALUES (?, ?, ?)")
+          .bind(setId, id, await idOf(db, "tags", t))
           .run();
       }
     }
-    for (const t of img.tags ?? []) {
-      await env.DB.prepare("INSERT INTO image_tags (set_id, image_id, tag_id) VALUES (?, ?, ?)")
-        .bind(setId, id, await idOf("tags", t))
-        .run();
-    }
-  }
-  return { datasetId, setId, setName, imageIds };
+    return { datasetId, setId, setName, imageIds };
+  });
 }
 
 /** The fixture photos' real sizes (1024 px wide JPEGs). */

@@ -1,3 +1,4 @@
+import { datasetRows } from "./dataset-rows";
 import { env } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { expect, vi } from "vitest";
@@ -77,33 +78,34 @@ export async function completeAndWait(key: string, sid: string) {
 }
 
 export async function datasetImages(datasetId: number) {
-  const r = await env.DB.prepare(
+  return datasetRows<{
+    id: number;
+    original_name: string;
+    sha256: string;
+    r2_key: string;
+    linked: number;
+    width: number;
+    height: number;
+    size: number;
+  }>(
+    { datasetId },
     "SELECT id, original_name, sha256, r2_key, linked, width, height, size FROM images WHERE dataset_id = ? ORDER BY original_name",
-  )
-    .bind(datasetId)
-    .all<{
-      id: number;
-      original_name: string;
-      sha256: string;
-      r2_key: string;
-      linked: number;
-      width: number;
-      height: number;
-      size: number;
-    }>();
-  return r.results;
+    datasetId,
+  );
 }
 
 /** Objects of a set as "image|x1,y1,x2,y2" → sorted class names. */
 export async function setObjects(setId: number): Promise<Map<string, string[]>> {
-  const r = await env.DB.prepare(
-    `SELECT i.original_name AS img, o.coordinates AS coords, group_concat(c.name, '|') AS classes
-     FROM annotation_objects o JOIN images i ON i.id = o.image_id
-     LEFT JOIN annotation_classes ac ON ac.object_id = o.id LEFT JOIN classes c ON c.id = ac.class_id
-     WHERE o.set_id = ? GROUP BY o.id`,
-  )
-    .bind(setId)
-    .all<{ img: string; coords: string; classes: string | null }>();
+  const r = {
+    results: await datasetRows<{ img: string; coords: string; classes: string | null }>(
+      { setId },
+      `SELECT i.original_name AS img, o.coordinates AS coords, group_concat(c.name, '|') AS classes
+       FROM annotation_objects o JOIN images i ON i.id = o.image_id
+       LEFT JOIN annotation_classes ac ON ac.object_id = o.id LEFT JOIN classes c ON c.id = ac.class_id
+       WHERE o.set_id = ? GROUP BY o.id`,
+      setId,
+    ),
+  };
   const out = new Map<string, string[]>();
   for (const row of r.results)
     out.set(`${row.img}|${JSON.parse(row.coords).join(",")}`, (row.classes ?? "").split("|").filter(Boolean).sort());
@@ -138,12 +140,14 @@ export async function expectedFixtureObjects(): Promise<Map<string, string[]>> {
 }
 
 export async function setTags(setId: number): Promise<Map<string, string[]>> {
-  const r = await env.DB.prepare(
-    `SELECT i.original_name AS img, t.name AS tag FROM image_tags it JOIN images i ON i.id = it.image_id JOIN tags t ON t.id = it.tag_id
-     WHERE it.set_id = ? ORDER BY i.original_name, t.name`,
-  )
-    .bind(setId)
-    .all<{ img: string; tag: string }>();
+  const r = {
+    results: await datasetRows<{ img: string; tag: string }>(
+      { setId },
+      `SELECT i.original_name AS img, t.name AS tag FROM image_tags it JOIN images i ON i.id = it.image_id JOIN tags t ON t.id = it.tag_id
+       WHERE it.set_id = ? ORDER BY i.original_name, t.name`,
+      setId,
+    ),
+  };
   const out = new Map<string, string[]>();
   for (const row of r.results) out.set(row.img, [...(out.get(row.img) ?? []), row.tag]);
   return out;
@@ -196,9 +200,9 @@ export function stubInternet(
 /** A set's class names, sorted. */
 export const setClassNames = async (setId: number) =>
   (
-    await env.DB.prepare(
+    await datasetRows<{ name: string }>(
+      { setId },
       "SELECT c.name FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
+      setId,
     )
-      .bind(setId)
-      .all<{ name: string }>()
-  ).results.map((r) => r.name);
+  ).map((r) => r.name);
