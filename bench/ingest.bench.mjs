@@ -4,11 +4,13 @@
 // as direct uploads (streamed PUT through the Worker) and ingested, with workerd's peak memory after each.
 // `npm run bench -- ingest` (BENCH_COCO_IMAGES / BENCH_COCO_BOXES / BENCH_ZIP_SIZES override the sizes).
 // BENCH_COCO_STREAM_BOXES=860000 adds (3): a COCO file shaped like train2017 instances (a polygon per annotation,
-// ~450 MB at that count), sent as a direct upload, imported by the streamed path (past the 32 MiB whole-file cap).
+// ~450 MB at that count), sent as a direct upload, imported by the streamed path (past the 32 MiB whole-file cap);
+// BENCH_COCO_STREAM_STORES=d1,object runs it into a dataset in D1, then into one switched over to its DatasetStore.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
+import Database from "better-sqlite3";
 import { seedLargeSet } from "./lib/seed.mjs";
 import { machine, startServer } from "./lib/server.mjs";
 
@@ -17,10 +19,15 @@ const COCO_IMAGES = Number(process.env.BENCH_COCO_IMAGES ?? 10_000);
 const COCO_BOXES = Number(process.env.BENCH_COCO_BOXES ?? 100_000);
 const ZIP_SIZES = (process.env.BENCH_ZIP_SIZES ?? "250,1000,2000").split(",").filter(Boolean).map(Number);
 const STREAM_BOXES = Number(process.env.BENCH_COCO_STREAM_BOXES ?? 0);
+// Where (3) imports, in this order, one seeded dataset each: "d1" (served from D1), "object" (the same seed switched
+// over to its DatasetStore first, issue 13; needs routing on, so the whole run has it on).
+const STREAM_STORES = (process.env.BENCH_COCO_STREAM_STORES ?? "d1").split(",").filter(Boolean);
 
 let seeded;
+let inObject = null;
 const server = await startServer({
   port: 8791,
+  vars: STREAM_STORES.includes("object") ? { DATASET_STORE_ROUTING: "on" } : {},
   beforeStart: (d1File) => {
     seeded = seedLargeSet(d1File, {
       images: COCO_IMAGES,
@@ -29,12 +36,17 @@ const server = await startServer({
       tags: 0,
       datasetName: "COCO target",
     });
+    if (STREAM_BOXES && STREAM_STORES.includes("object")) {
+      inObject = seedLargeSet(d1File, { images: COCO_IMAGES, objectsPerImage: 0, classes: 0, tags: 0, datasetName: "COCO target (object)" });
+      const db = new Database(d1File);
+      db.prepare("UPDATE users SET is_superuser = 1 WHERE id = ?").run(inObject.userId);
+      db.close();
+    }
   },
 });
-const auth = { authorization: `Token ${seeded.key}` };
 
-async function req(p, init = {}) {
-  const r = await fetch(server.base + p, { ...init, headers: { ...auth, ...(init.headers ?? {}) } });
+async function req(p, init = {}, key = seeded.key) {
+  const r = await fetch(server.base + p, { ...init, headers: { authorization: `Token ${key}`, ...(init.headers ?? {}) } });
   const text = await r.text();
   if (!r.ok) throw new Error(`${init.method ?? "GET"} ${p}: ${r.status} ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
@@ -45,10 +57,10 @@ const json = (body) => ({
   body: JSON.stringify(body),
 });
 
-async function waitDone(sid, timeoutMs = 300_000) {
+async function waitDone(sid, timeoutMs = 300_000, key = seeded.key) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await req(`/api/v1/ui/uploads/${sid}/status/`);
+    const s = await req(`/api/v1/ui/uploads/${sid}/status/`, {}, key);
     if (s.status === "done" || s.status === "failed") return s;
     if (Date.now() > deadline) {
       console.error(
@@ -214,38 +226,55 @@ try {
       `| zip of ${n.toLocaleString("en")} JPEGs (${(archive.length / 1048576).toFixed(0)} MiB; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (${(n / secs).toFixed(0)} images/s) | ${peakAfterPut.toFixed(0)} → ${server.workerdPeakMiB().toFixed(0)} MiB |`,
     );
   }
-  // (3) A big COCO file through the streamed path, into a fresh set of the seeded dataset (its images).
+  // (3) A big COCO file through the streamed path, into a fresh set of a seeded dataset (its images), once per store.
   if (bigParts) {
     const parts = bigParts;
     const size = parts.reduce((n, p) => n + p.length, 0);
     const hash = createHash("sha256");
     for (const p of parts) hash.update(p);
-    const set = await req(
-      "/api/v1/ui/annotation-sets/",
-      json({ dataset_id: seeded.datasetId, name: `streamed ${Date.now()}`, annotation_task: "Object detection" }),
-    );
-    const bsid = (await req("/api/v1/ui/uploads/", json({ dataset_id: seeded.datasetId }))).session_id;
-    await req(`/api/dataset/${seeded.datasetId}/upload/`, json({ session_id: bsid, annotation_set_id: set.id }));
-    const plan = await req(
-      `/api/v1/uploads/${bsid}/direct/`,
-      json({ files: [{ name: "instances_train.json", size, sha256: hash.digest("hex") }] }),
-    );
-    let tp = performance.now();
-    await req(plan.files[0].url, { method: "PUT", body: new Blob(parts) });
-    const putSeconds = (performance.now() - tp) / 1000;
-    const peakAfterPut = server.workerdPeakMiB();
-    t = performance.now();
-    await req(`/api/v1/ui/uploads/${bsid}/complete/`, { method: "POST" });
-    const bs = await waitDone(bsid, 1_800_000);
-    const secs = (performance.now() - t) / 1000;
-    const bstats = (await req(`/api/v1/ui/datasets/${seeded.datasetId}/annotation-sets/`)).results.find(
-      (s) => s.id === set.id,
-    ).statistics;
-    if (bstats.total_annotation_objects !== STREAM_BOXES)
-      throw new Error(`streamed COCO: ${bs.status} ${JSON.stringify(bs.annotations)} ${JSON.stringify(bstats)}`);
-    rows.push(
-      `| COCO ${(size / 1e6).toFixed(0)} MB (streamed): ${STREAM_BOXES.toLocaleString("en")} annotations with polygons over ${COCO_IMAGES.toLocaleString("en")} images (direct upload; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (complete → done) | ${peakAfterPut.toFixed(0)} → ${server.workerdPeakMiB().toFixed(0)} MiB |`,
-    );
+    const sha256 = hash.digest("hex");
+    for (const store of STREAM_STORES) {
+      const target = store === "object" ? inObject : seeded;
+      const r = (p, init = {}) => req(p, init, target.key);
+      if (store === "object") {
+        // The operator's switch-over (README, "Per-dataset Durable Objects"): frozen, 30 s grace, copy, 'object'.
+        const ts = performance.now();
+        await r(`/api/v1/admin/dataset-stores/${target.datasetId}/switch`, { method: "POST" });
+        for (;;) {
+          const st = await r(`/api/v1/admin/dataset-stores/${target.datasetId}`);
+          if (st.store === "object") break;
+          if (st.state === "mismatch" || st.state === "failed") throw new Error(`switch-over: ${JSON.stringify(st)}`);
+          await new Promise((res) => setTimeout(res, 500));
+        }
+        console.log(`switched dataset ${target.datasetId} to its object in ${((performance.now() - ts) / 1000).toFixed(1)} s`);
+      }
+      const set = await r(
+        "/api/v1/ui/annotation-sets/",
+        json({ dataset_id: target.datasetId, name: `streamed ${Date.now()}`, annotation_task: "Object detection" }),
+      );
+      const bsid = (await r("/api/v1/ui/uploads/", json({ dataset_id: target.datasetId }))).session_id;
+      await r(`/api/dataset/${target.datasetId}/upload/`, json({ session_id: bsid, annotation_set_id: set.id }));
+      const plan = await r(
+        `/api/v1/uploads/${bsid}/direct/`,
+        json({ files: [{ name: "instances_train.json", size, sha256 }] }),
+      );
+      let tp = performance.now();
+      await r(plan.files[0].url, { method: "PUT", body: new Blob(parts) });
+      const putSeconds = (performance.now() - tp) / 1000;
+      const peakAfterPut = server.workerdPeakMiB();
+      t = performance.now();
+      await r(`/api/v1/ui/uploads/${bsid}/complete/`, { method: "POST" });
+      const bs = await waitDone(bsid, 1_800_000, target.key);
+      const secs = (performance.now() - t) / 1000;
+      const bstats = (await r(`/api/v1/ui/datasets/${target.datasetId}/annotation-sets/`)).results.find(
+        (x) => x.id === set.id,
+      ).statistics;
+      if (bstats.total_annotation_objects !== STREAM_BOXES)
+        throw new Error(`streamed COCO (${store}): ${bs.status} ${JSON.stringify(bs.annotations)} ${JSON.stringify(bstats)}`);
+      rows.push(
+        `| COCO ${(size / 1e6).toFixed(0)} MB (streamed, dataset in ${store === "object" ? "its DatasetStore" : "D1"}): ${STREAM_BOXES.toLocaleString("en")} annotations with polygons over ${COCO_IMAGES.toLocaleString("en")} images (direct upload; PUT ${putSeconds.toFixed(1)} s) | ${secs.toFixed(1)} s (complete → done) | ${peakAfterPut.toFixed(0)} → ${server.workerdPeakMiB().toFixed(0)} MiB |`,
+      );
+    }
   }
 
   console.log("| input | time | workerd peak RSS (after the PUT → after ingest) |");
