@@ -57,10 +57,21 @@ const json = (body) => ({
   body: JSON.stringify(body),
 });
 
+let lostPolls = 0;
 async function waitDone(sid, timeoutMs = 300_000, key = seeded.key) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await req(`/api/v1/ui/uploads/${sid}/status/`, {}, key);
+    // A poll that gets no answer in 30 s is counted and sent again, as a client would: under wrangler dev a status
+    // request sometimes never got its headers (undici waited 300 s), while the next one was answered.
+    const s = await req(`/api/v1/ui/uploads/${sid}/status/`, { signal: AbortSignal.timeout(30_000) }, key).catch((e) => {
+      if (e?.name !== "TimeoutError" && e?.cause?.name !== "TimeoutError") throw e;
+      lostPolls++;
+      return null;
+    });
+    if (s === null) {
+      if (Date.now() > deadline) throw new Error(`session ${sid}: no status answer after ${timeoutMs / 1000} s (${lostPolls} polls lost)`);
+      continue;
+    }
     if (s.status === "done" || s.status === "failed") return s;
     if (Date.now() > deadline) {
       console.error(
@@ -277,9 +288,14 @@ try {
     }
   }
 
+  console.log(`status polls lost (no answer in 30 s, sent again): ${lostPolls}`);
   console.log("| input | time | workerd peak RSS (after the PUT → after ingest) |");
   console.log("| --- | ---: | ---: |");
   for (const r of rows) console.log(r);
+} catch (e) {
+  // What the server said last, for a failure the response alone does not explain (a restarted worker).
+  console.error(server.log().split("\n").slice(-60).join("\n"));
+  throw e;
 } finally {
   await server.stop();
 }
