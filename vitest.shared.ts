@@ -1,7 +1,7 @@
 import path from "node:path";
 import { readFile } from "node:fs/promises";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import type { UserConfig } from "vitest/config";
+import type { ViteUserConfig } from "vitest/config";
 import { startTestLocalFiles } from "./test/setup/local-files-root.mjs";
 
 const root = path.dirname(new URL(import.meta.url).pathname);
@@ -14,7 +14,7 @@ const FIXTURE_DIRS: Record<string, string> = {
  * The Worker test configuration (vitest.config.ts), and its variant that creates every new dataset in its own
  * DatasetStore (vitest.objects.config.ts): `newDatasets` is DATASET_STORE_NEW, `include` the test files to run.
  */
-export async function workerTestConfig(opts: { newDatasets: "d1" | "object"; include: string[] }): Promise<UserConfig> {
+export async function workerTestConfig(opts: { newDatasets: "d1" | "object"; include: string[] }): Promise<ViteUserConfig> {
   const migrations = await readD1Migrations(path.join(root, "migrations"));
   const localFiles = await startTestLocalFiles(path.join(root, "test/fixtures/remo-object-detection"));
   return {
