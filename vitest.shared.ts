@@ -31,6 +31,8 @@ export async function workerTestConfig(opts: { newDatasets: "d1" | "object"; inc
             // Every test runs with routing on, so datasets still in D1 are checked to be served as before.
             DATASET_STORE_ROUTING: "on",
             DATASET_STORE_NEW: opts.newDatasets,
+            // Tests deliver `prune-dataset-d1` themselves: the queued one waits past the end of the run.
+            DATASET_STORE_PRUNE_AFTER_S: "43200",
             ...localFiles,
           },
           // Binary fixtures reach tests inside workerd through this binding (the config runs in Node).

@@ -19,6 +19,11 @@ export interface Env {
    * (the committed default "d1") creates it in D1, to be switched over later (README, "Per-dataset Durable Objects").
    */
   DATASET_STORE_NEW?: string;
+  /**
+   * Seconds D1 keeps a switched dataset's old rows before the `prune-dataset-d1` job drops them (30 to 43200; 300
+   * when unset). src/dataset-store/prune-d1.ts.
+   */
+  DATASET_STORE_PRUNE_AFTER_S?: string;
   /** Set only inside a DatasetStore, to the dataset it serves: the app there must not forward again. */
   DATASET_STORE_ID?: string;
   /** "true" lets anyone create an account through POST /api/signup/. */

@@ -1,7 +1,9 @@
 import type { Env } from "../env";
+import { log } from "../lib/log";
 import { enqueue, enqueueMany } from "../storage/queues";
 import { compareStoreCounts, copyDatasetToStore } from "./copy-from-d1";
 import { registerLegacyImageRanges } from "./locate";
+import { schedulePrune } from "./prune-d1";
 import { datasetStore } from "./store";
 
 /** Wall-clock budget of one copy pass (one queue message); a dataset larger than one pass re-enqueues itself. */
@@ -9,7 +11,7 @@ export const COPY_PASS_MS = 10_000;
 /** Datasets enqueued per fan-out message (sendBatch's limit is 100). */
 const FAN_OUT_PAGE = 100;
 
-export type CopyState = "copying" | "verified" | "mismatch" | "failed" | "switching" | "switched";
+export type CopyState = "copying" | "verified" | "mismatch" | "failed" | "switching" | "switched" | "pruned";
 
 const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
@@ -26,7 +28,10 @@ export async function datasetExists(env: Env, datasetId: number): Promise<boolea
  * see copyDatasetToStore. A dataset deleted before or during the pass leaves no object data behind.
  */
 export async function runStoreCopy(env: Env, datasetId: number): Promise<void> {
-  if (!(await datasetExists(env, datasetId))) return;
+  // Only a dataset D1 serves is copied: one in its object (switched, maybe pruned, or created there) or being
+  // switched has nothing in D1 a copy could add, and its recorded state must not turn into a false `mismatch`.
+  const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
+  if (store !== "d1") return;
   await env.DB.prepare(
     `INSERT INTO dataset_store_copies (dataset_id, state) VALUES (?1, 'copying')
      ON CONFLICT (dataset_id) DO UPDATE SET state = 'copying', detail = NULL, updated_at = ${now}`,
@@ -147,7 +152,8 @@ export async function startSwitchOver(env: Env, datasetId: number): Promise<Swit
  * pass copies for COPY_PASS_MS and re-enqueues itself until done. Then the counts are compared: equal → the image
  * id ranges are registered and the registry row says 'object', so requests go to the object from then on
  * (state `switched`); different → the dataset goes back to 'd1' (state `mismatch`, both counts in `detail`).
- * D1 keeps a stale copy of the dataset's rows: the blob GC still asks D1 whether a blob is used (README).
+ * Once switched, D1's stale copy of the rows is dropped by the `prune-dataset-d1` job after pruneDelaySeconds
+ * (prune-d1.ts; state `pruned`).
  */
 export async function runSwitchOver(env: Env, datasetId: number, fresh: boolean): Promise<void> {
   const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
@@ -182,6 +188,71 @@ export async function runSwitchOver(env: Env, datasetId: number, fresh: boolean)
       JSON.stringify({ image_id_ranges: ranges }),
     ),
   ]);
+  await schedulePrune(env, datasetId);
+}
+
+/**
+ * Switch-all fan-out (queue message `switch-dataset-stores`): startSwitchOver for each dataset still served by D1
+ * with id > `afterId`, FAN_OUT_PAGE at a time, then itself again for the next page. A dataset refused as busy (an
+ * open upload, a queued or running job) stays in D1 and is logged; running the fan-out again picks it up, as it
+ * picks up datasets whose switch failed (the operator list, datasetStoreList, shows what is left).
+ */
+export async function fanOutSwitchOvers(env: Env, afterId: number): Promise<void> {
+  const ids = await env.DB.prepare("SELECT id FROM datasets WHERE id > ?1 AND store = 'd1' ORDER BY id LIMIT ?2")
+    .bind(afterId, FAN_OUT_PAGE)
+    .raw<[number]>();
+  const busy: number[] = [];
+  for (const [datasetId] of ids) if ((await startSwitchOver(env, datasetId)) === "busy") busy.push(datasetId);
+  if (busy.length) log("info", "-", "switch-all: busy datasets stay in D1 for now", { busy });
+  if (ids.length === FAN_OUT_PAGE) await enqueue(env.INGEST, { type: "switch-dataset-stores", afterId: ids[ids.length - 1][0] });
+}
+
+export interface StoreListEntry {
+  dataset_id: number;
+  name: string;
+  store: string;
+  state: CopyState | null;
+  updated_at: string | null;
+}
+
+export interface StoreList {
+  /** Datasets by where they are served from: d1, frozen (being switched or provisioned), object. */
+  stores: Record<string, number>;
+  /** Datasets by their recorded copy or switch state (`none`: never copied; created in D1 or in its object). */
+  states: Record<string, number>;
+  datasets: StoreListEntry[];
+  /** Pass as `after_id` for the next page; null on the last page. */
+  next_after_id: number | null;
+}
+
+/**
+ * The operator's view of the move (GET /api/v1/admin/dataset-stores): totals by store and by state over every
+ * dataset, and one page of datasets (id order, after `afterId`, at most `limit`), optionally only those in `store`
+ * or in `state`. Two D1 statements for the totals (the registry is a few rows per dataset) and one per page.
+ */
+export async function datasetStoreList(
+  env: Env,
+  opts: { store?: string; state?: string; afterId: number; limit: number },
+): Promise<StoreList> {
+  const filter = "(?1 IS NULL OR d.store = ?1) AND (?2 IS NULL OR coalesce(c.state, 'none') = ?2)";
+  const [stores, states, page] = await env.DB.batch([
+    env.DB.prepare("SELECT store AS k, count(*) AS n FROM datasets GROUP BY store"),
+    env.DB.prepare("SELECT coalesce(c.state, 'none') AS k, count(*) AS n FROM datasets d LEFT JOIN dataset_store_copies c ON c.dataset_id = d.id GROUP BY 1"),
+    env.DB.prepare(
+      `SELECT d.id AS dataset_id, d.name, d.store, c.state, c.updated_at FROM datasets d
+       LEFT JOIN dataset_store_copies c ON c.dataset_id = d.id WHERE d.id > ?3 AND ${filter} ORDER BY d.id LIMIT ?4`,
+    ).bind(opts.store ?? null, opts.state ?? null, opts.afterId, opts.limit + 1),
+  ]);
+  const totals = (r: D1Result) => Object.fromEntries((r.results as { k: string; n: number }[]).map((x) => [x.k, x.n]));
+  const rows = page.results as unknown as StoreListEntry[];
+  const more = rows.length > opts.limit;
+  const datasets = rows.slice(0, opts.limit);
+  return {
+    stores: { d1: 0, frozen: 0, object: 0, ...totals(stores) },
+    states: totals(states),
+    datasets,
+    next_after_id: more ? datasets[datasets.length - 1].dataset_id : null,
+  };
 }
 
 /** The dead-letter end of `switch-dataset-store`: the dataset is served from D1 again, the switch marked `failed`. */

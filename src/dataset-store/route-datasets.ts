@@ -114,6 +114,8 @@ export const ROUTE_DATASETS: Record<string, RouteDataset> = {
   "GET /api/common-class": none,
   "POST /api/common-class": none,
   "POST /api/v1/admin/dataset-stores/copy": none,
+  "GET /api/v1/admin/dataset-stores": none,
+  "POST /api/v1/admin/dataset-stores/switch": none,
   "GET /api/v1/admin/dataset-stores/:id": none,
   "POST /api/v1/admin/dataset-stores/:id/switch": none,
   "GET /healthz": none,

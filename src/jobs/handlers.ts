@@ -1,4 +1,5 @@
-import { failStoreCopy, failSwitchOver, fanOutStoreCopies, runStoreCopy, runSwitchOver } from "../dataset-store/migration";
+import { failStoreCopy, failSwitchOver, fanOutStoreCopies, fanOutSwitchOvers, runStoreCopy, runSwitchOver } from "../dataset-store/migration";
+import { runD1Prune } from "../dataset-store/prune-d1";
 import { datasetStore } from "../dataset-store/store";
 import type { Env } from "../env";
 import type { JobType, MessageOf } from "./messages";
@@ -44,6 +45,14 @@ export const handlers: { [T in JobType]: JobHandler<T> } = {
   "switch-dataset-store": {
     run: (msg, env) => runSwitchOver(env, msg.datasetId, msg.fresh),
     deadLetter: (msg, env) => failSwitchOver(env, msg.datasetId),
+  },
+  "prune-dataset-d1": {
+    run: async (msg, env) => {
+      await runD1Prune(env, msg.datasetId);
+    },
+  },
+  "switch-dataset-stores": {
+    run: (msg, env) => fanOutSwitchOvers(env, msg.afterId),
   },
   "copy-dataset-stores": {
     run: (msg, env) => fanOutStoreCopies(env, msg.afterId),

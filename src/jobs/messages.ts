@@ -24,9 +24,13 @@ export const DestroyDatasetStoreMessage = z.object({ type: z.literal("destroy-da
 export const CopyDatasetStoreMessage = z.object({ type: z.literal("copy-dataset-store"), datasetId: z.number().int() });
 // The switch-over: copy a frozen dataset afresh, check it, and route it to its object.
 export const SwitchDatasetStoreMessage = z.object({ type: z.literal("switch-dataset-store"), datasetId: z.number().int(), fresh: z.boolean().default(false) });
+// After a switch-over: drop D1's stale copy of the dataset's rows, in passes.
+export const PruneDatasetD1Message = z.object({ type: z.literal("prune-dataset-d1"), datasetId: z.number().int() });
 export const CopyDatasetStoresMessage = z.object({ type: z.literal("copy-dataset-stores"), afterId: z.number().int().default(0) });
+// Switch every dataset still in D1 over, a page of datasets per message.
+export const SwitchDatasetStoresMessage = z.object({ type: z.literal("switch-dataset-stores"), afterId: z.number().int().default(0) });
 
-export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, CopyDatasetStoreMessage, CopyDatasetStoresMessage, SwitchDatasetStoreMessage, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
+export const JobMessage = z.discriminatedUnion("type", [DestroyDatasetStoreMessage, CopyDatasetStoreMessage, CopyDatasetStoresMessage, SwitchDatasetStoresMessage, SwitchDatasetStoreMessage, PruneDatasetD1Message, BuildPyramidMessage, ExportMessage, ExpireExportsMessage, IngestSessionMessage, IngestItemMessage, IngestAnnotationsMessage, ExpireUploadsMessage, GcBlobsMessage]);
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobType = JobMessage["type"];
 export type MessageOf<T extends JobType> = Extract<JobMessage, { type: T }>;

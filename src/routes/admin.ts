@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { datasetExists, startSwitchOver, storeCopyStatus } from "../dataset-store/migration";
+import { datasetExists, datasetStoreList, startSwitchOver, storeCopyStatus } from "../dataset-store/migration";
 import { conflict, forbidden, notFound } from "../lib/errors";
 import { IdPath } from "../lib/params";
 import { createRouter } from "../lib/router";
-import { StoreCopyQueued, StoreCopyRequest, StoreCopyStatus, StoreSwitchStarted } from "../schemas/admin";
+import { StoreCopyQueued, StoreCopyRequest, StoreCopyStatus, StoreList, StoreListQuery, StoreSwitchAllQueued, StoreSwitchStarted } from "../schemas/admin";
 import { errorResponses, jsonBody, jsonContent, security } from "../schemas/common";
 import { enqueue } from "../storage/queues";
 import type { Context } from "hono";
@@ -44,6 +44,23 @@ adminRoutes.openapi(
     await existingDataset(c, dataset_id);
     await enqueue(c.env.INGEST, { type: "copy-dataset-store", datasetId: dataset_id });
     return c.json({ queued: dataset_id }, 202);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/admin/dataset-stores",
+    tags,
+    security,
+    summary: "Where every dataset is served from and its copy or switch state: totals, and a page of datasets by id",
+    request: { query: StoreListQuery },
+    responses: { 200: jsonContent(StoreList, "Totals and one page"), ...errorResponses },
+  }),
+  async (c) => {
+    requireSuperuser(c);
+    const q = c.req.valid("query");
+    return c.json((await datasetStoreList(c.env, { store: q.store, state: q.state, afterId: q.after_id, limit: q.limit })) as never, 200);
   },
 );
 
@@ -91,5 +108,22 @@ adminRoutes.openapi(
     const started = await startSwitchOver(c.env, id);
     if (started !== "frozen") throw conflict(SWITCH_REFUSED[started]);
     return c.json({ dataset_id: id, store: "frozen" as const }, 202);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/admin/dataset-stores/switch",
+    tags,
+    security,
+    summary: "Switch every dataset still served by D1 over to its Durable Object (a queued fan-out; busy datasets are skipped)",
+    responses: { 202: jsonContent(StoreSwitchAllQueued, "The fan-out is queued"), ...errorResponses },
+  }),
+  async (c) => {
+    requireSuperuser(c);
+    if (c.env.DATASET_STORE_ROUTING !== "on") throw conflict(SWITCH_REFUSED["routing-off"]);
+    await enqueue(c.env.INGEST, { type: "switch-dataset-stores", afterId: 0 });
+    return c.json({ queued: "all" as const }, 202);
   },
 );

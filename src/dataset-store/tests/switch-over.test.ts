@@ -5,6 +5,7 @@ import { call, del, expectError, expectStatus, get, patch, post } from "../../..
 import { createUser, type TestUser } from "../../../test/helpers/factories";
 import { seedFixtureSet, type SeededSet } from "../../../test/helpers/seed-annotations";
 import { IMAGE_BLOCK_BASE } from "../locate";
+import { runD1Prune } from "../prune-d1";
 import { datasetStore } from "../store";
 import { makeJpeg } from "../../../test/helpers/image-fixtures";
 import { completeAndWait, newSession, uploadMultipart } from "../../../test/helpers/upload-helpers";
@@ -54,7 +55,27 @@ async function moved(): Promise<{ op: TestUser; owner: TestUser; seeded: SeededS
   return { op, owner, seeded };
 }
 
-// Each case starts from empty storage, so dataset, set and image ids come round again.
+/** D1 rows of dataset `id` in each of its tables (the per-set ones through D1's set registry). */
+async function d1Rows(id: number): Promise<Record<string, number>> {
+  const sets = "(SELECT id FROM annotation_sets WHERE dataset_id = ?1)";
+  const where: Record<string, string> = {
+    datasets: "id = ?1",
+    annotation_sets: "dataset_id = ?1",
+    folders: "dataset_id = ?1",
+    images: "dataset_id = ?1",
+    annotations: `set_id IN ${sets}`,
+    annotation_objects: `set_id IN ${sets}`,
+    annotation_classes: `set_id IN ${sets}`,
+    annotation_set_classes: `set_id IN ${sets}`,
+    image_tags: `set_id IN ${sets}`,
+  };
+  const out: Record<string, number> = {};
+  for (const [t, w] of Object.entries(where))
+    out[t] = (await env.DB.prepare(`SELECT count(*) AS n FROM ${t} WHERE ${w}`).bind(id).first<number>("n")) ?? -1;
+  return out;
+}
+
+// Each test file starts from empty storage, so dataset, set and image ids come round again.
 afterEach(forgetMovedRoutes);
 
 describe("switching a dataset over to its DatasetStore", () => {
@@ -79,8 +100,8 @@ describe("switching a dataset over to its DatasetStore", () => {
     expect(s.counts.equal).toBe(true);
 
     // D1's copies of the rows no longer matter: every answer comes from the object.
-    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
-    await env.DB.prepare("DELETE FROM folders WHERE dataset_id = ?").bind(seeded.datasetId).run();
+    await deliver({ type: "prune-dataset-d1", datasetId: seeded.datasetId });
+    expect((await d1Rows(seeded.datasetId)).images).toBe(0);
     expect(await reads(owner, seeded)).toEqual(before);
   });
 
@@ -121,7 +142,7 @@ describe("switching a dataset over to its DatasetStore", () => {
     const before = JSON.parse(await (await get(coco, owner.key)).text());
     await expectStatus(switchOver(op.key, seeded.datasetId), 202);
     await deliver({ type: "switch-dataset-store", datasetId: seeded.datasetId, fresh: true });
-    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
+    await deliver({ type: "prune-dataset-d1", datasetId: seeded.datasetId });
 
     const { job } = await expectStatus(post(`/api/v1/ui/annotation-sets/${seeded.setId}/exports/?annotation_format=coco`, {}, owner.key), 202);
     let done: any;
@@ -172,7 +193,7 @@ describe("switching a dataset over to its DatasetStore", () => {
     const objects = [boxOfClass("Only-in-object")];
     await expectStatus(call("PUT", `/api/v1/ui/annotation-sets/${seeded.setId}/images/${imageId}/annotations/`, { key: owner.key, json: { objects } }), 200);
     // D1's copies of the images go: the lists' thumbnails must still come (from the object).
-    await env.DB.prepare("DELETE FROM images WHERE dataset_id = ?").bind(seeded.datasetId).run();
+    await deliver({ type: "prune-dataset-d1", datasetId: seeded.datasetId });
 
     expect(unsigned(await expectStatus(get("/api/v1/ui/datasets/", owner.key), 200))).toEqual(listedBefore);
     const legacy = await expectStatus<any>(get("/api/dataset/", owner.key), 200);
@@ -254,6 +275,71 @@ describe("switching a dataset over to its DatasetStore", () => {
     await expectError(get(`/api/v1/ui/annotation-sets/${seeded.setId}/`, owner.key), 404);
     await deliver({ type: "destroy-dataset-store", datasetId: seeded.datasetId });
     expect(await datasetStore(env, seeded.datasetId).isProvisioned()).toBe(false);
+  });
+
+  it("drops D1's copy after the switch in chunks and passes: what a dataset created in its object has stays, reads do not change", async () => {
+    const { op, owner, seeded } = await moved();
+    const before = await reads(owner, seeded);
+    const rows = await d1Rows(seeded.datasetId);
+    expect(rows.images).toBe(seeded.imageIds.size);
+    expect(rows.annotation_objects).toBeGreaterThan(0);
+    const keys = (await env.DB.prepare("SELECT DISTINCT r2_key FROM images WHERE dataset_id = ?").bind(seeded.datasetId).raw<[string]>()).map(([k]) => k);
+
+    // A pass whose budget is spent after one chunk deletes that chunk and queues the next pass (the real consumer).
+    expect(await runD1Prune(env, seeded.datasetId, { chunk: 2, budgetMs: -1 })).toEqual({ done: false, images: 2 });
+    expect((await d1Rows(seeded.datasetId)).images).toBe(seeded.imageIds.size - 2);
+    const deadline = Date.now() + 30_000;
+    while ((await status(op.key, seeded.datasetId)).state !== "pruned") {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await d1Rows(seeded.datasetId)).toEqual({
+      ...Object.fromEntries(Object.keys(rows).map((t) => [t, 0])),
+      datasets: 1,
+      annotation_sets: rows.annotation_sets,
+    });
+    // Every key the dataset used is now referenced in blob_refs, so the sweep asks the object.
+    const refs = await env.DB.prepare("SELECT r2_key FROM blob_refs WHERE dataset_id = ?").bind(seeded.datasetId).raw<[string]>();
+    expect(refs.map(([k]) => k).sort()).toEqual([...keys].sort());
+    expect(await reads(owner, seeded)).toEqual(before);
+    // Idempotent: a second run finds nothing to do.
+    expect(await runD1Prune(env, seeded.datasetId)).toEqual({ done: true, images: 0 });
+
+    // The sweep keeps a key the object's images use, and deletes it once the image is deleted there.
+    const key = keys[0];
+    await env.DB.prepare("INSERT INTO blob_gc (r2_key) VALUES (?)").bind(key).run();
+    await deliver({ type: "gc-blobs" });
+    expect(await env.BUCKET.head(key)).not.toBeNull();
+    const owning = await runInDurableObject(datasetStore(env, seeded.datasetId), (_o, state) =>
+      state.storage.sql.exec<{ id: number }>("SELECT id FROM images WHERE r2_key = ?", key).toArray().map((r) => r.id),
+    );
+    for (const id of owning) await expectStatus(del(`/api/v1/ui/images/${id}/`, owner.key), 204);
+    await deliver({ type: "gc-blobs" });
+    expect(await env.BUCKET.head(key)).toBeNull();
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM blob_refs WHERE r2_key = ?").bind(key).first<number>("n")).toBe(0);
+  });
+
+  it("leaves a switched dataset alone when the one-time copy runs over it again (no false mismatch)", async () => {
+    const { op, seeded } = await moved();
+    await deliver({ type: "copy-dataset-store", datasetId: seeded.datasetId });
+    const s = await status(op.key, seeded.datasetId);
+    expect([s.store, s.state, s.passes]).toEqual(["object", "switched", 1]);
+  });
+
+  it("never prunes a dataset D1 still serves, nor one being switched", async () => {
+    const op = await superuser();
+    const owner = await createUser();
+    const plain = await seedFixtureSet(owner, "in D1");
+    const frozen = await seedFixtureSet(owner, "frozen");
+    await expectStatus(switchOver(op.key, frozen.datasetId), 202);
+    const rows = [await d1Rows(plain.datasetId), await d1Rows(frozen.datasetId)];
+    await deliver({ type: "prune-dataset-d1", datasetId: plain.datasetId });
+    await deliver({ type: "prune-dataset-d1", datasetId: frozen.datasetId });
+    await deliver({ type: "prune-dataset-d1", datasetId: 987_654_321 });
+    expect([await d1Rows(plain.datasetId), await d1Rows(frozen.datasetId)]).toEqual(rows);
+    const refs = "SELECT count(*) AS n FROM blob_refs WHERE dataset_id IN (?, ?)";
+    expect(await env.DB.prepare(refs).bind(plain.datasetId, frozen.datasetId).first<number>("n")).toBe(0);
+    expect((await status(op.key, plain.datasetId)).state).toBeNull();
   });
 
   it("refuses a second switch, another user, a missing dataset, and a dataset with an open upload", async () => {
