@@ -1,4 +1,6 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env } from "cloudflare:test";
+import worker from "../src/index";
+import { createUser } from "./helpers/factories";
 import { describe, expect, it } from "vitest";
 import { expectError, expectStatus, get } from "./helpers/api";
 import { expiryFor, signPath, SIGNATURE_TTL_SECONDS, SIGNATURE_WINDOW_SECONDS, verifyScope } from "../src/lib/signing";
@@ -6,6 +8,23 @@ import { expiryFor, signPath, SIGNATURE_TTL_SECONDS, SIGNATURE_WINDOW_SECONDS, v
 describe("health, OpenAPI and docs", () => {
   it("answers /healthz without a key", async () => {
     expect(await expectStatus(get("/healthz"), 200)).toEqual({ status: "ok" });
+  });
+
+  it("answers /healthz 503 naming the vars, and refuses to create a dataset, when the DatasetStore vars contradict", async () => {
+    const u = await createUser();
+    const withVars = (vars: Record<string, string>, path: string, init: RequestInit = {}) =>
+      worker.fetch(new Request(`http://remo.test${path}`, init), { ...env, ...vars } as never, createExecutionContext());
+    const off = { DATASET_STORE_NEW: "object", DATASET_STORE_ROUTING: "off" };
+    const health = await expectError(withVars(off, "/healthz"), 503, /DATASET_STORE_NEW = "object" needs DATASET_STORE_ROUTING = "on"/);
+    expect(health.error).toMatch(/misconfigured/);
+    await expectError(withVars({ DATASET_STORE_NEW: "objects" }, "/healthz"), 503, /DATASET_STORE_NEW must be "d1" or "object", not "objects"/);
+    await expectError(withVars({ DATASET_STORE_PRUNE_AFTER_S: "soon" }, "/healthz"), 503, /DATASET_STORE_PRUNE_AFTER_S/);
+    const create = { method: "POST", headers: { authorization: `Token ${u.key}`, "content-type": "application/json" }, body: '{"name":"nowhere"}' };
+    await expectError(withVars(off, "/api/dataset/", create), 503, /DATASET_STORE_ROUTING/);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM datasets WHERE owner_id = ?").bind(u.id).first<number>("n")).toBe(0);
+    // The same request with consistent vars creates it.
+    const made = await expectStatus<any>(withVars({ DATASET_STORE_NEW: "d1" }, "/api/dataset/", create), 200);
+    expect(made.name).toBe("nowhere");
   });
 
   it("serves an OpenAPI 3.1 document generated from the zod schemas, covering the routes", async () => {

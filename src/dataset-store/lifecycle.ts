@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { ApiError } from "../lib/errors";
 import { log } from "../lib/log";
 import { enqueue } from "../storage/queues";
 import { copyDatasetToStore } from "./copy-from-d1";
@@ -24,12 +25,40 @@ export async function destroyDatasetStore(env: Env, datasetId: number): Promise<
   }
 }
 
+const oneOf = (name: string, v: string | undefined, allowed: string[]) =>
+  v === undefined || v === "" || allowed.includes(v) ? [] : [`${name} must be ${allowed.map((a) => `"${a}"`).join(" or ")}, not "${v}".`];
+
+/** What is wrong with where new datasets go (DATASET_STORE_NEW, DATASET_STORE_ROUTING): one sentence each. */
+function creationProblems(env: Env): string[] {
+  const out = [...oneOf("DATASET_STORE_ROUTING", env.DATASET_STORE_ROUTING, ["on", "off"]), ...oneOf("DATASET_STORE_NEW", env.DATASET_STORE_NEW, ["d1", "object"])];
+  if (env.DATASET_STORE_NEW === "object" && env.DATASET_STORE_ROUTING !== "on")
+    out.push('DATASET_STORE_NEW = "object" needs DATASET_STORE_ROUTING = "on": without routing no request would reach a new dataset\'s object.');
+  return out;
+}
+
 /**
- * True when a dataset created now starts in its own DatasetStore: `DATASET_STORE_NEW` is "object" and routing is on
- * (without routing, nothing would reach the object). Never inside an object (no route creates a dataset there).
+ * Everything wrong with the DatasetStore vars (wrangler.toml; README, "Configuration"), one sentence each; empty when
+ * nothing is. /healthz answers 503 with them, so a deploy check sees a bad configuration before users do.
+ */
+export function storeConfigProblems(env: Env): string[] {
+  const out = creationProblems(env);
+  const prune = env.DATASET_STORE_PRUNE_AFTER_S;
+  if (prune !== undefined && prune !== "" && !Number.isFinite(Number(prune)))
+    out.push(`DATASET_STORE_PRUNE_AFTER_S must be a number of seconds, not "${prune}".`);
+  return out;
+}
+
+/**
+ * True when a dataset created now starts in its own DatasetStore: `DATASET_STORE_NEW` is "object" (and routing is
+ * on). Never inside an object (no route creates a dataset there).
+ * @throws ApiError UNAVAILABLE (503) when the vars contradict each other or name no known value: a dataset is not
+ * created somewhere the operator did not ask for (e.g. in D1 with DATASET_STORE_NEW = "object" and routing off).
  */
 export function createsInStore(env: Env): boolean {
-  return env.DATASET_STORE_NEW === "object" && env.DATASET_STORE_ROUTING === "on" && !env.DATASET_STORE_ID;
+  if (env.DATASET_STORE_ID) return false;
+  const problems = creationProblems(env);
+  if (problems.length) throw new ApiError("UNAVAILABLE", `The service is misconfigured: ${problems.join(" ")}`);
+  return env.DATASET_STORE_NEW === "object";
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { storeConfigProblems } from "../dataset-store/lifecycle";
 import { ApiError } from "../lib/errors";
 import { createRouter } from "../lib/router";
 import { jsonContent } from "../schemas/common";
@@ -11,10 +12,10 @@ metaRoutes.openapi(
     method: "get",
     path: "/healthz",
     tags: ["meta"],
-    summary: "Liveness and D1 reachability",
+    summary: "Liveness, D1 reachability and a consistent configuration",
     responses: {
       200: jsonContent(z.object({ status: z.literal("ok") }), "Healthy"),
-      503: { description: "A binding failed" },
+      503: { description: "A binding failed, or the vars contradict each other (the error names them)" },
     },
   }),
   async (c) => {
@@ -23,6 +24,8 @@ metaRoutes.openapi(
     } catch {
       throw new ApiError("UNAVAILABLE", "D1 is unreachable");
     }
+    const problems = storeConfigProblems(c.env);
+    if (problems.length) throw new ApiError("UNAVAILABLE", `The service is misconfigured: ${problems.join(" ")}`);
     return c.json({ status: "ok" as const }, 200);
   },
 );
