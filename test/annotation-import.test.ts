@@ -1,5 +1,4 @@
-import { datasetD1, datasetView, inDataset } from "./helpers/dataset-rows";
-import { withImageIds } from "../src/services/ingest/image-ingest";
+import { datasetD1, insertImagesWhereTheyLive } from "./helpers/dataset-rows";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import type { ImportRecord } from "../src/formats/types";
@@ -29,8 +28,8 @@ const box = (fileName: string, cls: string[], coordinates: number[], extra: Part
 });
 
 async function counters(setId: number) {
-  const set = await datasetView({ setId }).prepare("SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?").bind(setId).first();
-  const classes = await datasetView({ setId }).prepare(
+  const set = await datasetD1({ setId }).prepare("SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?").bind(setId).first();
+  const classes = await datasetD1({ setId }).prepare(
     "SELECT c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY sc.position",
   )
     .bind(setId)
@@ -153,11 +152,9 @@ describe("applyImport", () => {
   it("imports 10,500 objects over 2,100 images across several batches with exact counters", async () => {
     const u = await createUser();
     const d = await createDataset(u);
-    await inDataset(d.id, (x, e) => {
-      const write = (ids: (number | null)[]) =>
-        x.batch(ids.map((id, i) => x.prepare("INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, 'x', 'k', 'image/jpeg', 1, 1000, 1000)").bind(id, d.id, `i${i}.jpg`)));
-      return e.DATASET_STORE_ID ? withImageIds(e, d.id, 2100, write) : write(new Array(2100).fill(null));
-    });
+    await insertImagesWhereTheyLive(d.id, 2100, (x, ids) =>
+      x.batch(ids.map((id, i) => x.prepare("INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, 'x', 'k', 'image/jpeg', 1, 1000, 1000)").bind(id, d.id, `i${i}.jpg`))),
+    );
     const set = await createAnnotationSet(db(d.id), { datasetId: d.id, name: "Big", task: "object_detection" });
     const recs: ImportRecord[] = [];
     for (let i = 0; i < 2100; i++)

@@ -1,5 +1,4 @@
-import { inDataset } from "./helpers/dataset-rows";
-import { withImageIds } from "../src/services/ingest/image-ingest";
+import { inDataset, insertImagesWhereTheyLive } from "./helpers/dataset-rows";
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -304,10 +303,9 @@ describe("export job: R2 multipart resume and failure", () => {
   async function bigSet(user: TestUser) {
     const s = await seedSet(user, { task: "object_detection", classes: ["Thing"], images: [] });
     // Written where the dataset lives (D1, or its DatasetStore with ids from its block: test/helpers/dataset-rows.ts).
-    await inDataset(s.datasetId, async (db, e) => {
+    await insertImagesWhereTheyLive(s.datasetId, 2000, async (db, [first]) => {
       const cls = await db.prepare("SELECT id FROM classes WHERE name = 'Thing'").first<{ id: number }>();
-      const write = (first: number | null) =>
-        db.batch([
+      return db.batch([
           db.prepare(
             "INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) " +
               "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999) " +
@@ -325,7 +323,6 @@ describe("export job: R2 multipart resume and failure", () => {
             "INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id) SELECT annotation_id, id, set_id, image_id, ?2 FROM annotation_objects WHERE set_id = ?1",
           ).bind(s.setId, cls!.id),
         ]);
-      return e.DATASET_STORE_ID ? withImageIds(e, s.datasetId, 2000, (ids) => write(ids[0])) : write(null);
     });
     return s;
   }

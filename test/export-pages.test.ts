@@ -1,5 +1,4 @@
-import { datasetD1, inDataset } from "./helpers/dataset-rows";
-import { withImageIds } from "../src/services/ingest/image-ingest";
+import { datasetD1, insertImagesWhereTheyLive } from "./helpers/dataset-rows";
 import { describe, expect, it } from "vitest";
 import { exportPages, IMAGE_PAGE, OBJECT_PAGE } from "../src/services/export/pages";
 import { createUser } from "./helpers/factories";
@@ -54,17 +53,15 @@ describe("export pages (keyset over D1)", () => {
     const u = await createUser();
     const s = await seedSet(u, { task: "image_classification", classes: ["Cat"], images: [] });
     const n = IMAGE_PAGE * 2 + 7;
-    await inDataset(s.datasetId, (x, e) => {
-      const write = (first: number | null) =>
+    await insertImagesWhereTheyLive(s.datasetId, n, (x, [first]) =>
         x
           .prepare(
             "INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) " +
               "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2) SELECT ?3 + i, ?1, 'p' || i || '.jpg', 's' || i, 'k' || i, 'image/jpeg', 1, 10, 10 FROM n",
           )
           .bind(s.datasetId, n - 1, first)
-          .run();
-      return e.DATASET_STORE_ID ? withImageIds(e, s.datasetId, n, (ids) => write(ids[0])) : write(null);
-    });
+          .run(),
+    );
     const seen: number[] = [];
     const sizes: number[] = [];
     for await (const page of exportPages(

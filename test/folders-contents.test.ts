@@ -1,4 +1,4 @@
-import { datasetView } from "./helpers/dataset-rows";
+import { datasetD1 } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { del, expectError, expectStatus, get, patch, post } from "./helpers/api";
@@ -47,10 +47,10 @@ describe("folders", () => {
     const keep = await insertImage(d.id);
     await expectError(del(`/api/user-dataset/${d.id}/folders/${top.id}/`, u.key), 409, /recursive=true/);
     await expectStatus(del(`/api/user-dataset/${d.id}/folders/${top.id}/?recursive=true`, u.key), 204);
-    const left = await datasetView({ datasetId: d.id }).prepare("SELECT id FROM images WHERE dataset_id = ?").bind(d.id).all<{ id: number }>();
+    const left = await datasetD1({ datasetId: d.id }).prepare("SELECT id FROM images WHERE dataset_id = ?").bind(d.id).all<{ id: number }>();
     expect(left.results.map((r) => r.id)).toEqual([keep.id]);
     expect((await expectStatus(get(`/api/v1/ui/datasets/${d.id}/`, u.key), 200)).quantity).toBe(1);
-    const folders = await datasetView({ datasetId: d.id }).prepare("SELECT COUNT(*) AS n FROM folders WHERE dataset_id = ?").bind(d.id).first<{ n: number }>();
+    const folders = await datasetD1({ datasetId: d.id }).prepare("SELECT COUNT(*) AS n FROM folders WHERE dataset_id = ?").bind(d.id).first<{ n: number }>();
     expect(folders!.n).toBe(0);
     const empty = await expectStatus(post(`/api/user-dataset/${d.id}/folders/`, { name: "empty" }, u.key), 201);
     await expectStatus(del(`/api/user-dataset/${d.id}/folders/${empty.id}/`, u.key), 204);

@@ -90,20 +90,16 @@ describe("images", () => {
 
 describe("the SDK's full image list", () => {
   it("streams every image of a dataset larger than one internal page, in id order, as valid JSON", async () => {
-    const { inDataset } = await import("./helpers/dataset-rows");
-    const { withImageIds } = await import("../src/services/ingest/image-ingest");
+    const { insertImagesWhereTheyLive } = await import("./helpers/dataset-rows");
     const u = await createUser();
     const d = await createDataset(u);
     // Rows written where the dataset lives, with ids as the ingest takes them there (see test/helpers/dataset-rows.ts).
-    await inDataset(d.id, (db, e) => {
-      const write = async (ids: (number | null)[]) => {
+    await insertImagesWhereTheyLive(d.id, 1100, (db, ids) => {
         const stmts = ids.map((id, i) =>
           db.prepare("INSERT INTO images (id, dataset_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, 'x', 'k', 'image/jpeg', 1, 10, 10)").bind(id, d.id, `s${i}.jpg`),
         );
         stmts.push(db.prepare("UPDATE datasets SET image_count = image_count + 1100 WHERE id = ? AND changes() = 1").bind(d.id));
         return db.batch(stmts);
-      };
-      return e.DATASET_STORE_ID ? withImageIds(e, d.id, 1100, write) : write(new Array(1100).fill(null));
     });
     const body = await expectStatus(get(`/api/v1/sdk/datasets/${d.id}/images/`, u.key), 200);
     expect(body.count).toBe(1100);

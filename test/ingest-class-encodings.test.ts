@@ -1,4 +1,4 @@
-import { datasetView } from "./helpers/dataset-rows";
+import { datasetD1 } from "./helpers/dataset-rows";
 import { describe, expect, it } from "vitest";
 import { expectStatus } from "./helpers/api";
 import { createDataset, createUser } from "./helpers/factories";
@@ -25,7 +25,7 @@ async function upload(files: Part[], fields: Record<string, string>) {
 
 const imageClasses = async (setId: number) =>
   (
-    await datasetView({ setId }).prepare(
+    await datasetD1({ setId }).prepare(
       `SELECT i.original_name AS img, c.name AS cls FROM annotation_classes ac JOIN images i ON i.id = ac.image_id
        JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ? AND ac.object_id IS NULL ORDER BY img, cls`,
     )
@@ -101,7 +101,7 @@ describe("class encodings through an upload (issue 11, remo-reference §4.1, §4
     );
     expect(s.status, JSON.stringify(s)).toBe("done");
     expect(await setObjects(setId)).toEqual(new Map([["c.jpg|1,2,11,12", ["Fruit"]]]));
-    const tags = await datasetView({ setId }).prepare(
+    const tags = await datasetD1({ setId }).prepare(
       "SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.set_id = ?",
     )
       .bind(setId)
@@ -185,7 +185,7 @@ describe("the SDK's instance-segmentation CSV through an upload (issue 11, SDK S
         ["q.jpg|21,10,105,10,63,50", ["Fruit"]],
       ]),
     );
-    const kinds = await datasetView({ setId }).prepare("SELECT DISTINCT kind FROM annotation_objects WHERE set_id = ?")
+    const kinds = await datasetD1({ setId }).prepare("SELECT DISTINCT kind FROM annotation_objects WHERE set_id = ?")
       .bind(setId)
       .all<{ kind: string }>();
     expect(kinds.results).toEqual([{ kind: "polygon" }]);

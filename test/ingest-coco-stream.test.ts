@@ -1,4 +1,4 @@
-import { datasetView, inDataset } from "./helpers/dataset-rows";
+import { datasetD1, inDataset } from "./helpers/dataset-rows";
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -20,12 +20,12 @@ const onDataset = <T>(datasetId: number, fn: (db: ReturnType<typeof createDb>) =
 
 /** Counters of a set as the statistics routes read them; classes by name (positions follow first sight). */
 async function setState(setId: number) {
-  const set = await datasetView({ setId }).prepare(
+  const set = await datasetD1({ setId }).prepare(
     "SELECT annotated_images, done_count, skipped_count, total_objects FROM annotation_sets WHERE id = ?",
   )
     .bind(setId)
     .first();
-  const classes = await datasetView({ setId }).prepare(
+  const classes = await datasetD1({ setId }).prepare(
     "SELECT c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ? ORDER BY c.name",
   )
     .bind(setId)

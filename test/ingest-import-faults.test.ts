@@ -1,4 +1,4 @@
-import { datasetView, inDataset } from "./helpers/dataset-rows";
+import { datasetD1, inDataset } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { strFromU8, unzipSync } from "fflate";
 import { describe, expect, it } from "vitest";
@@ -31,7 +31,7 @@ async function upload(user: TestUser, files: Record<string, Uint8Array | string>
 
 /** Per image name: its annotation's status in the set (null: no annotation row) and its object count. */
 async function annotationRows(datasetId: number, setId: number) {
-  const rows = await datasetView({ datasetId }).prepare(
+  const rows = await datasetD1({ datasetId }).prepare(
     `SELECT i.original_name AS name, a.status, (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ?2 AND o.image_id = i.id) AS objects
      FROM images i LEFT JOIN annotations a ON a.image_id = i.id AND a.set_id = ?2 WHERE i.dataset_id = ?1 ORDER BY i.original_name`,
   )

@@ -1,4 +1,4 @@
-import { datasetView } from "./helpers/dataset-rows";
+import { datasetD1 } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { derivedPath, imageUrls } from "../src/lib/image-urls";
@@ -346,7 +346,7 @@ describe("EXIF orientation is applied everywhere, in the upright grid", () => {
     ];
     const saved = `/api/dataset/${ds.id}/annotation-set/${set.id}/image/${row.id}/save-annotation/`;
     await expectStatus(post(saved, { objects: [{ coordinates: box, classes: ["Car"] }] }, user.key), 200);
-    const stored = await datasetView({ datasetId: ds.id }).prepare("SELECT coordinates FROM annotation_objects WHERE image_id = ?")
+    const stored = await datasetD1({ datasetId: ds.id }).prepare("SELECT coordinates FROM annotation_objects WHERE image_id = ?")
       .bind(row.id)
       .first<{ coordinates: string }>();
     expect(JSON.parse(stored!.coordinates)).toEqual([5, 70, 55, 115]);

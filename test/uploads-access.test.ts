@@ -1,4 +1,4 @@
-import { datasetView, inDataset } from "./helpers/dataset-rows";
+import { datasetD1, inDataset } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, expectError, expectStatus, get, post } from "./helpers/api";
@@ -194,7 +194,7 @@ describe("upload sessions: routes and who may use them", () => {
     );
     const s = await waitForSession(u.key, r.session_id);
     expect(s.status, JSON.stringify(s)).toBe("done");
-    const classes = await datasetView({ setId: set!.id }).prepare(
+    const classes = await datasetD1({ setId: set!.id }).prepare(
       "SELECT c.name FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ? ORDER BY c.name",
     )
       .bind(set!.id)

@@ -1,4 +1,4 @@
-import { datasetView } from "./helpers/dataset-rows";
+import { datasetD1 } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -414,7 +414,7 @@ describe("bad input: annotation files", () => {
     const setId = (
       await env.DB.prepare("SELECT annotation_set_id AS id FROM upload_sessions WHERE id = ?").bind(sid).first<any>()
     ).id;
-    const objs = await datasetView({ setId }).prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?")
+    const objs = await datasetD1({ setId }).prepare("SELECT coordinates FROM annotation_objects WHERE set_id = ?")
       .bind(setId)
       .all<any>();
     expect(objs.results.map((o) => JSON.parse(o.coordinates))).toEqual([[10, 20, 40, 60]]);

@@ -1,5 +1,4 @@
-import { withImageIds } from "../../src/services/ingest/image-ingest";
-import { inDataset } from "./dataset-rows";
+import { insertImagesWhereTheyLive } from "./dataset-rows";
 import { env } from "cloudflare:test";
 import { expectStatus, post } from "./api";
 
@@ -43,25 +42,17 @@ export async function insertImage(
   const key = `images/${sha}`;
   await env.BUCKET.put(key, bytes);
   const name = opts.name ?? `img-${unique()}.jpg`;
-  // In a DatasetStore, ids come from the dataset's block as the ingest takes them (withImageIds); in D1, AUTOINCREMENT.
-  const id = await inDataset(datasetId, (db, e) => {
-    const write = async (ids: (number | null)[]) => {
-      const [ins] = await db.batch([
-        db.prepare(
-          "INSERT INTO images (id, dataset_id, folder_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        ).bind(ids[0], datasetId, opts.folderId ?? null, name, sha, key, opts.mime ?? "image/jpeg", bytes.length, opts.width ?? 640, opts.height ?? 480),
-        db.prepare("UPDATE datasets SET image_count = image_count + 1, size_in_bytes = size_in_bytes + ? WHERE id = ? AND changes() = 1").bind(bytes.length, datasetId),
-      ]);
-      return (ins.results[0] as { id: number }).id;
-    };
-    if (!e.DATASET_STORE_ID) return write([null]);
-    // As the ingest does there: the blob's reference in D1 first (blob_refs), then the row.
-    return db
-      .prepare("INSERT OR IGNORE INTO blob_refs (r2_key, dataset_id) VALUES (?, ?)")
-      .bind(key, datasetId)
-      .run()
-      .then(() => withImageIds(e, datasetId, 1, write));
-  });
+  // In a DatasetStore, the id comes from the dataset's block as the ingest takes it; in D1, AUTOINCREMENT.
+  const write = async (db: D1Database, ids: (number | null)[]) => {
+    const [ins] = await db.batch([
+      db.prepare(
+        "INSERT INTO images (id, dataset_id, folder_id, original_name, sha256, r2_key, mime, size, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      ).bind(ids[0], datasetId, opts.folderId ?? null, name, sha, key, opts.mime ?? "image/jpeg", bytes.length, opts.width ?? 640, opts.height ?? 480),
+      db.prepare("UPDATE datasets SET image_count = image_count + 1, size_in_bytes = size_in_bytes + ? WHERE id = ? AND changes() = 1").bind(bytes.length, datasetId),
+    ]);
+    return (ins.results[0] as { id: number }).id;
+  };
+  const id = await insertImagesWhereTheyLive(datasetId, 1, write, { blobKeys: [key] });
   return { id, name, sha256: sha, r2Key: key };
 }
 
