@@ -73,6 +73,24 @@ describe("applyImport", () => {
     expect(await counters(set.id)).toEqual(before);
     const links = await datasetD1(d.id).prepare("SELECT COUNT(*) AS n FROM annotation_classes WHERE set_id = ?").bind(set.id).first<{ n: number }>();
     expect(links!.n).toBe(5);
+
+    // A later import that names an existing box (a class merged into it) and a new box of the same image in one
+    // call: the new one numbers on from the highest position, and each gets its class once.
+    const more = [box("a.jpg", ["Truck"], [10, 20, 110, 220]), box("a.jpg", ["Truck"], [300, 300, 400, 400])];
+    const third = await applyImport(db(d.id), { datasetId: d.id, setId: set.id, task: "object_detection", skipNewClasses: false }, more);
+    expect(third.objectsAdded).toBe(1);
+    const trucks = await datasetD1(d.id)
+      .prepare(
+        "SELECT o.name, o.coordinates FROM annotation_classes ac JOIN annotation_objects o ON o.id = ac.object_id JOIN classes c ON c.id = ac.class_id WHERE ac.set_id = ? AND c.name = 'Truck' ORDER BY o.id",
+      )
+      .bind(set.id)
+      .all();
+    expect(trucks.results).toEqual([
+      { name: "OBJ 1", coordinates: "[10,20,110,220]" },
+      { name: "OBJ 3", coordinates: "[300,300,400,400]" },
+    ]);
+    expect((await counters(set.id)).classes).toContainEqual({ name: "Truck", object_count: 2, image_count: 1 });
+    expect((await counters(set.id)).set).toEqual({ annotated_images: 3, done_count: 3, skipped_count: 0, total_objects: 5 });
   });
 
   it("with skipNewClasses drops unknown classes and objects left with none", async () => {

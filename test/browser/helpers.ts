@@ -43,7 +43,9 @@ export async function openPage(browser: Browser, opts: { allow4xx?: (url: string
 
 /** Signs in through the login page, as a person does, and waits for the page it leads to. */
 export async function signIn(page: Page, user: { email: string; password: string }, next = "/datasets") {
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  // The same wrangler dev stall (below) has held the login page itself for 90 s (CI of 2026-12-01): load it again.
+  const login = `/login?next=${encodeURIComponent(next)}`;
+  await page.goto(login, { timeout: 45_000 }).catch(() => page.goto(login));
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password").fill(user.password);
   const arrived = (u: URL) => u.pathname + u.search === next;
