@@ -274,7 +274,13 @@ try {
       const putSeconds = (performance.now() - tp) / 1000;
       const peakAfterPut = server.workerdPeakMiB();
       t = performance.now();
-      await r(`/api/v1/ui/uploads/${bsid}/complete/`, { method: "POST" });
+      // wrangler dev's proxy has answered this POST "503 Your worker restarted mid-request. Please try sending the
+      // request again" right after the 409 MB PUT (2 of 4 runs); `complete` is idempotent, so do as it says, once.
+      await r(`/api/v1/ui/uploads/${bsid}/complete/`, { method: "POST" }).catch(async (e) => {
+        if (!/restarted mid-request/.test(String(e))) throw e;
+        console.log("complete: wrangler dev restarted the worker mid-request; sent again");
+        await r(`/api/v1/ui/uploads/${bsid}/complete/`, { method: "POST" });
+      });
       const bs = await waitDone(bsid, 1_800_000, target.key);
       const secs = (performance.now() - t) / 1000;
       const bstats = (await r(`/api/v1/ui/datasets/${target.datasetId}/annotation-sets/`)).results.find(
