@@ -5,8 +5,8 @@ export const STORE_FAN_OUT = 6;
 
 /**
  * Which of `datasetIds` are served by their DatasetStore (`datasets.store = 'object'`), for the routes that read
- * many datasets at once (the dataset lists, the legacy global search): their rows there are the true ones, D1's are
- * a stale copy (issue 13). Empty when routing is off, and inside an object (where the one dataset is local). One D1
+ * many datasets at once (the dataset lists, the legacy global search): their rows there are the true ones; D1 has a
+ * stale copy until the prune job drops it (prune-d1.ts), or none (issue 13). Empty when routing is off, and inside an object (where the one dataset is local). One D1
  * statement, none for an empty list.
  */
 export async function movedDatasets(env: Env, datasetIds: number[]): Promise<Set<number>> {
