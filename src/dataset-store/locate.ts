@@ -119,3 +119,11 @@ export async function locateSet(env: Env, setId: number): Promise<number | null>
   const row = await env.DB.prepare(`SELECT ${SET_DATASET} AS dataset_id`).bind(setId).first<{ dataset_id: number | null }>();
   return row?.dataset_id ?? null;
 }
+
+/**
+ * Where dataset `datasetId` is served from, by its registry row (D1): "d1", "frozen" (being switched over or
+ * provisioned) or "object"; null when the dataset does not exist.
+ */
+export async function registryStore(env: Env, datasetId: number): Promise<string | null> {
+  return env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
+}

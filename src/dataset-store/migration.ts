@@ -2,7 +2,7 @@ import type { Env } from "../env";
 import { log } from "../lib/log";
 import { enqueue, enqueueMany } from "../storage/queues";
 import { compareStoreCounts, copyDatasetToStore } from "./copy-from-d1";
-import { registerLegacyImageRanges } from "./locate";
+import { registerLegacyImageRanges, registryStore } from "./locate";
 import { schedulePrune } from "./prune-d1";
 import { datasetStore } from "./store";
 
@@ -30,7 +30,7 @@ export async function datasetExists(env: Env, datasetId: number): Promise<boolea
 export async function runStoreCopy(env: Env, datasetId: number): Promise<void> {
   // Only a dataset D1 serves is copied: one in its object (switched, maybe pruned, or created there) or being
   // switched has nothing in D1 a copy could add, and its recorded state must not turn into a false `mismatch`.
-  const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
+  const store = await registryStore(env, datasetId);
   if (store !== "d1") return;
   await env.DB.prepare(
     `INSERT INTO dataset_store_copies (dataset_id, state) VALUES (?1, 'copying')
@@ -62,6 +62,10 @@ export async function runStoreCopy(env: Env, datasetId: number): Promise<void> {
   await env.DB.prepare(`UPDATE dataset_store_copies SET state = ?2, detail = ?3, updated_at = ${now} WHERE dataset_id = ?1`)
     .bind(datasetId, check.equal ? "verified" : "mismatch", JSON.stringify(detail))
     .run();
+}
+
+async function copyState(env: Env, datasetId: number): Promise<CopyState | null> {
+  return env.DB.prepare("SELECT state FROM dataset_store_copies WHERE dataset_id = ?1").bind(datasetId).first<CopyState>("state");
 }
 
 /** The dead-letter end of `copy-dataset-store`: the copy is marked `failed` (a new request starts it again). */
@@ -105,7 +109,7 @@ export async function storeCopyStatus(env: Env, datasetId: number): Promise<Stor
     passes: row?.passes ?? 0,
     detail: row?.detail ? JSON.parse(row.detail) : null,
     updated_at: row?.updated_at ?? null,
-    store: (await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store")) ?? "d1",
+    store: (await registryStore(env, datasetId)) ?? "d1",
     counts: await compareStoreCounts(env, datasetId),
   };
 }
@@ -133,7 +137,7 @@ export async function startSwitchOver(env: Env, datasetId: number): Promise<Swit
     .bind(datasetId)
     .first();
   if (!row) {
-    const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
+    const store = await registryStore(env, datasetId);
     return store === "object" ? "moved" : store === "frozen" ? "switching" : "busy";
   }
   await env.DB.prepare(
@@ -153,10 +157,13 @@ export async function startSwitchOver(env: Env, datasetId: number): Promise<Swit
  * id ranges are registered and the registry row says 'object', so requests go to the object from then on
  * (state `switched`); different → the dataset goes back to 'd1' (state `mismatch`, both counts in `detail`).
  * Once switched, D1's stale copy of the rows is dropped by the `prune-dataset-d1` job after pruneDelaySeconds
- * (prune-d1.ts; state `pruned`).
+ * (prune-d1.ts; state `pruned`). A retried message of a dataset already switched queues that prune again (the
+ * pass that switched it may have failed to), so a dataset never stays unpruned for a lost send.
  */
 export async function runSwitchOver(env: Env, datasetId: number, fresh: boolean): Promise<void> {
-  const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
+  const store = await registryStore(env, datasetId);
+  // A retry of the pass that switched it (its prune could not be queued): queue the prune again, idempotent.
+  if (store === "object" && (await copyState(env, datasetId)) === "switched") return schedulePrune(env, datasetId);
   if (store !== "frozen") return;
   if (fresh) await datasetStore(env, datasetId).destroy();
   const progress = await copyDatasetToStore(env, datasetId, { budgetMs: COPY_PASS_MS });

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { enqueue } from "../storage/queues";
+import { registryStore } from "./locate";
 
 /** Images whose D1 rows one batch deletes (with their annotation rows, by ON DELETE CASCADE: ~10 per image). */
 export const PRUNE_CHUNK_IMAGES = 500;
@@ -55,7 +56,7 @@ export async function runD1Prune(
   datasetId: number,
   opts: { budgetMs?: number; chunk?: number } = {},
 ): Promise<PruneProgress> {
-  const store = await env.DB.prepare("SELECT store FROM datasets WHERE id = ?1").bind(datasetId).first<string>("store");
+  const store = await registryStore(env, datasetId);
   if (store !== "object") return { done: false, images: 0 };
   const deadline = Date.now() + (opts.budgetMs ?? PRUNE_PASS_MS);
   const chunk = opts.chunk ?? PRUNE_CHUNK_IMAGES;
