@@ -213,3 +213,81 @@ describe("imageShareStatements", () => {
     ]);
   });
 });
+
+describe("applyImport's counters", () => {
+  /** Every counter an import moves, recounted from the rows themselves. */
+  async function recount(setId: number) {
+    const q = (s: string) => datasetD1({ setId }).prepare(s).bind(setId);
+    const set = await q(`SELECT
+        (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ?1 AND (
+          EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
+          OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
+          OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id))) AS annotated_images,
+        (SELECT COUNT(*) FROM annotations WHERE set_id = ?1 AND status = 1) AS done_count,
+        (SELECT COUNT(*) FROM annotations WHERE set_id = ?1 AND status = 0) AS skipped_count,
+        (SELECT COUNT(*) FROM annotation_objects WHERE set_id = ?1) AS total_objects`).first();
+    const classes = await q(`SELECT c.name,
+        (SELECT COUNT(*) FROM annotation_classes ac WHERE ac.set_id = sc.set_id AND ac.class_id = sc.class_id AND ac.object_id IS NOT NULL) AS object_count,
+        (SELECT COUNT(DISTINCT image_id) FROM annotation_classes ac WHERE ac.set_id = sc.set_id AND ac.class_id = sc.class_id) AS image_count
+      FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id WHERE sc.set_id = ?1 ORDER BY sc.position`).all();
+    const wrongObjectCounts = await q(`SELECT COUNT(*) AS n FROM annotations a WHERE a.set_id = ?1
+        AND a.object_count != (SELECT COUNT(*) FROM annotation_objects o WHERE o.annotation_id = a.id)`).first<{ n: number }>();
+    return { set, classes: classes.results, wrongObjectCounts: wrongObjectCounts!.n };
+  }
+
+  it("move by exactly what each import adds, merged into existing objects, links and statuses (no recount)", async () => {
+    const { d, set, imgs } = await setup(["a.jpg", "b.jpg", "c.jpg", "d.jpg"]);
+    // c was skipped in the annotation tool before any import.
+    await datasetD1(d.id).prepare("INSERT INTO annotations (set_id, image_id, status) VALUES (?, ?, 0)").bind(set.id, imgs[2].id).run();
+    await datasetD1(d.id).prepare("UPDATE annotation_sets SET skipped_count = 1 WHERE id = ?").bind(set.id).run();
+    const opts = { datasetId: d.id, setId: set.id, task: "object_detection" as const, skipNewClasses: false };
+    const expectExact = async () => {
+      const now = await recount(set.id);
+      expect(now.wrongObjectCounts).toBe(0);
+      expect(await counters(set.id)).toEqual({ set: now.set, classes: now.classes });
+      return now;
+    };
+
+    await applyImport(db(d.id), opts, [
+      box("a.jpg", ["car"], [1, 1, 5, 5]),
+      box("a.jpg", ["person"], [10, 10, 20, 20]),
+      box("b.jpg", ["car"], [1, 1, 5, 5]),
+      box("c.jpg", ["dog"], [2, 2, 9, 9]),
+    ]);
+    const first = await expectExact();
+    expect(first.set).toEqual({ annotated_images: 3, done_count: 3, skipped_count: 0, total_objects: 4 });
+
+    // An existing box gains a class (and keeps the one it had), a new box of a class the image already has, tags
+    // alone on b, an image marked done with nothing in it.
+    const second: ImportRecord[] = [
+      box("a.jpg", ["car", "truck"], [1, 1, 5, 5]),
+      box("a.jpg", ["car"], [30, 30, 40, 40]),
+      { fileName: "b.jpg", match: "basename", objects: [], classes: [], tags: ["night"] },
+      { fileName: "d.jpg", match: "basename", objects: [], classes: [], tags: [], annotatedEmpty: true },
+    ];
+    await applyImport(db(d.id), opts, second);
+    const after = await expectExact();
+    expect(after.set).toEqual({ annotated_images: 3, done_count: 4, skipped_count: 0, total_objects: 5 });
+    expect(after.classes).toContainEqual({ name: "Car", object_count: 3, image_count: 2 });
+    expect(after.classes).toContainEqual({ name: "Truck", object_count: 1, image_count: 1 });
+
+    // Applied again: nothing new, nothing moves.
+    await applyImport(db(d.id), opts, second);
+    expect(await expectExact()).toEqual(after);
+  });
+
+  it("move by exactly what an image-classification import adds", async () => {
+    const { d, set } = await setup(["a.jpg", "b.jpg"], "image_classification");
+    const opts = { datasetId: d.id, setId: set.id, task: "image_classification" as const, skipNewClasses: false };
+    const label = (fileName: string, classes: string[]): ImportRecord => ({ fileName, match: "basename", objects: [], classes, tags: [] });
+    await applyImport(db(d.id), opts, [label("a.jpg", ["car"]), label("b.jpg", ["dog", "car"])]);
+    await applyImport(db(d.id), opts, [label("a.jpg", ["car", "cat"]), label("b.jpg", ["dog"])]);
+    const now = await recount(set.id);
+    expect(await counters(set.id)).toEqual({ set: now.set, classes: now.classes });
+    expect(now.classes).toEqual([
+      { name: "Car", object_count: 0, image_count: 2 },
+      { name: "Dog", object_count: 0, image_count: 1 },
+      { name: "Cat", object_count: 0, image_count: 1 },
+    ]);
+  });
+});

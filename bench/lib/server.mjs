@@ -1,6 +1,6 @@
 // Starts `wrangler dev` (the same local stack as `npm start`) on its own port and state folder, for benchmarks.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
@@ -28,8 +28,15 @@ export async function startServer(opts = {}) {
     detached: true,
   });
   let log = "";
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
+  // BENCH_SERVER_LOG=<file> keeps wrangler's whole output (console.log from the Worker included) for a profile.
+  const logFile = process.env.BENCH_SERVER_LOG;
+  if (logFile) writeFileSync(logFile, "");
+  const keep = (d) => {
+    log += d;
+    if (logFile) appendFileSync(logFile, d);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {

@@ -65,3 +65,40 @@ export function imageShareStatements(setId: number, imageIds: string | SQL, sign
   );
   return stmts;
 }
+
+/**
+ * The counters an import moves that can be read per image or per (image, class) pair in O(log n), as a share to
+ * take (sign -1, before the writes) and give back (sign +1, after them) in one runBatch(), like
+ * imageShareStatements: `done_count`, `skipped_count`, `annotated_images` (one annotation row and three EXISTS
+ * per image) and each class's `image_count` (one EXISTS per pair, on the (set, class, image) index).
+ *
+ * What it leaves out, `total_objects`, the classes' `object_count` and the annotations' `object_count`, the
+ * import adds as deltas it knows (objects and links it inserts), since an import never removes a row. Recounting
+ * them, as imageShareStatements does, visits every object the images already have: a streamed COCO file touches
+ * the same images in each of its batches, so that was quadratic in the file (issue 13's 860,000-annotation bench).
+ *
+ * `imageIds`: JSON array of distinct image ids. `pairChunks`: JSON arrays of `[imageId, classId]`, together the
+ * distinct pairs the write may link (every class of every object and image link it inserts), one statement each.
+ */
+export function importShareStatements(setId: number, imageIds: string, pairChunks: string[], sign: 1 | -1): SQL[] {
+  const op = sql.raw(sign === 1 ? "+" : "-");
+  const rowsOf = sql`json_each(${imageIds}) j CROSS JOIN annotations a ON a.set_id = ${setId} AND a.image_id = j.value`;
+  return [
+    sql`UPDATE annotation_sets SET
+        done_count = done_count ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE a.status = 1),
+        skipped_count = skipped_count ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE a.status = 0),
+        annotated_images = annotated_images ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE
+          EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
+          OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
+          OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id))
+      WHERE id = ${setId}`,
+    ...pairChunks.map(
+      (pairs) => sql`UPDATE annotation_set_classes SET image_count = image_count ${op} agg.i
+      FROM (SELECT json_extract(j.value, '$[1]') AS class_id, COUNT(*) AS i FROM json_each(${pairs}) j
+            WHERE EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.set_id = ${setId}
+              AND ac.class_id = json_extract(j.value, '$[1]') AND ac.image_id = json_extract(j.value, '$[0]'))
+            GROUP BY 1) AS agg
+      WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`,
+    ),
+  ];
+}
