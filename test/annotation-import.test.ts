@@ -2,7 +2,7 @@ import { datasetD1, insertImagesWhereTheyLive } from "./helpers/dataset-rows";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import type { ImportRecord } from "../src/formats/types";
-import { applyImport } from "../src/services/annotations/import";
+import { applyImport, newImportMemo } from "../src/services/annotations/import";
 import { createAnnotationSet } from "../src/services/annotations/sets";
 import { createDataset, createUser, insertImage } from "./helpers/factories";
 
@@ -274,6 +274,41 @@ describe("applyImport's counters", () => {
     // Applied again: nothing new, nothing moves.
     await applyImport(db(d.id), opts, second);
     expect(await expectExact()).toEqual(after);
+  });
+
+  it("with a memo across calls, merge and number as without it, and read an image again once another writer changed it", async () => {
+    const { d, set, imgs } = await setup(["a.jpg", "b.jpg"]);
+    const opts = { datasetId: d.id, setId: set.id, task: "object_detection" as const, skipNewClasses: false };
+    // b had a box before the import; a had nothing.
+    await applyImport(db(d.id), opts, [box("b.jpg", ["car"], [1, 1, 5, 5])]);
+    const memo = newImportMemo();
+    const withMemo = { ...opts, memo };
+    await applyImport(db(d.id), withMemo, [box("a.jpg", ["car"], [1, 1, 5, 5]), box("b.jpg", ["car"], [2, 2, 6, 6])]);
+    expect([...memo.images.keys()]).toEqual([imgs[0].id]);
+    // The same box again (merged, gains a class: the memo's hash sends it to the rows) and a new one.
+    await applyImport(db(d.id), withMemo, [box("a.jpg", ["dog"], [1, 1, 5, 5]), box("a.jpg", ["car"], [7, 7, 9, 9]), box("b.jpg", ["car"], [1, 1, 5, 5])]);
+    // Another writer adds a box to a between two calls: the memo's count no longer holds, a is read again.
+    await applyImport(db(d.id), opts, [box("a.jpg", ["cat"], [10, 10, 20, 20])]);
+    await applyImport(db(d.id), withMemo, [box("a.jpg", ["car"], [10, 10, 20, 20]), box("a.jpg", ["car"], [30, 30, 40, 40])]);
+    expect(memo.images.has(imgs[0].id)).toBe(false);
+    const objs = await datasetD1(d.id)
+      .prepare(
+        `SELECT o.image_id, o.position, o.coordinates, (SELECT group_concat(c.name, ',') FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.object_id = o.id) AS classes
+         FROM annotation_objects o WHERE o.set_id = ? ORDER BY o.image_id, o.position`,
+      )
+      .bind(set.id)
+      .all();
+    expect(objs.results).toEqual([
+      { image_id: imgs[0].id, position: 1, coordinates: "[1,1,5,5]", classes: "Car,Dog" },
+      { image_id: imgs[0].id, position: 2, coordinates: "[7,7,9,9]", classes: "Car" },
+      { image_id: imgs[0].id, position: 3, coordinates: "[10,10,20,20]", classes: "Cat,Car" },
+      { image_id: imgs[0].id, position: 4, coordinates: "[30,30,40,40]", classes: "Car" },
+      { image_id: imgs[1].id, position: 1, coordinates: "[1,1,5,5]", classes: "Car" },
+      { image_id: imgs[1].id, position: 2, coordinates: "[2,2,6,6]", classes: "Car" },
+    ]);
+    const now = await recount(set.id);
+    expect(now.wrongObjectCounts).toBe(0);
+    expect(await counters(set.id)).toEqual({ set: now.set, classes: now.classes });
   });
 
   it("move by exactly what an image-classification import adds", async () => {

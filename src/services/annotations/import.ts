@@ -12,6 +12,38 @@ export interface ApplyImportOptions {
   setId: number;
   task: TaskType;
   skipNewClasses: boolean;
+  /**
+   * What earlier calls of the same import learnt about the images they wrote (a streamed COCO file calls once per
+   * batch, and touches the same images in each): `newImportMemo()`, one per file. Without it every call reads the
+   * touched images' existing objects again.
+   */
+  memo?: ImportMemo;
+}
+
+/**
+ * Per-import knowledge of images that had no object in the set when the import first touched them, so that every
+ * object they have is one this import wrote: the next position, the object count, and a 32-bit hash of each
+ * object's coordinates. A later call trusts it for an image whose annotation row still has that `object_count`
+ * (another writer in between changes the count, and the image goes back to being read); a hash hit is checked
+ * against the rows, since hashes can collide. Bounded by MEMO_OBJECTS hashes, past which images are read as before.
+ */
+export interface ImportMemo {
+  images: Map<number, { next: number; count: number; hashes: Set<number> }>;
+  objects: number;
+}
+
+/** ~8-16 bytes each in a Set: 2,000,000 hashes stay well inside a 128 MB isolate. */
+const MEMO_OBJECTS = 2_000_000;
+
+export function newImportMemo(): ImportMemo {
+  return { images: new Map(), objects: 0 };
+}
+
+/** FNV-1a, 32 bits, over UTF-16 code units (coordinates are ASCII JSON). */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 export interface ApplyImportResult {
@@ -247,23 +279,56 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
     // part needs comes back: each image's highest position, and those of this part's coordinates it already has.
     // Reading every existing object instead made a big import quadratic in bytes (a streamed COCO file touches
     // the same images batch after batch: the last batches of 860,000 boxes read ~26 MB of coordinates per part).
-    // One pass over the part's existing objects per 2,000 of its coordinates: the highest position and the matches
-    // come from the same rows (two queries read them twice, and past the page cache each read of a row costs).
+    // Images an earlier call of this import wrote from scratch (opts.memo) are known without reading their objects,
+    // while their annotation's object_count is still the memo's; the others are read.
+    const memo = opts.memo;
     const have = new Map<number, { coords: Set<string>; next: number }>();
-    const candidates = [...new Set(part.flatMap((w) => [...w.objects.keys()]))];
-    const coordChunks = candidates.length ? chunk(candidates, ROWS_PER_STATEMENT) : [[]];
-    for (const coords of coordChunks) {
-      const rows = await db.all<{ image_id: number; top: number; found: string }>(sql`
-        SELECT image_id, max(position) AS top,
-          json_group_array(coordinates) FILTER (WHERE coordinates IN (SELECT value FROM json_each(${JSON.stringify(coords)}))) AS found
-        FROM annotation_objects
-        WHERE set_id = ${setId} AND image_id IN (SELECT value FROM json_each(${idsJson})) GROUP BY image_id`);
-      for (const r of rows) {
-        const h = have.get(r.image_id) ?? { coords: new Set<string>(), next: r.top + 1 };
-        for (const c of JSON.parse(r.found) as string[]) h.coords.add(c);
-        have.set(r.image_id, h);
+    const remembered = new Set<number>();
+    if (memo) {
+      const ids = part.filter((w) => memo.images.has(w.image.id)).map((w) => w.image.id);
+      for (const some of chunk(ids, ROWS_PER_STATEMENT)) {
+        const rows = await db.all<{ image_id: number; object_count: number }>(sql`
+          SELECT image_id, object_count FROM annotations
+          WHERE set_id = ${setId} AND image_id IN (SELECT value FROM json_each(${JSON.stringify(some)}))`);
+        for (const r of rows) if (memo.images.get(r.image_id)?.count === r.object_count) remembered.add(r.image_id);
+      }
+      for (const id of ids) {
+        if (remembered.has(id)) have.set(id, { coords: new Set<string>(), next: memo.images.get(id)!.next });
+        else {
+          memo.objects -= memo.images.get(id)!.hashes.size;
+          memo.images.delete(id);
+        }
       }
     }
+    // The rest are read: one pass over their existing objects per 2,000 of their coordinates gives the highest
+    // position and the matches from the same rows (two queries read them twice, and past the page cache each read
+    // of a row costs). A remembered image is read only for coordinates whose hash it has seen.
+    const toRead = part.flatMap((w) => {
+      if (!remembered.has(w.image.id)) return [{ id: w.image.id, coords: [...w.objects.keys()] }];
+      const hashes = memo!.images.get(w.image.id)!.hashes;
+      const hits = [...w.objects.keys()].filter((c) => hashes.has(hash32(c)));
+      return hits.length ? [{ id: w.image.id, coords: hits }] : [];
+    });
+    const unread = new Set(toRead.filter((r) => !remembered.has(r.id)).map((r) => r.id));
+    if (toRead.length) {
+      const readIds = JSON.stringify(toRead.map((r) => r.id));
+      const candidates = [...new Set(toRead.flatMap((r) => r.coords))];
+      for (const coords of candidates.length ? chunk(candidates, ROWS_PER_STATEMENT) : [[]]) {
+        const rows = await db.all<{ image_id: number; top: number; found: string }>(sql`
+          SELECT image_id, max(position) AS top,
+            json_group_array(coordinates) FILTER (WHERE coordinates IN (SELECT value FROM json_each(${JSON.stringify(coords)}))) AS found
+          FROM annotation_objects
+          WHERE set_id = ${setId} AND image_id IN (SELECT value FROM json_each(${readIds})) GROUP BY image_id`);
+        for (const r of rows) {
+          unread.delete(r.image_id);
+          const h = have.get(r.image_id) ?? { coords: new Set<string>(), next: r.top + 1 };
+          for (const c of JSON.parse(r.found) as string[]) h.coords.add(c);
+          have.set(r.image_id, h);
+        }
+      }
+    }
+    // Read and found with no object: from here on everything they have is this import's (memo, after the write).
+    const fresh = memo ? unread : new Set<number>();
 
     const newObjects: { i: number; p: number; n: string; k: string; c: string }[] = [];
     // Class links of objects this part inserts, and of objects the set already had (merged by coordinates).
@@ -380,6 +445,27 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
         WHERE id = ${setId}`,
     );
     await runBatch(db.$client, stmts);
+
+    if (memo) {
+      const added = new Map<number, string[]>();
+      for (const o of newObjects) added.set(o.i, [...(added.get(o.i) ?? []), o.c]);
+      for (const w of part) {
+        const id = w.image.id;
+        const m = memo.images.get(id) ?? (fresh.has(id) ? { next: 1, count: 0, hashes: new Set<number>() } : null);
+        if (!m || (!remembered.has(id) && !fresh.has(id))) continue;
+        const mine = added.get(id) ?? [];
+        if (memo.objects + mine.length > MEMO_OBJECTS) {
+          memo.objects -= m.hashes.size;
+          memo.images.delete(id);
+          continue;
+        }
+        for (const c of mine) m.hashes.add(hash32(c));
+        memo.objects += mine.length;
+        m.count += mine.length;
+        m.next = have.get(id)?.next ?? m.next + mine.length;
+        memo.images.set(id, m);
+      }
+    }
   }
 
   return {

@@ -15,7 +15,7 @@ import { isTagsCsv, parseTagsCsv } from "../../formats/import-tags";
 import { parseVoc, XmlRefused } from "../../formats/import-voc";
 import { parseYoloClasses, parseYoloLabels } from "../../formats/import-yolo";
 import type { ImportRecord, ParsedAnnotationFile } from "../../formats/types";
-import { applyImport } from "../annotations/import";
+import { applyImport, newImportMemo } from "../annotations/import";
 import { MAX_CLASS_LIST, orderSetClassesStatements } from "../annotations/sets";
 import { eventStatement, fileErrorStatements, finishTask } from "./progress";
 import { loadItem } from "./item";
@@ -221,6 +221,8 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
     if (tooLong.size < 20) tooLong.add(`${c.trim().slice(0, 40)}… (${c.trim().length} characters)`);
     return null;
   };
+  // A streamed file's batches touch the same images again: what one batch wrote, the next need not read back.
+  const memo = newImportMemo();
   const apply = async (records: ImportRecord[]) => {
     const map = (labels: string[]) =>
       labels.flatMap((l) => {
@@ -238,7 +240,7 @@ export async function ingestAnnotations(env: Env, msg: { sessionId: string; item
     }
     const result = await applyImport(
       db,
-      { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes },
+      { datasetId: s.dataset_id, setId: setRow.id, task, skipNewClasses: !!s.skip_new_classes, memo },
       records,
     );
     skippedCount += result.skippedCount;
