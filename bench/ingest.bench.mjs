@@ -201,7 +201,12 @@ function jpegZip(n) {
 
 try {
   console.log(`machine: ${machine()}`);
+  // Each row is printed as soon as it is measured too: a later part that stalls (BENCHMARKS.md) keeps the earlier.
   const rows = [];
+  rows.push = (...r) => {
+    for (const x of r) console.log(x);
+    return Array.prototype.push.apply(rows, r);
+  };
 
   // Built first: generating ~450 MB takes long enough for the server to drop an idle keep-alive connection.
   const bigParts = STREAM_BOXES ? bigCocoParts(STREAM_BOXES, COCO_IMAGES) : null;
