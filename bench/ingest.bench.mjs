@@ -5,7 +5,9 @@
 // `npm run bench -- ingest` (BENCH_COCO_IMAGES / BENCH_COCO_BOXES / BENCH_ZIP_SIZES override the sizes).
 // BENCH_COCO_STREAM_BOXES=860000 adds (3): a COCO file shaped like train2017 instances (a polygon per annotation,
 // ~450 MB at that count), sent as a direct upload, imported by the streamed path (past the 32 MiB whole-file cap);
-// BENCH_COCO_STREAM_STORES=d1,object runs it into a dataset in D1, then into one switched over to its DatasetStore.
+// BENCH_COCO_STREAM_STORES=d1,object runs it into a dataset in D1, then into one switched over to its DatasetStore
+// (switched before anything else runs). BENCH_COCO_BOXES=0 leaves (1) out, BENCH_ZIP_SIZES= leaves (2) out; (3)'s
+// time is `complete` → the session's finished_at. BENCH_SERVER_LOG=<file> keeps wrangler's output.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
