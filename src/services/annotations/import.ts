@@ -26,6 +26,8 @@ export interface ApplyImportOptions {
  * object's coordinates. A later call trusts it for an image whose annotation row still has that `object_count`
  * (another writer in between changes the count, and the image goes back to being read); a hash hit is checked
  * against the rows, since hashes can collide. Bounded by MEMO_OBJECTS hashes, past which images are read as before.
+ * An edit elsewhere that leaves the image's count unchanged (one box deleted, one drawn, between two batches) goes
+ * unseen: at worst a position number repeated or a box drawn there and imported too kept twice, never one lost.
  */
 export interface ImportMemo {
   images: Map<number, { next: number; count: number; hashes: Set<number> }>;
@@ -370,10 +372,6 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
     for (const o of newObjects) newPerImage.set(o.i, (newPerImage.get(o.i) ?? 0) + 1);
     const newLinksPerClass = new Map<number, number>();
     for (const l of objectLinks) newLinksPerClass.set(l.k, (newLinksPerClass.get(l.k) ?? 0) + 1);
-    const addToClasses = (rows: [number, number][]) =>
-      sql`UPDATE annotation_set_classes SET object_count = object_count + agg.o
-        FROM (SELECT json_extract(value, '$[0]') AS class_id, json_extract(value, '$[1]') AS o FROM json_each(${JSON.stringify(rows)})) AS agg
-        WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`;
 
     const stmts: SQL[] = [...importShareStatements(setId, idsJson, pairChunks, -1)];
     for (const rows of chunk(existingLinks, ROWS_PER_STATEMENT)) {
@@ -438,7 +436,12 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
         sql`UPDATE annotations SET object_count = object_count + json_extract(${countsJson}, '$."' || image_id || '"')
           WHERE set_id = ${setId} AND image_id IN (SELECT CAST(key AS INTEGER) FROM json_each(${countsJson}))`,
       );
-    for (const rows of chunk([...newLinksPerClass], ROWS_PER_STATEMENT)) stmts.push(addToClasses(rows));
+    for (const rows of chunk([...newLinksPerClass], ROWS_PER_STATEMENT))
+      stmts.push(
+        sql`UPDATE annotation_set_classes SET object_count = object_count + agg.o
+          FROM (SELECT json_extract(value, '$[0]') AS class_id, json_extract(value, '$[1]') AS o FROM json_each(${JSON.stringify(rows)})) AS agg
+          WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`,
+      );
     stmts.push(
       ...importShareStatements(setId, idsJson, pairChunks, 1),
       sql`UPDATE annotation_sets SET total_objects = total_objects + ${newObjects.length}, last_annotated_at = ${now}, updated_at = ${now}
@@ -448,7 +451,11 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
 
     if (memo) {
       const added = new Map<number, string[]>();
-      for (const o of newObjects) added.set(o.i, [...(added.get(o.i) ?? []), o.c]);
+      for (const o of newObjects) {
+        const list = added.get(o.i);
+        if (list) list.push(o.c);
+        else added.set(o.i, [o.c]);
+      }
       for (const w of part) {
         const id = w.image.id;
         const m = memo.images.get(id) ?? (fresh.has(id) ? { next: 1, count: 0, hashes: new Set<number>() } : null);
