@@ -12,6 +12,8 @@
  *   routed request will have: one RPC, then synchronous SQL inside the object.
  * - `POST /bench/switch/{dataset}`: the end of the production switch-over (image id ranges, registry row says
  *   'object'); from then on the plain API paths are routed to the object by the production Worker.
+ * - `POST /bench/prune/{dataset}?budget_ms=`: the production prune of D1's copy of a switched dataset
+ *   (runD1Prune) in this request; past the budget it queues the rest itself, as in production.
  * - `/bench/norouting/<any API path>`: the production Worker with DATASET_STORE_ROUTING off: today's D1 path.
  * - `/bench/trips/<any API path>`: the request as the production Worker serves it from D1, answered with header
  *   `x-d1-round-trips`: the D1 calls it made (each `first`/`all`/`run`/`raw` is one, a `batch` is one). Round
@@ -22,6 +24,7 @@ import { buildApp } from "../../src/app";
 import { compareStoreCounts, copyDatasetToStore } from "../../src/dataset-store/copy-from-d1";
 import { STORE_DATASET_HEADER } from "../../src/dataset-store/forward";
 import { registerLegacyImageRanges } from "../../src/dataset-store/locate";
+import { runD1Prune } from "../../src/dataset-store/prune-d1";
 import { sqlStorageAsD1 } from "../../src/dataset-store/sql-d1";
 import { DatasetStore as ProductionStore, datasetStore } from "../../src/dataset-store/store";
 import type { Env } from "../../src/env";
@@ -106,12 +109,13 @@ export default {
       out.headers.set("x-d1-round-trips", String(count.n));
       return out;
     }
-    const m = /^\/bench\/(copy|counts|key|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    const m = /^\/bench\/(copy|counts|key|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
     if (verb === "copy") return json(await copyDatasetToStore(env, datasetId, { budgetMs: Number(url.searchParams.get("budget_ms") ?? 20_000) }));
     if (verb === "counts") return json(await compareStoreCounts(env, datasetId));
+    if (verb === "prune") return json(await runD1Prune(env, datasetId, { budgetMs: Number(url.searchParams.get("budget_ms") ?? 20_000) }));
     if (verb === "switch") {
       // The end of the production switch-over (runSwitchOver) for a dataset the bench copied and counted itself.
       const ranges = await registerLegacyImageRanges(env, datasetId);
