@@ -373,18 +373,21 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
     const newLinksPerClass = new Map<number, number>();
     for (const l of objectLinks) newLinksPerClass.set(l.k, (newLinksPerClass.get(l.k) ?? 0) + 1);
 
+    // The object-class links a list of (image, coordinates, class) inserts: its objects found by coordinates (ids
+    // above `above`) that lack the class. The insert and the count of links to existing objects read the same rows.
+    const linkRows = (rows: { i: number; c: string; k: number }[], above: number) =>
+      sql`FROM json_each(${JSON.stringify(rows)}) j
+          CROSS JOIN annotation_objects o ON o.set_id = ${setId} AND o.image_id = json_extract(j.value, '$.i')
+            AND o.id > ${above} AND o.coordinates = json_extract(j.value, '$.c')
+          WHERE NOT EXISTS (SELECT 1 FROM annotation_classes x WHERE x.object_id = o.id AND x.class_id = json_extract(j.value, '$.k'))`;
+    // `perClass` yields (class_id, o): objects to add to each class's object_count.
+    const addToClassObjects = (perClass: SQL) =>
+      sql`UPDATE annotation_set_classes SET object_count = object_count + agg.o FROM (${perClass}) AS agg
+          WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`;
+
     const stmts: SQL[] = [...importShareStatements(setId, idsJson, pairChunks, -1)];
-    for (const rows of chunk(existingLinks, ROWS_PER_STATEMENT)) {
-      stmts.push(
-        sql`UPDATE annotation_set_classes SET object_count = object_count + agg.o
-          FROM (SELECT json_extract(j.value, '$.k') AS class_id, COUNT(*) AS o FROM json_each(${JSON.stringify(rows)}) j
-                CROSS JOIN annotation_objects o ON o.set_id = ${setId} AND o.image_id = json_extract(j.value, '$.i')
-                  AND o.coordinates = json_extract(j.value, '$.c')
-                WHERE NOT EXISTS (SELECT 1 FROM annotation_classes x WHERE x.object_id = o.id AND x.class_id = json_extract(j.value, '$.k'))
-                GROUP BY 1) AS agg
-          WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`,
-      );
-    }
+    for (const rows of chunk(existingLinks, ROWS_PER_STATEMENT))
+      stmts.push(addToClassObjects(sql`SELECT json_extract(j.value, '$.k') AS class_id, COUNT(*) AS o ${linkRows(rows, 0)} GROUP BY 1`));
     stmts.push(
       sql`INSERT INTO annotations (set_id, image_id, status)
         SELECT ${setId}, value, 1 FROM json_each(${idsJson}) WHERE true
@@ -405,11 +408,7 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
     const floor = (await db.all<{ m: number }>(sql`SELECT coalesce(max(id), 0) AS m FROM annotation_objects`))[0]?.m ?? 0;
     const links = (rows: { i: number; c: string; k: number }[], above: number) =>
       sql`INSERT INTO annotation_classes (annotation_id, object_id, set_id, image_id, class_id)
-          SELECT o.annotation_id, o.id, ${setId}, o.image_id, json_extract(j.value, '$.k')
-          FROM json_each(${JSON.stringify(rows)}) j
-          CROSS JOIN annotation_objects o ON o.set_id = ${setId} AND o.image_id = json_extract(j.value, '$.i')
-            AND o.id > ${above} AND o.coordinates = json_extract(j.value, '$.c')
-          WHERE NOT EXISTS (SELECT 1 FROM annotation_classes x WHERE x.object_id = o.id AND x.class_id = json_extract(j.value, '$.k'))`;
+          SELECT o.annotation_id, o.id, ${setId}, o.image_id, json_extract(j.value, '$.k') ${linkRows(rows, above)}`;
     for (const rows of chunk(objectLinks, ROWS_PER_STATEMENT)) stmts.push(links(rows, floor));
     for (const rows of chunk(existingLinks, ROWS_PER_STATEMENT)) stmts.push(links(rows, 0));
     for (const rows of chunk(imageLinks, ROWS_PER_STATEMENT)) {
@@ -438,9 +437,7 @@ export async function applyImport(db: Db, opts: ApplyImportOptions, records: Imp
       );
     for (const rows of chunk([...newLinksPerClass], ROWS_PER_STATEMENT))
       stmts.push(
-        sql`UPDATE annotation_set_classes SET object_count = object_count + agg.o
-          FROM (SELECT json_extract(value, '$[0]') AS class_id, json_extract(value, '$[1]') AS o FROM json_each(${JSON.stringify(rows)})) AS agg
-          WHERE annotation_set_classes.set_id = ${setId} AND annotation_set_classes.class_id = agg.class_id`,
+        addToClassObjects(sql`SELECT json_extract(value, '$[0]') AS class_id, json_extract(value, '$[1]') AS o FROM json_each(${JSON.stringify(rows)})`),
       );
     stmts.push(
       ...importShareStatements(setId, idsJson, pairChunks, 1),

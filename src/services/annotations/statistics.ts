@@ -27,6 +27,14 @@ export async function topClassesByDataset(db: Db, datasetIds: number[]): Promise
 }
 
 /**
+ * True for annotation row `a` whose image carries anything in its set (an object, a class, a tag): what
+ * `annotation_sets.annotated_images` counts. Three EXISTS on indexes, so cheap per image.
+ */
+const annotated = sql`(EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
+  OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
+  OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id))`;
+
+/**
  * Statements that take (sign -1) or give back (sign +1) the share of a list of images in a set's counters. A
  * write touching known images runs [-1, ...writes, +1] in one runBatch(): the counters move by exactly what the
  * write changed, computed from the rows inside the same transaction, so concurrent writers cannot skew them and
@@ -50,10 +58,7 @@ export function imageShareStatements(setId: number, imageIds: string | SQL, sign
         total_objects = total_objects ${op} (SELECT COUNT(*) FROM annotation_objects o WHERE o.set_id = ${setId} AND o.image_id IN ${inList}),
         done_count = done_count ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND a.status = 1),
         skipped_count = skipped_count ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND a.status = 0),
-        annotated_images = annotated_images ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND (
-          EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
-          OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
-          OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id)))
+        annotated_images = annotated_images ${op} (SELECT COUNT(*) FROM annotations a WHERE a.set_id = ${setId} AND a.image_id IN ${inList} AND ${annotated})
       WHERE id = ${setId}`,
     sql`UPDATE annotation_set_classes SET
         object_count = object_count ${op} agg.o,
@@ -87,10 +92,7 @@ export function importShareStatements(setId: number, imageIds: string, pairChunk
     sql`UPDATE annotation_sets SET
         done_count = done_count ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE a.status = 1),
         skipped_count = skipped_count ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE a.status = 0),
-        annotated_images = annotated_images ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE
-          EXISTS (SELECT 1 FROM annotation_objects o WHERE o.annotation_id = a.id)
-          OR EXISTS (SELECT 1 FROM annotation_classes ac WHERE ac.annotation_id = a.id)
-          OR EXISTS (SELECT 1 FROM image_tags t WHERE t.set_id = a.set_id AND t.image_id = a.image_id))
+        annotated_images = annotated_images ${op} (SELECT COUNT(*) FROM ${rowsOf} WHERE ${annotated})
       WHERE id = ${setId}`,
     ...pairChunks.map(
       (pairs) => sql`UPDATE annotation_set_classes SET image_count = image_count ${op} agg.i
