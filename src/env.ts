@@ -1,4 +1,5 @@
 import type { JobMessage } from "./jobs/messages";
+import type { ContentsPager } from "./services/search/contents";
 
 /** The Worker's bindings and vars, as wrangler.toml declares them. */
 export interface Env {
@@ -26,6 +27,8 @@ export interface Env {
   DATASET_STORE_PRUNE_AFTER_S?: string;
   /** Set only inside a DatasetStore, to the dataset it serves: the app there must not forward again. */
   DATASET_STORE_ID?: string;
+  /** Set only inside a DatasetStore: finds contents pages without `OFFSET` (src/dataset-store/contents-pages.ts). */
+  CONTENTS_PAGER?: ContentsPager;
   /** "true" lets anyone create an account through POST /api/signup/. */
   ALLOW_SIGNUP?: string;
   /** "true" lets URL ingestion reach loopback/private addresses (local testing only). */

@@ -1,4 +1,4 @@
-import { datasetD1 } from "./helpers/dataset-rows";
+import { datasetD1, datasetRows } from "./helpers/dataset-rows";
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { del, expectError, expectStatus, get, patch, post } from "./helpers/api";
@@ -128,6 +128,47 @@ describe("dataset contents", () => {
     expect(legacy.results[0].image.id).toBe(inF1.id);
     const legacyRoot = await expectStatus(get(`/api/user-dataset/${d.id}/contents/`, u.key), 200);
     expect(legacyRoot.count).toBe(5);
+  });
+
+  it("counts each folder's images with SQLite's triggers through inserts, deletes and a recursive folder delete", async () => {
+    const u = await createUser();
+    const d = await createDataset(u);
+    const other = await createDataset(u);
+    const top = await expectStatus(post(`/api/user-dataset/${d.id}/folders/`, { name: "top" }, u.key), 201);
+    const sub = await expectStatus(post(`/api/user-dataset/${d.id}/folders/`, { name: "sub", parent_folder_id: top.id }, u.key), 201);
+    const root = [await insertImage(d.id), await insertImage(d.id), await insertImage(d.id)];
+    await insertImage(d.id, { folderId: top.id });
+    await insertImage(d.id, { folderId: sub.id });
+    await insertImage(d.id, { folderId: sub.id });
+    await insertImage(other.id);
+    const counted = async () =>
+      datasetRows<{ folder_id: number; image_count: number }>(
+        d.id,
+        "SELECT folder_id, image_count FROM folder_image_counts WHERE dataset_id = ? AND image_count > 0 ORDER BY folder_id",
+        d.id,
+      );
+    const recount = async () =>
+      datasetRows<{ folder_id: number; image_count: number }>(
+        d.id,
+        "SELECT coalesce(folder_id, 0) AS folder_id, count(*) AS image_count FROM images WHERE dataset_id = ? GROUP BY 1 ORDER BY 1",
+        d.id,
+      );
+    expect(await counted()).toEqual([{ folder_id: 0, image_count: 3 }, { folder_id: top.id, image_count: 1 }, { folder_id: sub.id, image_count: 2 }]);
+    expect(await counted()).toEqual(await recount());
+    const page = await expectStatus(get(`/api/v1/ui/datasets/${d.id}/contents/`, u.key), 200);
+    expect(page.count).toBe(4);
+    const inTop = await expectStatus(get(`/api/v1/ui/datasets/${d.id}/contents/${top.id}/`, u.key), 200);
+    expect(inTop.count).toBe(2);
+    expect(inTop.results[0].folder).toMatchObject({ id: sub.id, total_images: 2 });
+
+    await expectStatus(del(`/api/v1/ui/images/${root[1].id}/`, u.key), 204);
+    await expectStatus(del(`/api/user-dataset/${d.id}/folders/${top.id}/?recursive=true`, u.key), 204);
+    expect(await counted()).toEqual([{ folder_id: 0, image_count: 2 }]);
+    expect(await counted()).toEqual(await recount());
+    expect((await expectStatus(get(`/api/v1/ui/datasets/${d.id}/contents/?offset=1`, u.key), 200)).count).toBe(2);
+    // The deleted folders' rows went with them; the other dataset's count was never touched.
+    expect(await datasetRows(d.id, "SELECT folder_id FROM folder_image_counts WHERE dataset_id = ? AND folder_id <> 0", d.id)).toEqual([]);
+    expect((await expectStatus(get(`/api/v1/ui/datasets/${other.id}/contents/`, u.key), 200)).count).toBe(1);
   });
 
   it("rejects bad ids and paging, a folder of another dataset, and hides private datasets from others", async () => {

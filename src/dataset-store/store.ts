@@ -16,6 +16,7 @@ import { handlers, type JobHandler, type JobMeta } from "../jobs/handlers";
 import { errorBody } from "../lib/errors";
 import type { JobMessage, JobType } from "../jobs/messages";
 import { STORE_DATASET_HEADER } from "./forward";
+import { FolderImageLists } from "./contents-pages";
 import { splitD1 } from "./split-d1";
 import { sqlStorageAsD1 } from "./sql-d1";
 import { STORE_TABLES, storeTable } from "./tables";
@@ -49,9 +50,12 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 export class DatasetStore extends DurableObject<Env> {
   #db: Db | null = null;
   #app: ReturnType<typeof buildApp> | null = null;
+  /** Contents pages without OFFSET; valid across requests because this object is its SQLite's only writer. */
+  #pages: FolderImageLists;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#pages = new FolderImageLists(ctx.storage.sql);
     if (this.#hasSchema()) void ctx.blockConcurrencyWhile(() => this.#migrate());
   }
 
@@ -206,10 +210,10 @@ export class DatasetStore extends DurableObject<Env> {
     return { db: createDb(env.DB), env, user: null as unknown as ServiceCtx["user"], requestId: `store-${datasetId}` };
   }
 
-  /** The Worker's env with `DB` split between this object and D1, and DATASET_STORE_ID set. */
+  /** The Worker's env with `DB` split between this object and D1, DATASET_STORE_ID and CONTENTS_PAGER set. */
   async #splitEnv(datasetId: number): Promise<Env> {
     await this.#database(false);
-    return { ...this.env, DB: splitD1(sqlStorageAsD1(this.ctx.storage), this.env.DB, datasetId), DATASET_STORE_ID: String(datasetId) };
+    return { ...this.env, DB: splitD1(sqlStorageAsD1(this.ctx.storage), this.env.DB, datasetId), DATASET_STORE_ID: String(datasetId), CONTENTS_PAGER: this.#pages };
   }
 
   /**
@@ -227,6 +231,7 @@ export class DatasetStore extends DurableObject<Env> {
   /** Deletes every row and the schema (`storage.deleteAll()`); the object is unprovisioned afterwards. */
   async destroy(): Promise<void> {
     this.#db = null;
+    this.#pages.clear();
     await this.ctx.storage.deleteAll();
   }
 }

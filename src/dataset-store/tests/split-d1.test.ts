@@ -4,7 +4,7 @@ import { forgetMovedRoutes } from "../forward";
 import { call, expectStatus } from "../../../test/helpers/api";
 import { createUser } from "../../../test/helpers/factories";
 import { seedFixtureSet } from "../../../test/helpers/seed-annotations";
-import { DATASET_TABLES, MixedStatementError, SCHEMA_TABLES, namesIn, ownRegistryRead, routeOf, splitD1 } from "../split-d1";
+import { DATASET_TABLES, MixedStatementError, TRIGGER_KEPT_TABLES, SCHEMA_TABLES, namesIn, ownRegistryRead, routeOf, splitD1 } from "../split-d1";
 import { sqlStorageAsD1 } from "../sql-d1";
 import { datasetStore } from "../store";
 import { deliver, superuser } from "./helpers";
@@ -69,9 +69,9 @@ describe("routeOf: where each statement runs", () => {
     expect(namesIn(["[1,2,3]", 5, "Car", '["a","b"]', '[{"name":"x","coordinates":[1]}]', "[not json"])).toEqual(["Car", "a", "b", "x", "[not json"]);
   });
 
-  it("knows every table of the schema, and the object's tables are the copy's (tables.ts) but for the mirrors", () => {
+  it("knows every table of the schema, and the object's tables are the copy's (tables.ts) but for the mirrors, and those triggers keep", () => {
     const copied = STORE_TABLES.map((t) => t.name).filter((n) => !["users", "classes", "tags", "datasets"].includes(n));
-    expect([...DATASET_TABLES].sort()).toEqual(copied.sort());
+    expect([...DATASET_TABLES].sort()).toEqual([...copied, ...TRIGGER_KEPT_TABLES].sort());
     for (const t of DATASET_TABLES) expect(SCHEMA_TABLES.has(t)).toBe(true);
     expect(SCHEMA_TABLES.has("api_keys")).toBe(true);
   });

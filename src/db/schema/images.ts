@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { nowIso } from "./common";
 import { datasets, folders } from "./datasets";
 
@@ -37,6 +37,27 @@ export const images = sqliteTable(
     index("images_sha256_idx").on(t.sha256),
     index("images_r2_key_idx").on(t.r2Key),
   ],
+);
+
+/**
+ * How many images each folder of a dataset holds (`folder_id` 0: the dataset's root), kept by SQLite triggers on
+ * `images` (insert, delete, a move between folders; cascaded deletes included) and on `folders` (a deleted folder's
+ * row goes), written in migrations/0006_folder_image_counts.sql. The contents page's `count` and a folder's
+ * `total_images` read it instead of a `COUNT(*)` over the folder's index entries (issue 13). `version` goes up with
+ * every change to the folder's image list, so a cache of that list (the DatasetStore's contents pages) knows when it
+ * is stale. Never written by the services themselves.
+ */
+export const folderImageCounts = sqliteTable(
+  "folder_image_counts",
+  {
+    datasetId: integer("dataset_id")
+      .notNull()
+      .references(() => datasets.id, { onDelete: "cascade" }),
+    folderId: integer("folder_id").notNull(),
+    imageCount: integer("image_count").notNull().default(0),
+    version: integer("version").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.datasetId, t.folderId] })],
 );
 
 /** R2 keys that may have lost their last image row; a queued sweep deletes those nothing points at any more. */

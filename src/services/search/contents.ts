@@ -1,4 +1,4 @@
-import { count, inArray, sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { images } from "../../db/schema";
 import { imageUrls } from "../../lib/image-urls";
 import type { PageQuery } from "../../lib/pagination";
@@ -30,11 +30,9 @@ async function serializeFolders(ctx: ServiceCtx, rows: FolderRow[]) {
   if (!rows.length) return [];
   const ids = rows.map((f) => f.id);
   const [counts, firsts] = await Promise.all([
-    ctx.db
-      .select({ folderId: images.folderId, n: count() })
-      .from(images)
-      .where(inArray(images.folderId, sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`))
-      .groupBy(images.folderId),
+    ctx.db.all<{ folderId: number; n: number }>(sql`
+      SELECT folder_id AS folderId, image_count AS n FROM folder_image_counts
+      WHERE dataset_id = ${rows[0].datasetId} AND folder_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
     ctx.db.all<{ folder_id: number; id: number; original_name: string }>(sql`
       SELECT i.folder_id, i.id, i.original_name FROM json_each(${JSON.stringify(ids)}) f
       JOIN images i ON i.id = (SELECT id FROM images WHERE dataset_id = ${rows[0].datasetId} AND folder_id = f.value ORDER BY id LIMIT 1)`),
@@ -84,24 +82,57 @@ function imageFromRaw(r: RawImage): ImageRow {
 
 type RawFolder = { id: number; dataset_id: number; parent_id: number | null; name: string; created_at: string; updated_at: string };
 
+/** Where the images of one contents page are, and how many items the folder holds. */
+export interface ContentsPage {
+  /** Child folders of the folder (they come first in the listing). */
+  folderCount: number;
+  /** Images directly in the folder. */
+  imageCount: number;
+  /** The ids of the images on the page, ascending: the folder's images from `max(0, offset - folderCount)`. */
+  imageIds: number[];
+}
+
 /**
- * Folders first, then images, of the dataset root or one folder; one offset runs over both. Everything but
- * the folders' own previews comes from one D1 batch (round trips to D1, not the indexed SQL, are the cost): the
- * image page's LIMIT/OFFSET are computed in SQL from the folder count, and the annotations are keyed by the
- * image page query itself.
+ * Finds a contents page's images without SQLite's `OFFSET` walk over the folder's index entries. Only a
+ * DatasetStore has one (src/dataset-store/contents-pages.ts): it is the only writer of its dataset's rows, so it can
+ * keep a folder's image ids in memory and know when they change (`folder_image_counts.version`).
+ */
+export interface ContentsPager {
+  /** The page at `offset` (over folders, then images) of at most `limit` items in folder `folderId` (null: root). */
+  contentsPage(datasetId: number, folderId: number | null, offset: number, limit: number): ContentsPage;
+}
+
+/**
+ * Folders first, then images, of the dataset root or one folder; one offset runs over both (remo-reference §2.10).
+ * Everything but the folders' own previews comes from one D1 batch (round trips to D1, not the indexed SQL, are the
+ * cost). The image count comes from `folder_image_counts` (kept by triggers), not a `COUNT(*)`. In D1 the image
+ * page's LIMIT/OFFSET are computed in SQL from the folder count, and the annotations are keyed by that page query;
+ * inside a DatasetStore, `env.CONTENTS_PAGER` hands the page's ids over instead, so no statement walks `OFFSET`.
+ * @throws notFound for a dataset the user may not read, or a folder not in it.
  */
 export async function listContents(ctx: ServiceCtx, datasetId: number, folderId: number | null, page: PageQuery) {
   const folderWhere = folderId === null ? sql`dataset_id = ${datasetId} AND parent_id IS NULL` : sql`dataset_id = ${datasetId} AND parent_id = ${folderId}`;
   const imageWhere = folderId === null ? sql`dataset_id = ${datasetId} AND folder_id IS NULL` : sql`dataset_id = ${datasetId} AND folder_id = ${folderId}`;
-  const nf = sql`(SELECT COUNT(*) FROM folders WHERE ${folderWhere})`;
-  const imagePage = sql`SELECT * FROM images WHERE ${imageWhere} ORDER BY id
-    LIMIT (${page.limit} - MAX(0, MIN(${page.limit}, ${nf} - ${page.offset}))) OFFSET MAX(0, ${page.offset} - ${nf})`;
-  const pageIds = sql`(SELECT id FROM (${imagePage}))`;
+  const paged = ctx.env.CONTENTS_PAGER?.contentsPage(datasetId, folderId, page.offset, page.limit);
+  let counts: SQL, imagePage: SQL, pageIds: SQL;
+  if (paged) {
+    const ids = JSON.stringify(paged.imageIds);
+    counts = sql`SELECT ${paged.folderCount} AS nf, ${paged.imageCount} AS ni`;
+    pageIds = sql`(SELECT value FROM json_each(${ids}))`;
+    imagePage = sql`SELECT * FROM images WHERE id IN ${pageIds} AND ${imageWhere} ORDER BY id`;
+  } else {
+    const nf = sql`(SELECT COUNT(*) FROM folders WHERE ${folderWhere})`;
+    counts = sql`SELECT ${nf} AS nf, coalesce((SELECT image_count FROM folder_image_counts
+      WHERE dataset_id = ${datasetId} AND folder_id = ${folderId ?? 0}), 0) AS ni`;
+    imagePage = sql`SELECT * FROM images WHERE ${imageWhere} ORDER BY id
+      LIMIT (${page.limit} - MAX(0, MIN(${page.limit}, ${nf} - ${page.offset}))) OFFSET MAX(0, ${page.offset} - ${nf})`;
+    pageIds = sql`(SELECT id FROM (${imagePage}))`;
+  }
   const res = await runBatch(ctx.env.DB, [
     sql`SELECT owner_id, is_public,
       ${folderId === null ? sql`1` : sql`EXISTS (SELECT 1 FROM folders WHERE id = ${folderId} AND dataset_id = ${datasetId})`} AS folder_ok
       FROM datasets WHERE id = ${datasetId}`,
-    sql`SELECT ${nf} AS nf, (SELECT COUNT(*) FROM images WHERE ${imageWhere}) AS ni`,
+    counts,
     sql`SELECT * FROM folders WHERE ${folderWhere} ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`,
     imagePage,
     ...contentsAnnotationQueries(datasetId, pageIds),
