@@ -68,6 +68,25 @@ describe("original bytes", () => {
     await expectError(get(await signPath(env, originalPath(img.id, "photo one.jpg"), past)), 403, /expired/);
   });
 
+  it("signs once per image: the query of one URL opens the image's other sizes, not another image; path-signed URLs still work", async () => {
+    const { ds, img } = await setup();
+    // Images of their own (the photo's downscales are cached by content for the tests below).
+    const mine = await insertImage(ds.id, { bytes: makePng(10, 7), width: 10, height: 7, name: "mine.png", mime: "image/png" });
+    const other = await insertImage(ds.id, { bytes: makePng(8, 6), width: 8, height: 6, name: "other.png", mime: "image/png" });
+    const urls = await imageUrls(env, { id: mine.id, originalName: "mine.png" });
+    const query = urls.url.slice(urls.url.indexOf("?"));
+    for (const u of [urls.view, urls.preview, urls.thumbnail]) expect(u.endsWith(query)).toBe(true);
+    const thumb = await get(derivedPath(mine.id, "thumbnail") + query);
+    expect(thumb.status).toBe(200);
+    await thumb.arrayBuffer();
+    await expectError(get(originalPath(other.id, "other.png") + query), 403, /not valid/);
+    await expectError(get(derivedPath(other.id, "preview") + query), 403, /not valid/);
+    // Issued before the image scope existed (signed over the exact path), and not yet expired.
+    const old = await signPath(env, originalPath(img.id, "photo one.jpg"));
+    expect((await get(old)).status).toBe(200);
+    await expectError(get(old.replace("/original/photo%20one.jpg", "/preview.jpg")), 403, /not valid/);
+  });
+
   it("accepts a key instead of a signature: the owner's, a public dataset's reader; 404 for another user's private image", async () => {
     const { user, ds, img } = await setup();
     const path = originalPath(img.id, "photo one.jpg");

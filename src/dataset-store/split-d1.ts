@@ -79,6 +79,7 @@ export type Route =
 const IMAGE_INSERT = /^\s*insert\b[^(]*?\binto\s+"?images"?\s*\(/i;
 const IMAGE_INSERT_WITH_ID = /^\s*insert\b[^(]*?\binto\s+"?images"?\s*\(\s*"?id"?\s*,/i;
 const CHAINED = /\bchanges\s*\(\s*\)/i;
+const IGNORES_CONFLICTS = /^\s*insert\s+or\s+ignore\b|\bon\s+conflict\b(?:\s*\([^)]*\))?\s+do\s+nothing\b/i;
 const TABLE_REF = /\b(?:from|join|into|update)\s+[`"]?([a-z_][a-z0-9_]*)/gi;
 const WRITE_TARGET = /\b(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+[`"]?([a-z_][a-z0-9_]*)/i;
 
@@ -221,6 +222,9 @@ const MIRROR_PAGE = 500;
 const REGISTRY_COUNTERS = ["image_count", "size_in_bytes"] as const;
 
 class SplitD1 {
+  /** `table NUL name` pairs this request has found in the mirror or asked D1 for (see pullMirrors). */
+  readonly #asked = new Set<string>();
+
   constructor(
     readonly local: D1Database,
     readonly remote: D1Database,
@@ -242,6 +246,7 @@ class SplitD1 {
       case "remote":
         return run(st.on(this.remote));
       case "mirror-write": {
+        if (await this.heldMirrorWrite(st)) return run(st.on(this.local));
         const out = await run(st.on(this.remote));
         await this.pullMirrors([st]);
         return out;
@@ -268,7 +273,9 @@ class SplitD1 {
   }
 
   async batch<T = unknown>(statements: SplitStatement[]): Promise<D1Result<T>[]> {
-    const routes = statements.map((s) => s.route);
+    // A mirror write that would change nothing in D1 runs in the object alone (heldMirrorWrite).
+    const routes: Route[] = [];
+    for (const s of statements) routes.push(s.route === "mirror-write" && (await this.heldMirrorWrite(s)) ? "local" : s.route);
     const mixed = statements.find((s) => s.route === "mixed" || s.route === "set-insert");
     if (mixed) throw new MixedStatementError(mixed.route === "mixed" ? "statement" : "an annotation set insert in a batch", mixed.sql);
     const toRemote = (r: Route) => r === "remote" || r === "mirror-write" || r === "registry-write" || r === "set-rename";
@@ -310,16 +317,29 @@ class SplitD1 {
    * D1 batch for all of them; none when no such statement binds a string). The mirror holds only the rows its
    * dataset uses or has asked about, so it is filled by name, not by id; a statement that then joins `classes` by
    * name in the object sees what D1 would (classes and tags are never renamed or deleted).
+   *
+   * Since a row never changes once it exists, a name the mirror already holds is not asked again; nor is a name D1
+   * did not have when this request already asked, until this request writes to D1's classes or tags (`mirror-write`).
+   * So a search or a save naming classes the dataset uses costs no D1 round trip.
    */
   async pullMirrors(statements: SplitStatement[]): Promise<void> {
     const wanted = new Map<string, Set<string>>();
     for (const st of statements) {
+      if (st.route === "mirror-write") this.#asked.clear();
       if (st.route !== "local" && st.route !== "mirror-read" && st.route !== "mirror-write") continue;
       const tables = [...tablesOf(st.sql)].filter((t) => PULLED.has(t));
       if (!tables.length) continue;
       const names = namesIn(st.params);
-      for (const t of tables) for (const n of names) (wanted.get(t) ?? wanted.set(t, new Set()).get(t)!).add(n);
+      for (const t of tables) for (const n of names) if (!this.#asked.has(`${t}\u0000${n}`)) (wanted.get(t) ?? wanted.set(t, new Set()).get(t)!).add(n);
     }
+    if (!wanted.size) return;
+    const held = await this.local.batch<{ t: string; name: string }>(
+      [...wanted].map(([table, names]) =>
+        this.local.prepare(`SELECT '${table}' AS t, name FROM ${table} WHERE name IN (SELECT value FROM json_each(?1))`).bind(JSON.stringify([...names])),
+      ),
+    );
+    for (const [table, names] of wanted) for (const n of names) this.#asked.add(`${table}\u0000${n}`);
+    for (const r of held) for (const row of r.results) wanted.get(row.t)!.delete(row.name);
     const lookups: { table: string; st: D1PreparedStatement }[] = [];
     for (const [table, names] of wanted) {
       const all = [...names];
@@ -341,6 +361,27 @@ class SplitD1 {
       ),
     );
     if (upserts.length) await this.local.batch(upserts);
+  }
+
+  /**
+   * True for a write to D1's `classes` or `tags` that would change nothing there: an insert that ignores conflicts
+   * (`INSERT OR IGNORE`, `ON CONFLICT … DO NOTHING`) whose every bound name the mirror already holds. Rows are never
+   * renamed or deleted and the mirror holds only rows D1 has, so each such row conflicts in D1 and the insert is a
+   * no-op there; run in the object instead (where it is the same no-op, with the same empty answer), it saves the
+   * D1 round trip a save-annotation naming known classes made every time. Anything else (a name the mirror lacks,
+   * no bound name, an update) goes to D1.
+   */
+  async heldMirrorWrite(st: SplitStatement): Promise<boolean> {
+    if (!IGNORES_CONFLICTS.test(st.sql)) return false;
+    const target = WRITE_TARGET.exec(st.sql)?.[1]?.toLowerCase();
+    if (!target || !PULLED.has(target) || !/^\s*insert\b/i.test(st.sql)) return false;
+    const names = [...new Set(namesIn(st.params))];
+    if (!names.length) return false;
+    const held = await this.local
+      .prepare(`SELECT count(*) AS n FROM ${target} WHERE name IN (SELECT value FROM json_each(?1))`)
+      .bind(JSON.stringify(names))
+      .first<number>("n");
+    return held === names.length;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { signPath } from "./signing";
+import { expiryFor, signScope } from "./signing";
 
 /**
  * Relative, signed, expiring URLs of an image's bytes. The byte routes (`/files/...`) accept them without an
@@ -25,12 +25,24 @@ export interface ImageUrls {
   thumbnail: string;
 }
 
+/** The signing scope of every byte path of image `id` (`/files/images/{id}/...`): one signature covers them all. */
+export function imageScope(id: number): string {
+  return `image:${id}`;
+}
+
+/**
+ * The four URLs of an image, sharing one signature over `image:{id}` and the expiry (one HMAC per image, not one per
+ * URL: a contents page of 32 images signed 128 times before). The byte routes accept it for any of the image's
+ * paths (src/services/images/byte-auth.ts), and the authority is the same: whoever may see one size of an image may
+ * see the others.
+ */
 export async function imageUrls(env: Pick<Env, "SIGNING_SECRET">, img: { id: number; originalName: string }): Promise<ImageUrls> {
-  const [url, view, preview, thumbnail] = await Promise.all([
-    signPath(env, originalPath(img.id, img.originalName)),
-    signPath(env, derivedPath(img.id, "view")),
-    signPath(env, derivedPath(img.id, "preview")),
-    signPath(env, derivedPath(img.id, "thumbnail")),
-  ]);
-  return { url, view, preview, thumbnail };
+  const exp = expiryFor();
+  const query = `?exp=${exp}&sig=${await signScope(env, imageScope(img.id), exp)}`;
+  return {
+    url: originalPath(img.id, img.originalName) + query,
+    view: derivedPath(img.id, "view") + query,
+    preview: derivedPath(img.id, "preview") + query,
+    thumbnail: derivedPath(img.id, "thumbnail") + query,
+  };
 }

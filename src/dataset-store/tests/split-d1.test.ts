@@ -152,6 +152,74 @@ describe("splitD1 inside a DatasetStore", () => {
     expect(d1Rows).toBe(0);
   });
 
+  it("asks D1 only for names the mirror lacks, once per request until it writes a class, and still sees new ones", async () => {
+    const seeded = await movedDataset();
+    const known = await env.DB.prepare(
+      "SELECT c.name, c.id FROM classes c WHERE c.id IN (SELECT class_id FROM annotation_set_classes WHERE set_id = ?) ORDER BY c.id LIMIT 1",
+    )
+      .bind(seeded.setId)
+      .first<{ name: string; id: number }>();
+    const elsewhere = `made elsewhere ${Math.random()}`;
+    const out = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
+      const remote = new CountingD1(env.DB);
+      const db = splitD1(sqlStorageAsD1(state.storage), remote as unknown as D1Database, seeded.datasetId);
+      const byName = (name: string) => db.prepare("SELECT id FROM classes WHERE name = ?").bind(name).first<number>("id");
+      const trips: Record<string, number> = {};
+      const step = async (label: string, fn: () => Promise<unknown>) => {
+        const before = remote.trips;
+        const v = await fn();
+        trips[label] = remote.trips - before;
+        return v;
+      };
+      const knownId = await step("known", () => byName(known!.name));
+      await step("missing", () => byName("no such class"));
+      const missingAgain = await step("missing again", () => byName("no such class"));
+      // Another request (another dataset) creates a class in D1: a name never asked is looked up and found.
+      await env.DB.prepare("INSERT INTO classes (name) VALUES (?)").bind(elsewhere).run();
+      const elsewhereId = await step("elsewhere", () => byName(elsewhere));
+      // This request creates the missing one: asking again must see it, not the earlier miss.
+      await step("write", () => db.prepare("INSERT OR IGNORE INTO classes (name) VALUES (?)").bind("no such class").run());
+      const created = await step("after write", () => byName("no such class"));
+      return { knownId, missingAgain, elsewhereId, created, trips };
+    });
+    expect(out.knownId).toBe(known!.id);
+    expect(out.missingAgain).toBeNull();
+    expect(out.elsewhereId).toBe(await env.DB.prepare("SELECT id FROM classes WHERE name = ?").bind(elsewhere).first("id"));
+    expect(out.created).toBe(await env.DB.prepare("SELECT id FROM classes WHERE name = 'no such class'").first("id"));
+    expect(out.trips).toEqual({ known: 0, missing: 1, "missing again": 0, elsewhere: 1, write: 2, "after write": 0 });
+  });
+
+  it("runs an insert-or-ignore of names the mirror holds in the object alone, and sends one with a new name to D1", async () => {
+    const seeded = await movedDataset();
+    const known = (
+      await env.DB.prepare("SELECT c.name FROM classes c WHERE c.id IN (SELECT class_id FROM annotation_set_classes WHERE set_id = ?) ORDER BY c.id LIMIT 2")
+        .bind(seeded.setId)
+        .all<{ name: string }>()
+    ).results.map((r) => r.name);
+    const fresh = `fresh ${Math.random()}`;
+    const out = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
+      const remote = new CountingD1(env.DB);
+      const db = splitD1(sqlStorageAsD1(state.storage), remote as unknown as D1Database, seeded.datasetId);
+      const ensure = (names: string[]) =>
+        db.batch([
+          db.prepare("INSERT OR IGNORE INTO classes (name) SELECT value FROM json_each(?)").bind(JSON.stringify(names)),
+          db.prepare("SELECT count(*) AS n FROM annotation_set_classes WHERE set_id = ?").bind(seeded.setId),
+        ]);
+      const held = await ensure(known);
+      const heldTrips = remote.trips;
+      const single = await db.prepare("INSERT INTO tags (name) VALUES (?) ON CONFLICT (name) DO NOTHING").bind("never held").run();
+      const singleTrips = remote.trips - heldTrips;
+      await ensure([...known, fresh]);
+      const mirrored = state.storage.sql.exec<{ id: number }>("SELECT id FROM classes WHERE name = ?", fresh).toArray();
+      return { heldChanges: held[0].meta.changes, heldTrips, single: single.meta.changes, singleTrips, freshTrips: remote.trips - heldTrips - singleTrips, mirrored };
+    });
+    expect(out).toMatchObject({ heldChanges: 0, heldTrips: 0, single: 1 });
+    expect(out.singleTrips).toBeGreaterThan(0);
+    expect(out.freshTrips).toBeGreaterThan(0);
+    const d1Id = await env.DB.prepare("SELECT id FROM classes WHERE name = ?").bind(fresh).first<number>("id");
+    expect(out.mirrored).toEqual([{ id: d1Id }]);
+  });
+
   it("repairs D1's registry counters on the next write after a crash between the object's write and the push", async () => {
     const seeded = await movedDataset();
     const repaired = await runInDurableObject(datasetStore(env, seeded.datasetId), async (_o, state) => {
@@ -168,3 +236,42 @@ describe("splitD1 inside a DatasetStore", () => {
     expect(await d1Count(seeded.datasetId)).toBe(repaired);
   });
 });
+
+/** D1 that counts the round trips made through it (each statement run, each batch); the binding does the work. */
+class CountingD1 {
+  trips = 0;
+  constructor(readonly db: D1Database) {}
+  prepare(query: string) {
+    return new CountingStatement(this, this.db.prepare(query));
+  }
+  batch(statements: CountingStatement[]) {
+    this.trips++;
+    return this.db.batch(statements.map((s) => s.st));
+  }
+}
+
+class CountingStatement {
+  constructor(
+    readonly d1: CountingD1,
+    readonly st: D1PreparedStatement,
+  ) {}
+  bind(...values: unknown[]) {
+    return new CountingStatement(this.d1, this.st.bind(...values));
+  }
+  first(column?: string) {
+    this.d1.trips++;
+    return column === undefined ? this.st.first() : this.st.first(column);
+  }
+  all() {
+    this.d1.trips++;
+    return this.st.all();
+  }
+  run() {
+    this.d1.trips++;
+    return this.st.run();
+  }
+  raw(options?: { columnNames?: boolean }) {
+    this.d1.trips++;
+    return options?.columnNames ? this.st.raw({ columnNames: true }) : this.st.raw();
+  }
+}

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../env";
 import { badRequest } from "../../lib/errors";
 import { verifyScope, verifySignedRequest } from "../../lib/signing";
 import { authorizeImageBytes } from "./access";
+import { imageScope } from "../../lib/image-urls";
 
 const ID = /^[1-9]\d{0,15}$/;
 
@@ -11,10 +12,18 @@ export function parseImageId(raw: string): number {
   return Number(raw);
 }
 
-/** Query-signed paths (`?exp=&sig=`, from src/lib/image-urls.ts), or an Authorization key. */
+/**
+ * Query-signed paths (`?exp=&sig=`, from src/lib/image-urls.ts), or an Authorization key. The signature is over
+ * the image's scope (`image:{id}`, any of its byte paths), or, for URLs signed before that scope existed and not yet
+ * expired, over the exact path.
+ */
 export async function authorizeSignedPath(c: Context<AppEnv>, imageId: number) {
   const url = new URL(c.req.url);
-  const verdict = url.searchParams.has("sig") ? await verifySignedRequest(c.env, url) : "absent";
+  let verdict: "ok" | "expired" | "invalid" | "absent" = "absent";
+  if (url.searchParams.has("sig")) {
+    verdict = await verifyScope(c.env, imageScope(imageId), Number(url.searchParams.get("exp")), url.searchParams.get("sig") ?? "");
+    if (verdict === "invalid") verdict = await verifySignedRequest(c.env, url);
+  }
   return authorizeImageBytes(c, imageId, verdict);
 }
 

@@ -3,9 +3,8 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { images } from "../../db/schema";
 import { runBatch } from "../../lib/d1";
 import { ApiError } from "../../lib/errors";
-import { imageUrls, originalPath } from "../../lib/image-urls";
+import { imageUrls } from "../../lib/image-urls";
 import type { PageQuery } from "../../lib/pagination";
-import { signPath } from "../../lib/signing";
 import { readableDataset, writableDataset } from "../access";
 import type { ImageRow } from "../search/contents";
 import type { ServiceCtx } from "../context";
@@ -19,7 +18,7 @@ export async function sdkImage(ctx: ServiceCtx, img: ImageRow) {
     id: img.id,
     name: img.originalName,
     dataset_id: img.datasetId,
-    url: await signPath(ctx.env, originalPath(img.id, img.originalName)),
+    url: (await imageUrls(ctx.env, img)).url,
     path: img.linked ? img.r2Key : null,
     size: img.size,
     width: img.width,
