@@ -14,6 +14,8 @@
  *   'object'); from then on the plain API paths are routed to the object by the production Worker.
  * - `POST /bench/prune/{dataset}?budget_ms=`: the production prune of D1's copy of a switched dataset
  *   (runD1Prune) in this request; past the budget it queues the rest itself, as in production.
+ * - `GET /bench/noop`: answered by this Worker at once (no app, no auth): the local HTTP path alone.
+ * - `GET /bench/hop/{dataset}`: one `fetch` RPC to the dataset's object, answered there at once (no app): the hop.
  * - `/bench/norouting/<any API path>`: the production Worker with DATASET_STORE_ROUTING off: today's D1 path.
  * - `/bench/trips/<any API path>`: the request as the production Worker serves it from D1, answered with header
  *   `x-d1-round-trips`: the D1 calls it made (each `first`/`all`/`run`/`raw` is one, a `batch` is one). Round
@@ -39,6 +41,7 @@ export class DatasetStore extends ProductionStore {
    */
   async fetch(request: Request): Promise<Response> {
     if (request.headers.has(STORE_DATASET_HEADER)) return super.fetch(request);
+    if (new URL(request.url).pathname === "/bench-hop") return json({ hop: true });
     const local = sqlStorageAsD1(this.ctx.storage);
     const ctx = { waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), passThroughOnException() {}, props: {} };
     return app.fetch(request, { ...this.env, DB: local }, ctx as unknown as ExecutionContext);
@@ -109,7 +112,8 @@ export default {
       out.headers.set("x-d1-round-trips", String(count.n));
       return out;
     }
-    const m = /^\/bench\/(copy|counts|key|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    if (url.pathname === "/bench/noop") return json({ noop: true });
+    const m = /^\/bench\/(copy|counts|hop|key|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
@@ -132,6 +136,7 @@ export default {
       await stub.benchImportKeys(keys);
       return json({ keys: keys.length });
     }
+    if (verb === "hop") return stub.fetch(new Request(new URL("/bench-hop", url.origin)));
     return stub.fetch(new Request(new URL((rest ?? "/") + url.search, url.origin), request));
   },
   queue: worker.queue,

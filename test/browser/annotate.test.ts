@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, launch, openPage, screenshot, server, signIn } from "./helpers";
+import { api, launch, openPage, screenshot, server, signIn, visit } from "./helpers";
 
 /**
  * The annotation tool (/annotation/{set}[/image/{image}]) in Chromium. The tests write only to a dataset of their own
@@ -129,7 +129,7 @@ describe("the annotation tool", () => {
     const order = await galleryIds(setId);
     const { page, problems, context } = await openPage(browser);
     await signIn(page, owner());
-    await page.goto(`/annotation/${setId}`);
+    await visit(page, `/annotation/${setId}`);
     // Without an image in the path the tool opens the gallery's first image and says so in the URL.
     await waitForImage(page, setId, order[0]);
     const first = order[0];
@@ -216,7 +216,7 @@ describe("the annotation tool", () => {
     });
     const { page, problems, context } = await openPage(browser);
     await signIn(page, owner());
-    await page.goto(`/annotation/${setId}/image/${img}`);
+    await visit(page, `/annotation/${setId}/image/${img}`);
     await waitForImage(page, setId, img);
     const list = page.getByTestId("objects").locator("li");
     await poll(() => list.allTextContents()).toEqual(["Car box", "Person polygon"]);
@@ -270,7 +270,7 @@ describe("the annotation tool", () => {
     const img = imageIds[1];
     const { page, problems, context } = await openPage(browser);
     await signIn(page, owner());
-    await page.goto(`/annotation/${setId}/image/${img}`);
+    await visit(page, `/annotation/${setId}/image/${img}`);
     await waitForImage(page, setId, img);
     await page.getByRole("button", { name: /^Polygon/ }).click();
     const t = await homeTransform(page, img);
@@ -327,7 +327,7 @@ describe("the annotation tool", () => {
 
     const { page, problems, context } = await openPage(browser);
     await signIn(page, owner());
-    await page.goto(`/annotation/${setId}`);
+    await visit(page, `/annotation/${setId}`);
     await waitForImage(page, setId, order[0], false);
     await expect(page.getByRole("button", { name: "← Previous" }).isDisabled()).resolves.toBe(true);
     await page.keyboard.press("ArrowRight");
@@ -340,7 +340,7 @@ describe("the annotation tool", () => {
     // The browser's Back button goes back through the images too.
     await page.goBack();
     await waitForImage(page, setId, order[2], false);
-    await page.goto(`/annotation/${setId}/image/${order[0]}`);
+    await visit(page, `/annotation/${setId}/image/${order[0]}`);
     await waitForImage(page, setId, order[0], false);
     // Skip (S) stores the status and moves on, from where the image was listed.
     await page.keyboard.press("s");
@@ -368,7 +368,7 @@ describe("the annotation tool", () => {
     try {
       const { page, problems, context } = await openPage(browser);
       await signIn(page, server().other);
-      await page.goto(`/annotation/${setId}/image/${img}`);
+      await visit(page, `/annotation/${setId}/image/${img}`);
       await waitForImage(page, setId, img);
       await poll(() => page.getByRole("note").textContent()).toContain("Read-only");
       await poll(() => page.getByTestId("objects").locator("li").allTextContents()).toEqual(["Car box"]);
@@ -393,7 +393,7 @@ describe("the annotation tool", () => {
       allow4xx: (u, s) => s === 404 && new URL(u).pathname.startsWith("/annotation/"),
     });
     await signIn(page, server().other);
-    const res = await page.goto(`/annotation/${server().setId}`);
+    const res = await visit(page, `/annotation/${server().setId}`);
     expect(res?.status()).toBe(404);
     await poll(() => page.locator("body").textContent()).toMatch(/not found/i);
     expect(await page.getByTestId("viewer").count()).toBe(0);

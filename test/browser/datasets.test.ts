@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classColor } from "../../pages/src/lib/colors";
-import { api, launch, openPage, screenshot, server, signIn } from "./helpers";
+import { api, launch, openPage, screenshot, server, signIn, visit } from "./helpers";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -222,7 +222,7 @@ describe("the dataset page", () => {
     expect(await page.locator(".tile svg .shape").count()).toBe(40);
     await screenshot(page, "dataset-filter-status");
 
-    await page.goto(`/datasets/${s.datasetId}?image_name=00d`);
+    await visit(page, `/datasets/${s.datasetId}?image_name=00d`);
     await gridSettled(page);
     expect(await tileNames(page)).toEqual(await apiSearchNames("image_name=00d"));
     expect(await tileNames(page)).toEqual(["00d2a568dd4afd0d.jpg", "00d9efcc4d1fda53.jpg"]);
@@ -270,7 +270,7 @@ describe("the dataset page", () => {
     // The other user's list does not show the owner's private dataset.
     await expect.poll(() => page.locator(".page-head").textContent(), SLOW).toMatch(/\d+ datasets?$/);
     expect(await page.locator(`[data-testid="dataset-card"][data-dataset-id="${s.datasetId}"]`).count()).toBe(0);
-    const res = await page.goto(target);
+    const res = await visit(page, target);
     expect(res?.status()).toBe(404);
     await expect.poll(() => page.locator("main").textContent(), SLOW).toContain("Not found");
     await screenshot(page, "dataset-404");
@@ -307,7 +307,7 @@ describe("the search page", () => {
     // All datasets: the owner's set is among every readable set searched. Other test files add datasets (and tags),
     // so the list can run past one page: scroll as a person would until the grid has read it all, then back to the
     // top, where the seeded dataset's images are (results are by image id, and it was made first).
-    await page.goto("/datasets/filtered/images?tags=train");
+    await visit(page, "/datasets/filtered/images?tags=train");
     await page.waitForFunction(
       () => {
         const grid = document.querySelector<HTMLElement>('[data-testid="grid"]');

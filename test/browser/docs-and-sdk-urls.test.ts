@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, launch, openPage, server, signIn } from "./helpers";
+import { api, launch, openPage, server, signIn, visit } from "./helpers";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -22,7 +22,7 @@ describe("/docs", () => {
   it("renders the API reference from /openapi.json with the vendored Swagger UI, asking no other host", async () => {
     const { page, problems, context } = await openPage(browser);
     const requests = recordRequests(page);
-    const res = await page.goto("/docs");
+    const res = await visit(page, "/docs");
     expect(res?.status()).toBe(200);
 
     // The operations are listed, grouped by tag: the dataset list is one of them.
@@ -75,7 +75,7 @@ describe("the URLs the Remo SDK opens", () => {
     await signIn(page, owner, "/datasets");
     for (const [url, entry] of urls) {
       const script = page.waitForResponse((r) => new URL(r.url()).pathname === `/assets/${entry}.js`);
-      const res = await page.goto(url);
+      const res = await visit(page, url);
       expect(res?.status(), url).toBe(200);
       expect(res?.headers()["content-type"], url).toMatch(/^text\/html/);
       expect(new URL(page.url()).pathname + new URL(page.url()).search, url).toBe(url);
@@ -98,7 +98,7 @@ describe("the URLs the Remo SDK opens", () => {
 
     const { page, problems, context } = await openPage(browser);
     await signIn(page, server().owner, "/datasets");
-    await page.goto("/");
+    await visit(page, "/");
     expect(new URL(page.url()).pathname).toBe("/datasets");
     expect(problems).toEqual([]);
     await context.close();
@@ -125,7 +125,7 @@ describe("signing out", () => {
     ]);
     await page.getByRole("button", { name: "Sign in" }).waitFor();
 
-    await page.goto(`/datasets/${server().datasetId}`);
+    await visit(page, `/datasets/${server().datasetId}`);
     const here = new URL(page.url());
     expect(here.pathname).toBe("/login");
     expect(here.searchParams.get("next")).toBe(`/datasets/${server().datasetId}`);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, launch, openPage, screenshot, server, signIn } from "./helpers";
+import { api, launch, openPage, screenshot, server, signIn, visit } from "./helpers";
 
 /**
  * The image page, /image/{id}: the photo in deep zoom with the seeded boxes drawn over it where their pixels are
@@ -367,7 +367,7 @@ describe("the image page", () => {
     });
     const { datasetId, other } = server();
     await signIn(page, other);
-    const res = await page.goto(`/image/${image.id}?dataset_id=${datasetId}`);
+    const res = await visit(page, `/image/${image.id}?dataset_id=${datasetId}`);
     expect(res?.status()).toBe(404);
     await expect(page.getByRole("heading", { name: "Not found" }).isVisible()).resolves.toBe(true);
     await expect(page.getByTestId("overlay-shape").count()).resolves.toBe(0);

@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classColor } from "../../pages/src/lib/colors";
-import { api, launch, openPage, screenshot, server, signIn } from "./helpers";
+import { api, launch, openPage, screenshot, server, signIn, visit } from "./helpers";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -188,7 +188,7 @@ describe("the insights page", () => {
     const page404 = (u: string, s: number) => s === 404 && new URL(u).pathname === insightsPath();
     const { page, problems, context } = await openPage(browser, { allow4xx: page404 });
     await signIn(page, server().other, "/datasets");
-    const res = await page.goto(insightsPath());
+    const res = await visit(page, insightsPath());
     expect(res?.status()).toBe(404);
     await expect.poll(() => page.getByRole("heading", { name: "Not found" }).count()).toBe(1);
     // Nothing of the set leaks: no table, no chart, no dataset name.

@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launch, openPage, screenshot, server, signIn } from "./helpers";
+import { launch, openPage, screenshot, server, signIn, visit } from "./helpers";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ describe("signing in", () => {
   it("sends a page visit without a session to /login, and back to that page after signing in", async () => {
     const { page, problems, context } = await openPage(browser);
     const target = `/datasets/${server().datasetId}`;
-    await page.goto(target);
+    await visit(page, target);
     expect(new URL(page.url()).pathname).toBe("/login");
     await screenshot(page, "login");
     await signIn(page, server().owner, target);
@@ -35,7 +35,7 @@ describe("signing in", () => {
     const { page, problems, context } = await openPage(browser, {
       allow4xx: (u, s) => s === 400 && u.includes("/api/rest-auth/login/"),
     });
-    await page.goto("/login");
+    await visit(page, "/login");
     await page.getByLabel("Email").fill(server().owner.email);
     await page.getByLabel("Password").fill("not the password");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -48,7 +48,7 @@ describe("signing in", () => {
 
   it("never follows a next= that leaves this server", async () => {
     const { page, context } = await openPage(browser);
-    await page.goto(`/login?next=${encodeURIComponent("//evil.example/x")}`);
+    await visit(page, `/login?next=${encodeURIComponent("//evil.example/x")}`);
     await page.getByLabel("Email").fill(server().owner.email);
     await page.getByLabel("Password").fill(server().owner.password);
     await Promise.all([
