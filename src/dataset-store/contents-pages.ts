@@ -105,11 +105,10 @@ export class FolderImageLists implements ContentsPager {
     const all = this.#folderIds(datasetId, folderId, -1, 0);
     const list = { version, ids: Float64Array.from(all) };
     // The count is the triggers'; the list is what the rows say (they agree unless the triggers were bypassed).
+    if (list.ids.length > this.#maxIds || imageCount > this.#maxIds) return list;
     while (this.#lists.size && this.#held + list.ids.length > this.#maxIds) this.#drop(this.#lists.keys().next().value as number);
-    if (list.ids.length <= this.#maxIds && imageCount <= this.#maxIds) {
-      this.#lists.set(key, list);
-      this.#held += list.ids.length;
-    }
+    this.#lists.set(key, list);
+    this.#held += list.ids.length;
     return list;
   }
 
