@@ -46,6 +46,7 @@ describe("folders", () => {
     await insertImage(d.id, { folderId: top.id });
     const keep = await insertImage(d.id);
     await expectError(del(`/api/user-dataset/${d.id}/folders/${top.id}/`, u.key), 409, /recursive=true/);
+    await expectError(del(`/api/user-dataset/${d.id}/folders/${sub.id}/`, u.key), 409, /\(0 folders, 1 images\)/);
     await expectStatus(del(`/api/user-dataset/${d.id}/folders/${top.id}/?recursive=true`, u.key), 204);
     const left = await datasetD1({ datasetId: d.id }).prepare("SELECT id FROM images WHERE dataset_id = ?").bind(d.id).all<{ id: number }>();
     expect(left.results.map((r) => r.id)).toEqual([keep.id]);

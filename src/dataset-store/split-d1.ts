@@ -247,6 +247,7 @@ class SplitD1 {
         return run(st.on(this.remote));
       case "mirror-write": {
         if (await this.heldMirrorWrite(st)) return run(st.on(this.local));
+        this.#asked.clear(); // the write may create names this request found missing
         const out = await run(st.on(this.remote));
         await this.pullMirrors([st]);
         return out;
@@ -294,6 +295,7 @@ class SplitD1 {
     const localIdx = routes.flatMap((r, i) => (toLocal(r) ? [i] : []));
     const results: D1Result<T>[] = new Array(statements.length);
     if (remoteIdx.length) {
+      if (remoteIdx.some((i) => routes[i] === "mirror-write")) this.#asked.clear();
       const out = await this.remote.batch<T>(remoteIdx.map((i) => statements[i].on(this.remote)));
       remoteIdx.forEach((i, k) => (results[i] = out[k]));
     }
@@ -319,13 +321,12 @@ class SplitD1 {
    * name in the object sees what D1 would (classes and tags are never renamed or deleted).
    *
    * Since a row never changes once it exists, a name the mirror already holds is not asked again; nor is a name D1
-   * did not have when this request already asked, until this request writes to D1's classes or tags (`mirror-write`).
+   * did not have when this request already asked, until this request sends a write to D1's classes or tags.
    * So a search or a save naming classes the dataset uses costs no D1 round trip.
    */
   async pullMirrors(statements: SplitStatement[]): Promise<void> {
     const wanted = new Map<string, Set<string>>();
     for (const st of statements) {
-      if (st.route === "mirror-write") this.#asked.clear();
       if (st.route !== "local" && st.route !== "mirror-read" && st.route !== "mirror-write") continue;
       const tables = [...tablesOf(st.sql)].filter((t) => PULLED.has(t));
       if (!tables.length) continue;
@@ -381,7 +382,10 @@ class SplitD1 {
       .prepare(`SELECT count(*) AS n FROM ${target} WHERE name IN (SELECT value FROM json_each(?1))`)
       .bind(JSON.stringify(names))
       .first<number>("n");
-    return held === names.length;
+    if (held !== names.length) return false;
+    // Held, so the pull that follows has nothing to ask about them.
+    for (const n of names) this.#asked.add(`${target}\u0000${n}`);
+    return true;
   }
 
   /**

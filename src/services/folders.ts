@@ -20,6 +20,14 @@ export async function folderInDataset(ctx: ServiceCtx, datasetId: number, folder
   return f;
 }
 
+/**
+ * The number of images directly in folder `folderId` of the dataset (null: its root), as a scalar subquery: read from
+ * `folder_image_counts`, which SQLite's triggers keep (migrations/0006), never counted over the folder's images.
+ */
+export function folderImageCountSql(datasetId: number, folderId: number | null) {
+  return sql`coalesce((SELECT image_count FROM folder_image_counts WHERE dataset_id = ${datasetId} AND folder_id = ${folderId ?? 0}), 0)`;
+}
+
 /** Folder ids of the subtree rooted at `folderId` (itself included). */
 function subtreeSql(folderId: number) {
   return sql`WITH RECURSIVE sub(id) AS (SELECT ${folderId} UNION ALL SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id) SELECT id FROM sub`;
@@ -67,7 +75,7 @@ export async function deleteFolder(ctx: ServiceCtx, datasetId: number, folderId:
   if (!recursive) {
     const [[sub], [img]] = await Promise.all([
       ctx.db.select({ n: sql<number>`count(*)` }).from(folders).where(eq(folders.parentId, f.id)),
-      ctx.db.select({ n: sql<number>`count(*)` }).from(images).where(and(eq(images.datasetId, d.id), eq(images.folderId, f.id))),
+      ctx.db.all<{ n: number }>(sql`SELECT ${folderImageCountSql(d.id, f.id)} AS n`),
     ]);
     if (sub.n > 0 || img.n > 0) {
       throw conflict(`Folder #${f.id} is not empty (${sub.n} folders, ${img.n} images); pass recursive=true to delete it with its contents.`);

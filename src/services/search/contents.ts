@@ -3,7 +3,7 @@ import { images } from "../../db/schema";
 import { imageUrls } from "../../lib/image-urls";
 import type { PageQuery } from "../../lib/pagination";
 import type { ServiceCtx } from "../context";
-import type { FolderRow } from "../folders";
+import { folderImageCountSql, type FolderRow } from "../folders";
 import { assembleContentsAnnotations, contentsAnnotationQueries } from "../annotations/image-annotations";
 import { runBatch } from "../../lib/d1";
 import { notFound } from "../../lib/errors";
@@ -122,8 +122,7 @@ export async function listContents(ctx: ServiceCtx, datasetId: number, folderId:
     imagePage = sql`SELECT * FROM images WHERE id IN ${pageIds} AND ${imageWhere} ORDER BY id`;
   } else {
     const nf = sql`(SELECT COUNT(*) FROM folders WHERE ${folderWhere})`;
-    counts = sql`SELECT ${nf} AS nf, coalesce((SELECT image_count FROM folder_image_counts
-      WHERE dataset_id = ${datasetId} AND folder_id = ${folderId ?? 0}), 0) AS ni`;
+    counts = sql`SELECT ${nf} AS nf, ${folderImageCountSql(datasetId, folderId)} AS ni`;
     imagePage = sql`SELECT * FROM images WHERE ${imageWhere} ORDER BY id
       LIMIT (${page.limit} - MAX(0, MIN(${page.limit}, ${nf} - ${page.offset}))) OFFSET MAX(0, ${page.offset} - ${nf})`;
     pageIds = sql`(SELECT id FROM (${imagePage}))`;
