@@ -47,6 +47,16 @@ export class DatasetStore extends ProductionStore {
     return app.fetch(request, { ...this.env, DB: local }, ctx as unknown as ExecutionContext);
   }
 
+  /** Bench only: an RPC method that answers at once (the cost of a JS RPC call, against a `fetch` RPC). */
+  benchPing(): { ping: true } {
+    return { ping: true };
+  }
+
+  /** Bench only: a Request passed by JS RPC, answered at once with a Response. */
+  async benchServe(request: Request): Promise<Response> {
+    return json({ served: request.url.length > 0 });
+  }
+
   /** Bench only: the owner's API key rows, so the app inside authenticates. */
   benchImportKeys(rows: [number, number, string, string][]): void {
     for (const [id, userId, hash, created] of rows) {
@@ -113,7 +123,7 @@ export default {
       return out;
     }
     if (url.pathname === "/bench/noop") return json({ noop: true });
-    const m = /^\/bench\/(copy|counts|hop|key|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    const m = /^\/bench\/(copy|counts|hop|key|rpc|rpcreq|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
@@ -136,6 +146,8 @@ export default {
       await stub.benchImportKeys(keys);
       return json({ keys: keys.length });
     }
+    if (verb === "rpc") return json(await stub.benchPing());
+    if (verb === "rpcreq") return stub.benchServe(new Request(new URL("/bench-hop", url.origin)));
     if (verb === "hop") return stub.fetch(new Request(new URL("/bench-hop", url.origin)));
     return stub.fetch(new Request(new URL((rest ?? "/") + url.search, url.origin), request));
   },
