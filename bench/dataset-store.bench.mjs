@@ -189,9 +189,11 @@ try {
   const concRouted = await concurrent(() => "");
   const floorAfter = await timeIt(N, floorFn);
   const floor = (floorBefore.median + floorAfter.median) / 2;
-  // What a routed request pays before any app code: the local HTTP path, and one fetch RPC into the object.
+  // What a routed request pays before any app code: the local HTTP path, one fetch RPC into the object, and one JS
+  // RPC call carrying a Request and answering a Response (how the Worker forwards since run F).
   const noop = await timeIt(N, () => req(big.key, "/bench/noop"));
   const hop = await timeIt(N, () => req(big.key, `/bench/hop/${big.datasetId}`));
+  const rpcHop = await timeIt(N, () => req(big.key, `/bench/rpcreq/${big.datasetId}`));
 
   const boxes = IMAGES * PER_IMAGE;
   const storeBytes = copyBig.counts.store.bytes;
@@ -205,7 +207,7 @@ try {
   console.log(`storage: D1 file ${d1Bytes} B for all ${allBoxes} boxes = ${(d1Bytes / allBoxes).toFixed(0)} B/box; objects together ${allStoreBytes} B = ${(allStoreBytes / allBoxes).toFixed(0)} B/box, ${(allStoreBytes / allImages).toFixed(0)} B/image`);
   console.log(`floor GET /api/user-info/: median ${floorBefore.median.toFixed(1)} ms before, ${floorAfter.median.toFixed(1)} ms after (ratio base ${floor.toFixed(2)} ms)`);
   console.log(`D1 round trips of the floor request: ${floorTrips} (the key lookup is cached in the isolate)`);
-  console.log(`without the app: the Worker answering at once ${noop.median.toFixed(2)} ms (${(noop.median / floor).toFixed(2)}× the floor); one fetch RPC into the object answered there at once ${hop.median.toFixed(2)} ms (${(hop.median / floor).toFixed(2)}×)`);
+  console.log(`without the app: the Worker answering at once ${noop.median.toFixed(2)} ms (${(noop.median / floor).toFixed(2)}× the floor); one fetch RPC into the object answered there at once ${hop.median.toFixed(2)} ms (${(hop.median / floor).toFixed(2)}×); one JS RPC call with a Request, answered with a Response ${rpcHop.median.toFixed(2)} ms (${(rpcHop.median / floor).toFixed(2)}×)`);
   console.log("| case | D1 round trips | D1 median ms | D1 ×floor | object alone ms | ×floor | routed ms | routed ×floor | D1 p99 | object p99 | routed p99 |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const x = (t) => `${(t.median / floor).toFixed(1)}×`;

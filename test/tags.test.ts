@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { del, expectError, expectStatus, get, post, put } from "./helpers/api";
+import { datasetRows } from "./helpers/dataset-rows";
 import { createDataset, createUser, insertImage, makePublic } from "./helpers/factories";
 
 async function world() {
@@ -45,6 +46,53 @@ describe("tags", () => {
     await expectStatus(del(`/api/v1/ui/annotation-sets/${set.id}/tags/${renamed.id}/`, u.key), 204);
     expect(await stats()).toMatchObject({ tags: [], annotated_images_count: 0 });
     await expectError(del(`/api/v1/ui/annotation-sets/${set.id}/tags/${renamed.id}/`, u.key), 404);
+  });
+
+  it("counts each tag's images per set with SQLite's triggers, and the one-tag search reads that count", async () => {
+    const { u, d, a, b, set, tagsOf, stats } = await world();
+    const c = await insertImage(d.id);
+    const other = await expectStatus(post("/api/v1/ui/annotation-sets/", { annotation_task: "Object detection", dataset_id: d.id, name: "T" }, u.key), 201);
+    const train = await expectStatus(post(tagsOf(a.id), { name: "train" }, u.key), 201);
+    await expectStatus(post(tagsOf(b.id), { name: "train" }, u.key), 201);
+    await expectStatus(post(tagsOf(c.id), { name: "train" }, u.key), 201);
+    await expectStatus(post(tagsOf(a.id), { name: "train" }, u.key), 200);
+    const test = await expectStatus(post(tagsOf(c.id), { name: "test" }, u.key), 201);
+    await expectStatus(post(`/api/v1/ui/annotation-sets/${other.id}/images/${a.id}/tags/`, { name: "train" }, u.key), 201);
+    const counted = () =>
+      datasetRows<{ set_id: number; tag_id: number; image_count: number }>(
+        d.id,
+        "SELECT set_id, tag_id, image_count FROM set_tag_counts WHERE set_id IN (?, ?) ORDER BY set_id, tag_id",
+        set.id,
+        other.id,
+      );
+    const recount = () =>
+      datasetRows<{ set_id: number; tag_id: number; image_count: number }>(
+        d.id,
+        "SELECT set_id, tag_id, count(*) AS image_count FROM image_tags WHERE set_id IN (?, ?) GROUP BY 1, 2 ORDER BY 1, 2",
+        set.id,
+        other.id,
+      );
+    expect(await counted()).toEqual([
+      { set_id: set.id, tag_id: train.id, image_count: 3 },
+      { set_id: set.id, tag_id: test.id, image_count: 1 },
+      { set_id: other.id, tag_id: train.id, image_count: 1 },
+    ].sort((x, y) => x.set_id - y.set_id || x.tag_id - y.tag_id));
+    expect(await counted()).toEqual(await recount());
+    const search = (q: string) => expectStatus(get(`/api/v1/ui/datasets/${d.id}/contents/?sets=${set.id}&${q}`, u.key), 200);
+    expect(await search("tags=train")).toMatchObject({ count: 3 });
+    expect(await search("tags=nothing")).toMatchObject({ count: 0 });
+
+    // A removal, a merge by rename (c had both tags), an image delete: the counts follow, rows at 0 go.
+    await expectStatus(del(`${tagsOf(b.id)}${train.id}/`, u.key), 204);
+    await expectStatus(put(`/api/v1/ui/annotation-sets/${set.id}/tags/${test.id}/`, { name: "train" }, u.key), 200);
+    expect(await counted()).toEqual(await recount());
+    expect(await search("tags=train")).toMatchObject({ count: 2 });
+    expect((await stats()).tags).toEqual(["train"]);
+    await expectStatus(del(`/api/v1/ui/images/${a.id}/`, u.key), 204);
+    expect(await counted()).toEqual([{ set_id: set.id, tag_id: train.id, image_count: 1 }]);
+    expect(await search("tags=train")).toMatchObject({ count: 1, results: [{ image: { id: c.id } }] });
+    await expectStatus(del(`/api/v1/ui/annotation-sets/${set.id}/`, u.key), 204);
+    expect(await counted()).toEqual([]);
   });
 
   it("404s an image of another dataset and another user's private set; 403s writes on a public one", async () => {

@@ -46,9 +46,10 @@ export const DATASET_TABLES = new Set([
   "annotation_classes",
   "image_tags",
   "folder_image_counts",
+  "set_tag_counts",
 ]);
-/** Dataset tables that SQLite's triggers keep from the others (migrations/0006), so a copy never moves their rows. */
-export const TRIGGER_KEPT_TABLES = new Set(["folder_image_counts"]);
+/** Dataset tables that SQLite's triggers keep from the others (migrations/0006, 0007), so a copy never moves their rows. */
+export const TRIGGER_KEPT_TABLES = new Set(["folder_image_counts", "set_tag_counts"]);
 /** Global tables the object mirrors in part; D1 owns them. */
 const MIRRORS = new Set(["users", "classes", "tags"]);
 const REGISTRY = "datasets";

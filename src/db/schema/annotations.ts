@@ -159,3 +159,21 @@ export const imageTags = sqliteTable(
     index("image_tags_image_id_idx").on(t.imageId),
   ],
 );
+
+/**
+ * Images per (set, tag): one row per tag a set uses, kept by SQLite triggers on `image_tags` (migrations/0007), never
+ * by the services, so every writer (tagging, imports, renames, cascaded deletes, the copy into a DatasetStore, the
+ * prune of D1's copy) keeps it right. A row whose count reaches 0 is deleted. The single-tag search's count and a
+ * set's tag list read it.
+ */
+export const setTagCounts = sqliteTable(
+  "set_tag_counts",
+  {
+    setId: integer("set_id")
+      .notNull()
+      .references(() => annotationSets.id, { onDelete: "cascade" }),
+    tagId: integer("tag_id").notNull(),
+    imageCount: integer("image_count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.setId, t.tagId] })],
+);

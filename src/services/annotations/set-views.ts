@@ -36,18 +36,10 @@ export async function setClasses(db: Db, setIds: number[]): Promise<Map<number, 
   return out;
 }
 
-/**
- * The distinct tags used in a set: a skip-scan over (set_id, tag_id) that touches one index entry per distinct
- * tag, so it stays cheap on a set of a million tagged images.
- */
+/** The distinct tags used in a set, by name: its rows of `set_tag_counts` (kept by triggers, migrations/0007). */
 export async function setTags(db: Db, setId: number): Promise<{ id: number; name: string }[]> {
   return db.all<{ id: number; name: string }>(sql`
-    WITH RECURSIVE t(id) AS (
-      SELECT (SELECT MIN(tag_id) FROM image_tags WHERE set_id = ${setId})
-      UNION ALL
-      SELECT (SELECT MIN(tag_id) FROM image_tags WHERE set_id = ${setId} AND tag_id > t.id) FROM t WHERE t.id IS NOT NULL
-    )
-    SELECT tags.id, tags.name FROM t JOIN tags ON tags.id = t.id ORDER BY tags.name`);
+    SELECT tags.id, tags.name FROM set_tag_counts st JOIN tags ON tags.id = st.tag_id WHERE st.set_id = ${setId} ORDER BY tags.name`);
 }
 
 /** How a class counts in statistics: objects for detection and segmentation, images for classification. */
@@ -165,7 +157,7 @@ function setFromRaw(r: RawSet): AnnotationSetRow {
 
 /**
  * `GET /api/v1/ui/datasets/{id}/annotation-sets/` in one D1 batch: the dataset (for the visibility rule), the
- * page of sets with their counters, their classes and their distinct tags (a skip-scan per set).
+ * page of sets with their counters, their classes and their distinct tags (`set_tag_counts`).
  */
 export async function listSetsWithStatistics(ctx: ServiceCtx, datasetId: number, page: { limit: number; offset: number }) {
   const pageSets = sql`SELECT id FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`;
@@ -175,12 +167,8 @@ export async function listSetsWithStatistics(ctx: ServiceCtx, datasetId: number,
     sql`SELECT * FROM annotation_sets WHERE dataset_id = ${datasetId} ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`,
     sql`SELECT sc.set_id, c.id, c.name, sc.object_count, sc.image_count FROM annotation_set_classes sc JOIN classes c ON c.id = sc.class_id
       WHERE sc.set_id IN (${pageSets}) ORDER BY sc.set_id, sc.position, c.id`,
-    sql`WITH RECURSIVE t(set_id, tag_id) AS (
-        SELECT p.id, (SELECT MIN(tag_id) FROM image_tags WHERE set_id = p.id) FROM (${pageSets}) p
-        UNION ALL
-        SELECT t.set_id, (SELECT MIN(tag_id) FROM image_tags WHERE set_id = t.set_id AND tag_id > t.tag_id) FROM t WHERE t.tag_id IS NOT NULL
-      )
-      SELECT t.set_id, tags.name FROM t JOIN tags ON tags.id = t.tag_id ORDER BY t.set_id, tags.name`,
+    sql`SELECT st.set_id, tags.name FROM set_tag_counts st JOIN tags ON tags.id = st.tag_id
+      WHERE st.set_id IN (${pageSets}) ORDER BY st.set_id, tags.name`,
   ]);
   const d = ds.results[0] as { owner_id: number; is_public: number; image_count: number } | undefined;
   if (!d || (d.owner_id !== ctx.user.id && !d.is_public)) throw notFound();

@@ -186,18 +186,23 @@ export async function runSearch(db: Db, plan: SearchPlan, f: Filters, limit: num
   return finishPage(f, limit, res[0].results as SearchRow[], q.before ? res[1].results : null);
 }
 
-/** The number of distinct matching images (or rows) as one query; one class in one set reads its counter. */
+/**
+ * The number of distinct matching images (or rows) as one query. One class or one tag in one set, and nothing else,
+ * reads its counter: `annotation_set_classes.image_count`, or `set_tag_counts` (kept by triggers, migrations/0007;
+ * no row means no image has the tag).
+ */
 export function countQuery(plan: SearchPlan, f: Filters, sets: CandidateSet[], distinctImages: boolean): SQL | null {
   if (!plan.drivers.length) return null;
-  const onlyOneClass =
+  const onlyOneName =
     sets.length === 1 &&
     plan.drivers.length === 1 &&
-    f.classIds.length === 1 &&
-    !f.tagIds.length &&
+    f.classIds.length + f.tagIds.length === 1 &&
     !f.classNotIds.length &&
     !f.tagNotIds.length &&
     !f.imageNames.length;
-  if (onlyOneClass)
+  if (onlyOneName && f.tagIds.length)
+    return sql`SELECT COALESCE((SELECT image_count FROM set_tag_counts WHERE set_id = ${sets[0].id} AND tag_id = ${f.tagIds[0]}), 0) AS n`;
+  if (onlyOneName)
     return sql`SELECT COALESCE((SELECT image_count FROM annotation_set_classes WHERE set_id = ${sets[0].id} AND class_id = ${f.classIds[0]}),
       (SELECT COUNT(DISTINCT image_id) FROM annotation_classes WHERE set_id = ${sets[0].id} AND class_id = ${f.classIds[0]})) AS n`;
   const union = compound(
