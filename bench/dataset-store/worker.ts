@@ -57,6 +57,41 @@ export class DatasetStore extends ProductionStore {
     return json({ served: request.url.length > 0 });
   }
 
+  /**
+   * Bench only: runs the SQL of `n` routed contents pages (the statements the object runs for one page, each page
+   * at a random offset of dataset `datasetId`'s root folder of `images` images from `first`), as `SqlStorage` calls with `toArray()`: the
+   * caller times the whole call, since time does not advance inside one (Workers' timers).
+   */
+  benchContentsSql(n: number, datasetId: number, first: number, images: number): number {
+    const sql = this.ctx.storage.sql;
+    let rows = 0;
+    for (let k = 0; k < n; k++) {
+      const start = first + Math.floor(Math.random() * (images - 32));
+      const ids = JSON.stringify(Array.from({ length: 32 }, (_, i) => start + i));
+      rows += sql.exec("SELECT owner_id, is_public, 1 AS folder_ok FROM datasets WHERE id = ?", datasetId).toArray().length;
+      rows += sql.exec("SELECT * FROM images WHERE id IN (SELECT value FROM json_each(?)) AND dataset_id = ? AND folder_id IS NULL ORDER BY id", ids, datasetId).toArray().length;
+      rows += sql.exec("SELECT id FROM annotation_sets WHERE dataset_id = ? ORDER BY id", datasetId).toArray().length;
+      rows += sql
+        .exec(
+          "SELECT o.id, o.set_id, o.image_id, o.coordinates FROM annotation_objects o WHERE o.set_id IN (SELECT id FROM annotation_sets WHERE dataset_id = ?) AND o.image_id IN (SELECT value FROM json_each(?)) ORDER BY o.set_id, o.image_id, o.position, o.id",
+          datasetId,
+          ids,
+        )
+        .toArray().length;
+      rows += sql
+        .exec(
+          "SELECT ac.set_id, ac.image_id, ac.object_id, c.name FROM annotation_classes ac JOIN classes c ON c.id = ac.class_id WHERE ac.set_id IN (SELECT id FROM annotation_sets WHERE dataset_id = ?) AND ac.image_id IN (SELECT value FROM json_each(?)) ORDER BY ac.id",
+          datasetId,
+          ids,
+        )
+        .toArray().length;
+      rows += sql
+        .exec("SELECT it.set_id, it.image_id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id IN (SELECT value FROM json_each(?)) ORDER BY t.name", ids)
+        .toArray().length;
+    }
+    return rows;
+  }
+
   /** Bench only: the owner's API key rows, so the app inside authenticates. */
   benchImportKeys(rows: [number, number, string, string][]): void {
     for (const [id, userId, hash, created] of rows) {
@@ -123,7 +158,7 @@ export default {
       return out;
     }
     if (url.pathname === "/bench/noop") return json({ noop: true });
-    const m = /^\/bench\/(copy|counts|hop|key|rpc|rpcreq|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    const m = /^\/bench\/(copy|counts|hop|key|rpc|rpcreq|sqlloop|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
@@ -146,6 +181,8 @@ export default {
       await stub.benchImportKeys(keys);
       return json({ keys: keys.length });
     }
+    if (verb === "sqlloop")
+      return json({ rows: await stub.benchContentsSql(Number(url.searchParams.get("n") ?? 1), datasetId, Number(url.searchParams.get("first") ?? 1), Number(url.searchParams.get("images") ?? 1)) });
     if (verb === "rpc") return json(await stub.benchPing());
     if (verb === "rpcreq") return stub.benchServe(new Request(new URL("/bench-hop", url.origin)));
     if (verb === "hop") return stub.fetch(new Request(new URL("/bench-hop", url.origin)));

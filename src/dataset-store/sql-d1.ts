@@ -52,9 +52,12 @@ class SqlStatement {
     if (wantRaw) raw = [...cursor.raw()];
     else rows = cursor.toArray();
     const { rowsRead, rowsWritten } = cursor;
-    // changes() is the last INSERT/UPDATE/DELETE's count, stale after a read: only trust it when this one wrote.
+    // changes() is the last INSERT/UPDATE/DELETE's count, stale after a read: asked only when this statement wrote
+    // (one statement more per write; a read, most of a page's statements, costs none). After a statement that wrote
+    // nothing, last_row_id is 0: D1 would repeat the connection's stale id, which no caller reads.
+    if (rowsWritten === 0) return { rows, columns, raw, changes: 0, lastRowId: 0, rowsRead, rowsWritten };
     const last = this.sql.exec<{ c: number; r: number }>("SELECT changes() AS c, last_insert_rowid() AS r").one();
-    return { rows, columns, raw, changes: rowsWritten > 0 ? last.c : 0, lastRowId: last.r, rowsRead, rowsWritten };
+    return { rows, columns, raw, changes: last.c, lastRowId: last.r, rowsRead, rowsWritten };
   }
 
   async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {

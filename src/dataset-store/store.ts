@@ -59,10 +59,13 @@ export class DatasetStore extends DurableObject<Env> {
     if (this.#hasSchema()) void ctx.blockConcurrencyWhile(() => this.#migrate());
   }
 
+  /** Known once true, until destroy(): every request asks, and only a migration or deleteAll changes the answer. */
+  #provisioned = false;
+
   #hasSchema(): boolean {
-    return (
-      this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").toArray().length > 0
-    );
+    this.#provisioned ||=
+      this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").toArray().length > 0;
+    return this.#provisioned;
   }
 
   async #migrate(): Promise<void> {
@@ -240,8 +243,10 @@ export class DatasetStore extends DurableObject<Env> {
   /** Deletes every row and the schema (`storage.deleteAll()`); the object is unprovisioned afterwards. */
   async destroy(): Promise<void> {
     this.#db = null;
+    this.#provisioned = false;
     this.#pages.clear();
     await this.ctx.storage.deleteAll();
+    this.#provisioned = false;
   }
 }
 
