@@ -183,6 +183,16 @@ try {
   }
   await req(big.key, "/bench/trips/api/user-info/");
   const floorTrips = lastTrips;
+  // D1 round trips of each routed case: the Worker's (its routing lookup is cached once an id is known to have
+  // moved) and the object's (counted by the bench object's env.DB, /bench/objtrips).
+  const routedTrips = {};
+  const routedOnce = cases(big, "");
+  for (const name of Object.keys(routedOnce)) {
+    await routedOnce[name]();
+    const before = (await req(big.key, `/bench/objtrips/${big.datasetId}`)).trips;
+    await routedOnce[name]();
+    routedTrips[name] = (await req(big.key, `/bench/objtrips/${big.datasetId}`)).trips - before;
+  }
 
   const floorFn = () => req(big.key, "/api/user-info/");
   const rows = [];
@@ -244,6 +254,7 @@ try {
     console.log(`| ${name} | ${trips[name]} | ${a.median.toFixed(1)} | ${x(a)} | ${b.median.toFixed(1)} | ${x(b)} | ${r.median.toFixed(1)} | ${x(r)} | ${a.p99.toFixed(1)} | ${b.p99.toFixed(1)} | ${r.p99.toFixed(1)} |`);
   console.log("| routed case, against the floor measured alongside | routed median ms | floor median ms | ×floor | routed p99 | floor p99 |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log(`D1 round trips made by the object per routed request: ${Object.entries(routedTrips).map(([k, v]) => `${k} ${v}`).join("; ")}`);
   for (const [name, r, f] of paired)
     console.log(`| ${name} | ${r.median.toFixed(2)} | ${f.median.toFixed(2)} | ${(r.median / f.median).toFixed(2)}× | ${r.p99.toFixed(1)} | ${f.p99.toFixed(1)} |`);
   console.log(`| ${CONC} clients on ${CONC} datasets, ${CONC_SECONDS} s each | aggregate req/s | p50 ms | p99 ms |`);

@@ -15,7 +15,14 @@
  * - `POST /bench/prune/{dataset}?budget_ms=`: the production prune of D1's copy of a switched dataset
  *   (runD1Prune) in this request; past the budget it queues the rest itself, as in production.
  * - `GET /bench/noop`: answered by this Worker at once (no app, no auth): the local HTTP path alone.
- * - `GET /bench/hop/{dataset}`: one `fetch` RPC to the dataset's object, answered there at once (no app): the hop.
+ * - `GET /bench/hop/{dataset}`: one `fetch` RPC to the dataset's object, answered there at once (no app): the hop
+ *   as it was until run F.
+ * - `GET /bench/rpc/{dataset}`, `GET /bench/rpcreq/{dataset}`: one JS RPC call answered at once, without and with a
+ *   Request argument and a Response result: the hop as the Worker forwards now (`serve`).
+ * - `GET /bench/sqlloop/{dataset}?n=&first=&images=`: the SQL alone of `n` contents pages, run inside the object.
+ * - `GET /bench/serveloop/{dataset}/<API path>?bench_n=&bench_offsets=`: `bench_n` forwarded requests served inside
+ *   one RPC call (no HTTP, no hop per request).
+ * - `GET /bench/objtrips/{dataset}`: D1 round trips the bench's objects made so far (their `env.DB` counts them).
  * - `/bench/norouting/<any API path>`: the production Worker with DATASET_STORE_ROUTING off: today's D1 path.
  * - `/bench/trips/<any API path>`: the request as the production Worker serves it from D1, answered with header
  *   `x-d1-round-trips`: the D1 calls it made (each `first`/`all`/`run`/`raw` is one, a `batch` is one). Round
@@ -35,6 +42,18 @@ import worker from "../../src/index";
 const app = buildApp();
 
 export class DatasetStore extends ProductionStore {
+  /** D1 round trips this object made (every statement the split sends to D1), for `/bench/objtrips/{id}`. */
+  static d1Trips = { n: 0 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, { ...env, DB: countingD1(env.DB, DatasetStore.d1Trips) });
+  }
+
+  /** Bench only: D1 round trips this object's isolate made so far. */
+  benchD1Trips(): number {
+    return DatasetStore.d1Trips.n;
+  }
+
   /**
    * A request the production Worker forwarded (it carries STORE_DATASET_HEADER) is served as in production; a
    * `/bench/store/...` request runs the whole API app on this object's SQLite alone.
@@ -90,6 +109,22 @@ export class DatasetStore extends ProductionStore {
         .toArray().length;
     }
     return rows;
+  }
+
+  /**
+   * Bench only: serves `n` routed requests inside one RPC call (`serve`, as the Worker's forward calls it, with a
+   * random `offset` in `[0, offsets)` when `offsets` > 0), reading each answer whole: the caller times the call.
+   */
+  async benchServeLoop(n: number, datasetId: number, url: string, auth: string, offsets: number): Promise<number> {
+    let bytes = 0;
+    for (let k = 0; k < n; k++) {
+      const u = new URL(url);
+      if (offsets > 0) u.searchParams.set("offset", String(Math.floor(Math.random() * offsets)));
+      const res = await this.serve(new Request(u, { headers: { authorization: auth, [STORE_DATASET_HEADER]: String(datasetId) } }));
+      if (!res.ok) throw new Error(`${u.pathname}: ${res.status} ${await res.text()}`);
+      bytes += (await res.arrayBuffer()).byteLength;
+    }
+    return bytes;
   }
 
   /** Bench only: the owner's API key rows, so the app inside authenticates. */
@@ -158,7 +193,7 @@ export default {
       return out;
     }
     if (url.pathname === "/bench/noop") return json({ noop: true });
-    const m = /^\/bench\/(copy|counts|hop|key|rpc|rpcreq|sqlloop|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
+    const m = /^\/bench\/(copy|counts|hop|key|objtrips|rpc|rpcreq|serveloop|sqlloop|prune|store|switch)\/(\d+)(\/.*)?$/.exec(url.pathname);
     if (!m) return worker.fetch(request, env, ctx);
     const [, verb, id, rest] = m;
     const datasetId = Number(id);
@@ -180,6 +215,15 @@ export default {
         .raw<[number, number, string, string]>();
       await stub.benchImportKeys(keys);
       return json({ keys: keys.length });
+    }
+    if (verb === "objtrips") return json({ trips: await stub.benchD1Trips() });
+    if (verb === "serveloop") {
+      const target = new URL((rest ?? "/") + url.search, url.origin);
+      const n = Number(target.searchParams.get("bench_n") ?? 1);
+      const offsets = Number(target.searchParams.get("bench_offsets") ?? 0);
+      target.searchParams.delete("bench_n");
+      target.searchParams.delete("bench_offsets");
+      return json({ bytes: await stub.benchServeLoop(n, datasetId, target.toString(), request.headers.get("authorization") ?? "", offsets) });
     }
     if (verb === "sqlloop")
       return json({ rows: await stub.benchContentsSql(Number(url.searchParams.get("n") ?? 1), datasetId, Number(url.searchParams.get("first") ?? 1), Number(url.searchParams.get("images") ?? 1)) });
