@@ -84,8 +84,8 @@ export const forwardToDatasetStore = (): MiddlewareHandler<AppEnv> => async (c, 
     return c.json(body, 503, { "retry-after": String(FROZEN_RETRY_AFTER_S) });
   }
   if (state !== "object") return next();
-  // One JS RPC call with the Request as its argument (a `fetch` into the object costs ~10× more locally, run F in
-  // BENCHMARKS.md). A redirect the object answers (IIIF's bare id → info.json) comes back as it is, for the client.
+  // One JS RPC call with the Request as its argument (a `fetch` into the object costs ~8× more locally, runs F and J
+  // in BENCHMARKS.md). A redirect the object answers (IIIF's bare id → info.json) comes back as it is, for the client.
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set(STORE_DATASET_HEADER, String(datasetId));
   return datasetStore(c.env, datasetId).serve(forwarded);

@@ -52,15 +52,14 @@ export class DatasetStore extends DurableObject<Env> {
   #app: ReturnType<typeof buildApp> | null = null;
   /** Contents pages without OFFSET; valid across requests because this object is its SQLite's only writer. */
   #pages: FolderImageLists;
+  /** Known once true, until destroy(): every request asks, and only a migration or deleteAll changes the answer. */
+  #provisioned = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#pages = new FolderImageLists(ctx.storage.sql);
     if (this.#hasSchema()) void ctx.blockConcurrencyWhile(() => this.#migrate());
   }
-
-  /** Known once true, until destroy(): every request asks, and only a migration or deleteAll changes the answer. */
-  #provisioned = false;
 
   #hasSchema(): boolean {
     this.#provisioned ||=
@@ -159,7 +158,7 @@ export class DatasetStore extends DurableObject<Env> {
    *
    * The Worker calls this by JS RPC (`stub.serve(request)`), not through `fetch`: the Request and the Response
    * cross as RPC values, bodies as streams, and no redirect is followed. Under `wrangler dev` that call costs about
-   * 0.2 ms where a `fetch` into the object costs about 2 ms (BENCHMARKS.md, issue 13, run F).
+   * 0.3 ms where a `fetch` into the object costs about 3 ms (BENCHMARKS.md, issue 13, runs F and J).
    */
   async serve(request: Request): Promise<Response> {
     const datasetId = Number(request.headers.get(STORE_DATASET_HEADER));
