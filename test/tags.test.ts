@@ -58,20 +58,10 @@ describe("tags", () => {
     await expectStatus(post(tagsOf(a.id), { name: "train" }, u.key), 200);
     const test = await expectStatus(post(tagsOf(c.id), { name: "test" }, u.key), 201);
     await expectStatus(post(`/api/v1/ui/annotation-sets/${other.id}/images/${a.id}/tags/`, { name: "train" }, u.key), 201);
-    const counted = () =>
-      datasetRows<{ set_id: number; tag_id: number; image_count: number }>(
-        d.id,
-        "SELECT set_id, tag_id, image_count FROM set_tag_counts WHERE set_id IN (?, ?) ORDER BY set_id, tag_id",
-        set.id,
-        other.id,
-      );
+    const perSetTag = (query: string) => datasetRows<{ set_id: number; tag_id: number; image_count: number }>(d.id, query, set.id, other.id);
+    const counted = () => perSetTag("SELECT set_id, tag_id, image_count FROM set_tag_counts WHERE set_id IN (?, ?) ORDER BY set_id, tag_id");
     const recount = () =>
-      datasetRows<{ set_id: number; tag_id: number; image_count: number }>(
-        d.id,
-        "SELECT set_id, tag_id, count(*) AS image_count FROM image_tags WHERE set_id IN (?, ?) GROUP BY 1, 2 ORDER BY 1, 2",
-        set.id,
-        other.id,
-      );
+      perSetTag("SELECT set_id, tag_id, count(*) AS image_count FROM image_tags WHERE set_id IN (?, ?) GROUP BY 1, 2 ORDER BY 1, 2");
     expect(await counted()).toEqual([
       { set_id: set.id, tag_id: train.id, image_count: 3 },
       { set_id: set.id, tag_id: test.id, image_count: 1 },
