@@ -54,9 +54,10 @@ export async function removeImageTag(ctx: ServiceCtx, set: AnnotationSetRow, img
   ]);
 }
 
+/** The tag `tagId` if set `setId` uses it, read where the set's tag list is (`set_tag_counts`); 404 otherwise. */
 async function tagInSet(ctx: ServiceCtx, setId: number, tagId: number) {
   const [row] = await ctx.db.all<{ id: number; name: string }>(sql`
-    SELECT t.id, t.name FROM tags t WHERE t.id = ${tagId} AND EXISTS (SELECT 1 FROM image_tags it WHERE it.set_id = ${setId} AND it.tag_id = t.id)`);
+    SELECT t.id, t.name FROM set_tag_counts st JOIN tags t ON t.id = st.tag_id WHERE st.set_id = ${setId} AND st.tag_id = ${tagId}`);
   if (!row) throw notFound();
   return row;
 }
